@@ -1,0 +1,83 @@
+# Entry points for people and CI. The virtual environment is made on first use,
+# so a fresh clone needs nothing but python3 (and npm for the compatibility tests).
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+LW_DIR := .localwhisk
+LW_PID := $(LW_DIR)/localwhisk.pid
+LW_LOG := $(LW_DIR)/localwhisk.log
+LW_PORT ?= 3233
+MANIFEST ?= manifest.yaml
+
+.PHONY: venv deploy undeploy plan validate urls test unit integration compat up down bench soak lint clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+# Start the local server only when no credentials point elsewhere
+# (flags, WHISK_*, AIO_RUNTIME_*, .wskprops): the deploy tool decides.
+deploy: $(STAMP)
+	@if $(PY) -m deploy target --is-local-default >/dev/null; then $(MAKE) --no-print-directory up; fi
+	$(PY) -m deploy deploy -m $(MANIFEST)
+
+undeploy: $(STAMP)
+	$(PY) -m deploy undeploy -m $(MANIFEST)
+
+plan: $(STAMP)
+	$(PY) -m deploy plan -m $(MANIFEST)
+
+validate: $(STAMP)
+	$(PY) -m deploy validate -m $(MANIFEST)
+
+urls: $(STAMP)
+	$(PY) -m deploy urls -m $(MANIFEST)
+
+# Idempotent: a live pid file means the server is already up.
+up: $(STAMP)
+	@mkdir -p $(LW_DIR)
+	@if [ -f $(LW_PID) ] && kill -0 $$(cat $(LW_PID)) 2>/dev/null; then \
+	  echo "localwhisk already running (pid $$(cat $(LW_PID)))"; \
+	else \
+	  $(PY) -m localwhisk --port $(LW_PORT) --data $(LW_DIR)/data --pid-file $(LW_PID) >$(LW_LOG) 2>&1 & \
+	  $(PY) -m localwhisk.readiness $(LW_LOG) || { cat $(LW_LOG); exit 1; }; \
+	fi
+
+down:
+	@if [ -f $(LW_PID) ] && kill -0 $$(cat $(LW_PID)) 2>/dev/null; then \
+	  kill $$(cat $(LW_PID)); \
+	  for i in $$(seq 1 100); do kill -0 $$(cat $(LW_PID)) 2>/dev/null || break; sleep 0.1; done; \
+	  echo "localwhisk stopped"; \
+	else echo "localwhisk is not running"; fi
+	@rm -f $(LW_PID)
+
+test: $(STAMP) compat-deps
+	$(PY) -m pytest -q tests
+
+unit: $(STAMP)
+	$(PY) -m pytest -q tests/unit
+
+integration: $(STAMP)
+	$(PY) -m pytest -q tests/integration
+
+compat-deps:
+	@if [ -f tests/compat/package.json ]; then \
+	  cd tests/compat && { [ -d node_modules ] || npm ci --silent --no-audit --no-fund; }; fi
+
+bench: $(STAMP)
+	$(PY) -m bench
+
+soak: $(STAMP)
+	$(PY) -m bench.soak
+
+lint: $(STAMP)
+	$(PY) -m ruff check actions deploy localwhisk tests bench
+	$(PY) -m ruff format --check actions deploy localwhisk tests bench
+
+clean: down
+	rm -rf $(VENV) $(LW_DIR) .pytest_cache .ruff_cache

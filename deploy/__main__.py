@@ -1,0 +1,7 @@
+"""``python -m deploy``: hands over to the command line."""
+
+import sys
+
+from deploy.cli import main
+
+sys.exit(main())

@@ -1,0 +1,181 @@
+"""Inert values shared by the stages: what the manifest asks for, and what a plan does.
+
+No I/O and no behaviour beyond naming. ``manifest`` builds the ``*Spec`` values,
+``bundle`` builds ``Artifact``, ``plan`` builds ``Change``/``Plan``; ``apply`` and
+``cli`` only read them. Wire names (camelCase, ``{key, value}`` lists) never
+appear here: they are ``client``'s business.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+class Kind(enum.Enum):
+    """Entity kinds in dependency order (deploy goes down the list, undeploy up)."""
+
+    PACKAGE = "package"
+    ACTION = "action"
+    SEQUENCE = "sequence"
+    TRIGGER = "trigger"
+    RULE = "rule"
+
+    @property
+    def collection(self) -> str:
+        """The REST collection: sequences are actions on the wire."""
+        return "actions" if self is Kind.SEQUENCE else f"{self.value}s"
+
+    @property
+    def level(self) -> int:
+        return list(Kind).index(self)
+
+
+class Op(enum.Enum):
+    CREATE = "create"
+    UPDATE = "update"
+    DELETE = "delete"
+    NOOP = "unchanged"
+
+
+@dataclass(frozen=True)
+class Where:
+    """Where a spec came from, for messages: ``manifest.yaml:12 packages.default.actions.test``."""
+
+    file: str
+    line: int
+    path: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.path}"
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Only the limits the manifest sets; ``None`` means the server's default."""
+
+    timeout: int | None = None  # ms
+    memory: int | None = None  # MB
+    logs: int | None = None  # MB
+    concurrency: int | None = None
+
+
+@dataclass(frozen=True)
+class PackageSpec:
+    name: str  # never "default": that package means "no package"
+    inputs: dict[str, Any] = field(default_factory=dict)
+    annotations: dict[str, Any] = field(default_factory=dict)
+    publish: bool = False
+    where: Where | None = None
+
+
+@dataclass(frozen=True)
+class ActionSpec:
+    package: str | None  # None = the default package (no package)
+    name: str
+    runtime: str  # an OpenWhisk kind, e.g. "python:3.11"
+    function: Path | None = None  # file or folder, already resolved against the manifest's folder
+    code: str | None = None  # inline code (wskdeploy's `code`)
+    main: str | None = None
+    # Every annotation to write, web ones included (web: true -> web-export, raw-http, final).
+    annotations: dict[str, Any] = field(default_factory=dict)
+    inputs: dict[str, Any] = field(default_factory=dict)
+    limits: Limits = field(default_factory=Limits)
+    include: tuple[tuple[str, str], ...] = ()  # (source glob, destination) pairs
+    exclude: tuple[str, ...] = ()  # globs
+    where: Where | None = None
+
+    @property
+    def path(self) -> str:
+        """``pkg/name`` or ``name``: the name inside the namespace."""
+        return f"{self.package}/{self.name}" if self.package else self.name
+
+
+@dataclass(frozen=True)
+class SequenceSpec:
+    package: str | None
+    name: str
+    components: tuple[str, ...]  # each "name" or "pkg/name", resolved against `package`
+    annotations: dict[str, Any] = field(default_factory=dict)
+    inputs: dict[str, Any] = field(default_factory=dict)
+    where: Where | None = None
+
+    @property
+    def path(self) -> str:
+        return f"{self.package}/{self.name}" if self.package else self.name
+
+
+@dataclass(frozen=True)
+class TriggerSpec:
+    name: str  # triggers live at namespace level whatever package declared them
+    inputs: dict[str, Any] = field(default_factory=dict)
+    annotations: dict[str, Any] = field(default_factory=dict)
+    feed: str | None = None
+    where: Where | None = None
+
+
+@dataclass(frozen=True)
+class RuleSpec:
+    name: str
+    trigger: str  # trigger name
+    action: str  # "name" or "pkg/name" (package already prefixed as wskdeploy does)
+    where: Where | None = None
+
+
+@dataclass(frozen=True)
+class Manifest:
+    project: str
+    file: Path  # the manifest file as given
+    digest: str  # sha256 of the manifest bytes: the projectHash of whisk-managed
+    packages: tuple[PackageSpec, ...] = ()
+    actions: tuple[ActionSpec, ...] = ()
+    sequences: tuple[SequenceSpec, ...] = ()
+    triggers: tuple[TriggerSpec, ...] = ()
+    rules: tuple[RuleSpec, ...] = ()
+    warnings: tuple[str, ...] = ()  # legacy keys and the like, printed by the CLI
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """An action's code as it will be sent: a zip (base64 on the wire) or inline text."""
+
+    data: bytes
+    sha256: str
+    binary: bool  # True for a zip
+
+
+@dataclass(frozen=True)
+class Entity:
+    """One entity as the plan sees it, desired or current.
+
+    ``name`` is the path inside the namespace (``pkg/name`` for packaged actions).
+    ``body`` is the full PUT body, wire-shaped, without the code itself for
+    actions (``client`` adds it from ``artifact`` only when a change is applied).
+    ``digest`` summarises code and metadata so an unchanged entity is skipped
+    without an upload.
+    """
+
+    kind: Kind
+    name: str
+    body: dict[str, Any]
+    digest: str
+    artifact: Artifact | None = None
+
+
+@dataclass(frozen=True)
+class Change:
+    op: Op
+    entity: Entity
+    reasons: tuple[str, ...] = ()  # "code changed", "timeout 60000 -> 120000", ...
+
+
+@dataclass(frozen=True)
+class Plan:
+    changes: tuple[Change, ...]
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def is_empty(self) -> bool:
+        return all(c.op is Op.NOOP for c in self.changes)
