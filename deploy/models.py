@@ -135,6 +135,7 @@ class Manifest:
     triggers: tuple[TriggerSpec, ...] = ()
     rules: tuple[RuleSpec, ...] = ()
     warnings: tuple[str, ...] = ()  # legacy keys and the like, printed by the CLI
+    namespace: str | None = None  # project.namespace if the manifest names one (wskdeploy: below flags/env)
 
 
 @dataclass(frozen=True)
@@ -175,6 +176,8 @@ class Change:
 class Plan:
     changes: tuple[Change, ...]
     warnings: tuple[str, ...] = ()
+    # Same-named entities owned by another project or by none: deploy refuses without --force.
+    conflicts: tuple[str, ...] = ()
 
     @property
     def is_empty(self) -> bool:

@@ -1,0 +1,163 @@
+"""An action's source -> the ``Artifact`` sent as its code: ``build_artifact(spec)``.
+
+Owns zipping. Zips are deterministic (entries sorted by archive path, fixed
+timestamp, modes and compression level, no extra fields), so the same source
+gives the same bytes and sha256 on any machine and checkout, and ``plan`` can
+skip unchanged code by comparing digests. Reads files only; no network.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import glob
+import hashlib
+import io
+import os
+import shutil
+import zipfile
+from pathlib import Path, PurePosixPath
+
+from deploy.errors import BundleError
+from deploy.models import ActionSpec, Artifact
+
+# OpenWhisk's exec size limit applies to the code as sent: base64 text for a zip.
+EXEC_LIMIT = 48 * 1024 * 1024
+# Zip timestamps are local date/time with no zone; the oldest one zip can hold
+# is the only value that means "no timestamp" everywhere (chalice does the same).
+FIXED_TIME = (1980, 1, 1, 0, 0, 0)
+FILE_MODE = 0o100644  # regular file, rw-r--r--: the checkout's permissions and umask must not matter
+COMPRESS_LEVEL = 6
+SKIP_NAMES = {"__pycache__", ".git", ".DS_Store"}
+SKIP_SUFFIXES = (".pyc",)
+
+
+def build_artifact(spec: ActionSpec, *, limit: int = EXEC_LIMIT) -> Artifact:
+    """The code of ``spec``: inline text, a given ``.zip``, or a deterministic zip of its source."""
+    if spec.code is not None:
+        return _sized(spec, spec.code.encode("utf-8"), binary=False, limit=limit)
+    source = spec.function
+    if source is None:
+        raise BundleError(f"action {spec.path}: expected function or code, found neither")
+    if not source.exists():
+        raise BundleError(f"action {spec.path}: expected {source} to exist, found nothing there")
+    if source.is_file() and source.suffix.lower() == ".zip":
+        return _sized(spec, source.read_bytes(), binary=True, limit=limit)
+    if source.is_file() and source.suffix.lower() != ".py":
+        # Other single files go as text, as wskdeploy sends them; the runtime reads them as source.
+        return _sized(spec, source.read_bytes(), binary=False, limit=limit)
+    if source.is_dir():
+        entries = folder_entries(source)
+        if spec.runtime.startswith("python") and "__main__.py" not in entries:
+            raise BundleError(
+                f"action {spec.path}: expected __main__.py at the root of {source}, found none"
+                " (hint: the Python runtime runs __main__.py from the zip; rename the entry file"
+                " or point function: at the file itself)"
+            )
+    else:
+        entries = {"__main__.py": source}  # one .py file: zipped too, so every Python action is uniform
+    entries.update(include_entries(spec))
+    entries = {arc: path for arc, path in entries.items() if not _excluded(arc, spec.exclude)}
+    return _sized(spec, write_zip(entries, limit=limit, name=spec.path), binary=True, limit=limit)
+
+
+def _sized(spec: ActionSpec, data: bytes, *, binary: bool, limit: int) -> Artifact:
+    size = _sent_size(len(data)) if binary else len(data)
+    if size > limit:
+        raise BundleError(_too_large(spec.path, size, limit))
+    return Artifact(data=data, sha256=hashlib.sha256(data).hexdigest(), binary=binary)
+
+
+def _sent_size(raw: int) -> int:
+    return 4 * ((raw + 2) // 3)  # base64 length
+
+
+def _too_large(name: str, size: int, limit: int) -> str:
+    return (f"action {name}: expected code of at most {limit} bytes as sent (base64),"
+            f" found {size} bytes (hint: exclude what the action does not need)")
+
+
+def _skipped(name: str) -> bool:
+    return name in SKIP_NAMES or name.endswith(SKIP_SUFFIXES)
+
+
+def folder_entries(root: Path) -> dict[str, Path]:
+    """Archive path -> file for everything under ``root`` worth shipping.
+
+    Symlinks are followed when they stay inside ``root`` (a shared module
+    linked in) and refused when they leave it: the zip must hold only the
+    action's own files, identical on every checkout.
+    """
+    top = Path(os.path.realpath(root))
+    entries: dict[str, Path] = {}
+    pending: list[tuple[Path, PurePosixPath, frozenset[Path]]] = [(root, PurePosixPath(), frozenset())]
+    while pending:
+        folder, prefix, above = pending.pop()
+        real_folder = Path(os.path.realpath(folder))
+        if real_folder in above:
+            continue  # a link back up its own tree: following it would never end
+        above = above | {real_folder}
+        for child in sorted(os.scandir(folder), key=lambda e: e.name):
+            if _skipped(child.name):
+                continue
+            path = Path(child.path)
+            if child.is_symlink():
+                target = Path(os.path.realpath(path))
+                if target != top and top not in target.parents:
+                    raise BundleError(f"{path}: expected a symlink inside {root}, found one to {target}"
+                                      " (hint: copy the file in, or use include:)")
+                if not target.exists():
+                    raise BundleError(f"{path}: expected a symlink to an existing file, found a broken link")
+            if child.is_dir(follow_symlinks=True):
+                pending.append((path, prefix / child.name, above))
+            elif child.is_file(follow_symlinks=True):
+                entries[str(prefix / child.name)] = path
+    return entries
+
+
+def include_entries(spec: ActionSpec) -> dict[str, Path]:
+    """``include`` pairs: a file to its destination; a folder or glob's matches under it."""
+    entries: dict[str, Path] = {}
+    for source, dest in spec.include:
+        target = PurePosixPath(dest.replace("\\", "/"))
+        if target.is_absolute() or ".." in target.parts:
+            raise BundleError(f"action {spec.path}: include destination {dest!r}: expected a path"
+                              " inside the zip, found one that leaves it")
+        matches = sorted(glob.glob(source, recursive=True))
+        if not matches:
+            raise BundleError(f"action {spec.path}: include source {source!r}: expected at least one"
+                              " match, found none")
+        single = len(matches) == 1 and not glob.has_magic(source) and not dest.endswith("/")
+        for match in map(Path, matches):
+            base = target if single else target / match.name
+            if match.is_dir():
+                entries.update({str(base / arc): path for arc, path in folder_entries(match).items()})
+            elif not _skipped(match.name):
+                entries[str(base)] = match
+    return entries
+
+
+def _excluded(arc: str, patterns: tuple[str, ...]) -> bool:
+    # A pattern matching a folder excludes everything in it.
+    parts = PurePosixPath(arc).parts
+    prefixes = ["/".join(parts[: i + 1]) for i in range(len(parts))]
+    return any(fnmatch.fnmatchcase(prefix, pattern) for pattern in patterns for prefix in prefixes)
+
+
+def write_zip(entries: dict[str, Path], *, limit: int = EXEC_LIMIT, name: str = "") -> bytes:
+    """Zip ``entries`` deterministically, streaming each file; stop early past ``limit``."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=COMPRESS_LEVEL) as archive:
+        for arc in sorted(entries):
+            info = zipfile.ZipInfo(arc, date_time=FIXED_TIME)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            # Python 3.13 renamed the attribute; both spell the same fixed level.
+            setattr(info, "compress_level" if hasattr(info, "compress_level") else "_compresslevel",
+                    COMPRESS_LEVEL)
+            info.create_system = 3  # "made on Unix" whatever the host, so the bytes agree
+            info.external_attr = FILE_MODE << 16
+            info.file_size = entries[arc].stat().st_size
+            with entries[arc].open("rb") as source, archive.open(info, "w") as target:
+                shutil.copyfileobj(source, target, 1024 * 1024)
+            if _sent_size(buffer.tell()) > limit:
+                raise BundleError(_too_large(name or arc, _sent_size(buffer.tell()), limit))
+    return buffer.getvalue()

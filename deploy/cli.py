@@ -1,0 +1,209 @@
+"""``python -m deploy <command>``: argparse commands; the only place that prints errors and exits.
+
+Wires the stages (settings → manifest → bundle → state → plan → preflight → apply)
+and prints through ``mask`` so the key never reaches a terminal or log. Commands
+raise ``DeployError``; ``main`` turns it into ``error: <message>`` and its exit code
+(0 ok, 1 failed against the server, 2 bad input). Anything else is a bug: its
+traceback is printed, masked. Heavy modules are imported inside the commands so
+``--help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import sys
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TextIO
+
+from deploy.errors import DeployError
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from deploy.settings import Settings
+
+
+def mask(text: str, keys: set[str]) -> str:
+    # lazily: settings imports pathlib, which --help does not need
+    from deploy.settings import Settings
+    from deploy.settings import mask as mask_key
+
+    for key in keys:
+        text = mask_key(text, Settings("", key, "", ""))
+    return text
+
+
+@dataclass
+class Context:
+    """Everything a command needs from outside: injected by tests, real by default."""
+
+    args: argparse.Namespace
+    environ: Mapping[str, str]
+    home: Path | None
+    out: TextIO
+    err: TextIO
+    session: Any = None
+    sleep: Callable[[float], None] = time.sleep
+    clock: Callable[[], float] = time.monotonic
+    settings: Settings | None = None
+    manifest_namespace: str | None = None  # set by commands once the manifest is read
+    _client: Any = field(default=None, repr=False)
+
+    def mask(self, text: str) -> str:
+        """Hide the resolved key and any key offered by flags or environment (even unused)."""
+        keys = {self.settings.auth} if self.settings else set()
+        keys.update(v for v in (getattr(self.args, "auth", None), self.environ.get("WHISK_AUTH")) if v)
+        keys.update(v for k, v in self.environ.items() if k.upper() == "AIO_RUNTIME_AUTH" and v)
+        return mask(text, keys)
+
+    def say(self, text: str) -> None:
+        """Human output: stdout, or stderr when stdout carries the --json document."""
+        print(self.mask(text), file=self.err if self.args.json else self.out)
+
+    def note(self, text: str) -> None:
+        print(self.mask(text), file=self.err)
+
+    def emit(self, document: Any) -> None:
+        print(self.mask(json.dumps(document, indent=2, sort_keys=True)), file=self.out)
+
+    def resolve(self) -> Settings:
+        if self.settings is None:
+            from deploy.settings import resolve_settings
+
+            flags = {k: getattr(self.args, k) for k in ("apihost", "auth", "namespace")}
+            self.settings = resolve_settings(flags, self.environ, self.home,
+                                             self.manifest_namespace)
+            self.note(f"target: {self.settings.describe()}")
+            for warning in self.settings.warnings:
+                self.note(f"warning: {warning}")
+        return self.settings
+
+    def client(self) -> Any:
+        if self._client is None:
+            from deploy.client import OpenWhiskClient
+
+            self._client = OpenWhiskClient(self.resolve(), session=self.session, sleep=self.sleep)
+        return self._client
+
+    def tty(self) -> bool:
+        return bool(getattr(self.err, "isatty", lambda: False)())
+
+
+def main(argv: list[str] | None = None, *, environ: Mapping[str, str] | None = None,
+         home: Path | None = None, session: Any = None,
+         sleep: Callable[[float], None] | None = None,
+         clock: Callable[[], float] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help (0) or a usage error (2): argparse already printed
+        return int(exc.code or 0)
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return 2
+    if home is None:
+        from pathlib import Path
+
+        home = Path.home()
+    ctx = Context(args, os.environ if environ is None else environ, home, sys.stdout,
+                  sys.stderr, session, sleep or time.sleep, clock or time.monotonic)
+    try:
+        module, _, function = args.handler.partition(":")
+        return getattr(importlib.import_module(f"deploy.{module}"), function)(ctx)
+    except DeployError as exc:
+        print(f"error: {ctx.mask(str(exc))}", file=sys.stderr)
+        if args.json:
+            ctx.emit({"ok": False, "error": str(exc), "exitCode": exc.exit_code})
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception:  # a bug: keep the traceback, but never with the key in it
+        import traceback
+
+        print(ctx.mask(traceback.format_exc()), file=sys.stderr, end="")
+        print("error: this is a bug in the deploy tool; please report it with the traceback above",
+              file=sys.stderr)
+        return 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="owdeploy", description="Deploy a wskdeploy-format manifest to Apache OpenWhisk / "
+        "Adobe I/O Runtime, plan first, undeploy exactly what was deployed.")
+    _add_globals(parser, None)
+    common = argparse.ArgumentParser(add_help=False)
+    _add_globals(common, argparse.SUPPRESS)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    # Handlers are "module:function" strings, imported only for the command that runs.
+    def command(name: str, handler: str, text: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, parents=[common], help=text, description=text)
+        p.set_defaults(handler=handler)
+        return p
+
+    command("validate", "commands:validate", "check the manifest and build every action (no server)")
+    command("plan", "commands:plan", "show what deploy would create, update and delete")
+    p = command("deploy", "commands:deploy", "plan, then apply, then print the web action URLs")
+    p.add_argument("--parallelism", type=_parallelism, default=8, metavar="N",
+                   help="requests in flight within one level (1-32, default 8)")
+    p.add_argument("--force", action="store_true",
+                   help="take over same-named entities owned by another project or by none")
+    command("undeploy", "commands:undeploy", "delete every entity this project deployed")
+    command("urls", "commands:urls", "print the web action URLs and curl lines")
+    p = command("target", "commands:target", "print apihost, namespace and where they come from")
+    p.add_argument("--is-local-default", action="store_true",
+                   help="exit 0 iff no credentials are configured (the local server is the target)")
+    p = command("invoke", "daytwo:invoke", "invoke an action")
+    p.add_argument("name")
+    _add_params(p)
+    p.add_argument("--blocking", action=argparse.BooleanOptionalAction, default=False,
+                   help="wait for the result (up to 60 s; default: no, print the activation id)")
+    p.add_argument("--result", action="store_true", help="print only the result (implies --blocking)")
+    p = command("fire", "daytwo:fire", "fire a trigger and print its activation id")
+    p.add_argument("name")
+    _add_params(p)
+    p.add_argument("--wait", action="store_true",
+                   help="follow each rule to its action's activation and print the results")
+    p.add_argument("--timeout", type=float, default=180.0, metavar="S")
+    p = command("activation", "daytwo:activation", "get, result, logs or wait for an activation")
+    p.add_argument("what", choices=["get", "result", "logs", "wait"])
+    p.add_argument("id")
+    p.add_argument("--timeout", type=float, default=180.0, metavar="S",
+                   help="how long wait polls before giving up (default 180)")
+    return parser
+
+
+def _add_globals(parser: argparse.ArgumentParser, default: Any) -> None:
+    def value(v: Any) -> Any:
+        return argparse.SUPPRESS if default is argparse.SUPPRESS else v
+
+    parser.add_argument("-m", "--manifest", default=value("manifest.yaml"),
+                        help="manifest file or folder (default manifest.yaml)")
+    parser.add_argument("--apihost", default=value(None), help="OpenWhisk API host")
+    parser.add_argument("--auth", default=value(None), help="API key uuid:secret (prefer WHISK_AUTH)")
+    parser.add_argument("--namespace", default=value(None), help="namespace (default: the key's own)")
+    parser.add_argument("--json", action="store_true", default=value(False),
+                        help="one JSON document on stdout")
+    parser.add_argument("-v", "--verbose", action="store_true", default=value(False))
+
+
+def _parallelism(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= 32:
+        raise argparse.ArgumentTypeError(f"expected a whole number from 1 to 32, got {text!r}")
+    return value
+
+
+def _add_params(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-p", "--param", nargs=2, action="append", default=[],
+                        metavar=("KEY", "VALUE"), help="a parameter; VALUE is JSON if it parses")
+

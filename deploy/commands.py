@@ -1,0 +1,228 @@
+"""The deploy commands: validate, plan, deploy, undeploy, urls, target.
+
+Each takes the CLI ``Context``, wires the stages and returns an exit code; errors are
+raised as ``DeployError`` for ``cli.main`` to print. Stage modules are imported inside
+the functions so ``--help`` does not load YAML, Jinja2 or requests.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+from deploy.errors import PreflightError
+
+
+def validate(ctx: Any) -> int:
+    from deploy.plan import desired_entities
+
+    manifest = _load(ctx)
+    artifacts = _artifacts(manifest)
+    desired = desired_entities(manifest, artifacts, "_")
+    counts = {kind: sum(1 for e in desired if e.kind.value == kind)
+              for kind in ("package", "action", "sequence", "trigger", "rule")}
+    if ctx.args.json:
+        ctx.emit({"ok": True, "project": manifest.project, "file": str(manifest.file),
+                  "counts": counts, "warnings": list(manifest.warnings),
+                  "artifacts": {k: {"sha256": a.sha256, "bytes": len(a.data), "zip": a.binary}
+                                for k, a in artifacts.items()}})
+        return 0
+    listed = ", ".join(f"{n} {k}{'s' if n != 1 else ''}" for k, n in counts.items() if n)
+    ctx.say(f"{manifest.file}: project {manifest.project}: {listed or 'nothing declared'}: valid")
+    if ctx.args.verbose:
+        for path, artifact in sorted(artifacts.items()):
+            kind = "zip" if artifact.binary else "text"
+            ctx.say(f"  {path}: {kind}, {len(artifact.data)} bytes, sha256 {artifact.sha256[:12]}")
+    return 0
+
+
+def plan(ctx: Any) -> int:
+    manifest, the_plan, warnings = _prepare(ctx, force=False)
+    _show_plan(ctx, manifest, the_plan, warnings)
+    if ctx.args.json:
+        ctx.emit({"ok": True, **_plan_doc(ctx, manifest, the_plan, warnings)})
+    return 0
+
+
+def deploy(ctx: Any) -> int:
+    from deploy.apply import apply_plan
+    from deploy.ui import url_lines, web_actions
+
+    manifest, the_plan, warnings = _prepare(ctx, force=ctx.args.force)
+    _show_plan(ctx, manifest, the_plan, warnings)
+    if the_plan.conflicts and not ctx.args.force:
+        raise PreflightError(list(the_plan.conflicts))
+    report = None
+    if the_plan.is_empty:
+        ctx.say("nothing to do: the namespace already matches the manifest")
+    else:
+        ctx.say("applying:")
+        report = apply_plan(the_plan, ctx.client(), parallelism=max(1, ctx.args.parallelism),
+                            on_event=_progress(ctx))
+        ctx.say(f"deployed: {len(report.applied)} change{'s' if len(report.applied) != 1 else ''} applied")
+        for doc in report.readback:  # what the server holds now, not what we sent
+            web = ", web" if _annotation(doc, "web-export") is True else ""
+            ctx.say(f"  read back {_path(doc)}: timeout {(doc.get('limits') or {}).get('timeout')} ms{web}")
+    urls = web_actions(manifest, ctx.settings.apihost, _real_namespace(ctx, manifest))
+    if urls:
+        for line in url_lines(urls):
+            ctx.say(line)
+    _requests(ctx)
+    if ctx.args.json:
+        readback = [{"name": _path(doc), "limits": doc.get("limits"),
+                     "web": _annotation(doc, "web-export") is True}
+                    for doc in (report.readback if report else [])]
+        ctx.emit({"ok": True, **_plan_doc(ctx, manifest, the_plan, warnings),
+                  "applied": len(report.applied) if report else 0,
+                  "readback": readback, "urls": urls})
+    return 0
+
+
+def undeploy(ctx: Any) -> int:
+    from deploy.apply import apply_plan
+    from deploy.plan import undeploy_plan
+    from deploy.state import fetch_state
+    from deploy.ui import plan_lines
+
+    manifest = _load(ctx)
+    client = ctx.client()
+    the_plan = undeploy_plan(fetch_state(client), manifest.project)
+    for line in plan_lines(the_plan, f"undeploy project {manifest.project}:"):
+        ctx.say(line)
+    report = None
+    if the_plan.is_empty:
+        ctx.say(f"nothing deployed for project {manifest.project}")
+    else:
+        report = apply_plan(the_plan, client, on_event=_progress(ctx), keep_going=True,
+                            read_back=False)
+        ctx.say(f"undeployed: {len(report.applied)} entities deleted")
+    _requests(ctx)
+    if ctx.args.json:
+        from deploy.ui import plan_json
+
+        ctx.emit({"ok": True, "project": manifest.project, "plan": plan_json(the_plan),
+                  "deleted": len(report.applied) if report else 0})
+    return 0
+
+
+def urls(ctx: Any) -> int:
+    from deploy.ui import url_lines, web_actions
+
+    manifest = _load(ctx)
+    settings = ctx.resolve()
+    found = web_actions(manifest, settings.apihost, _real_namespace(ctx, manifest))
+    if ctx.args.json:
+        ctx.emit({"ok": True, "urls": found})
+    else:
+        for line in url_lines(found):
+            ctx.say(line)
+    return 0
+
+
+def target(ctx: Any) -> int:
+    settings = ctx.resolve()
+    if ctx.args.json:
+        ctx.emit({"apihost": settings.apihost, "namespace": settings.namespace,
+                  "source": settings.source, "isLocalDefault": settings.is_local_default})
+    else:
+        ctx.say(f"apihost:   {settings.apihost}\nnamespace: {settings.namespace}\n"
+                f"source:    {settings.source}")
+    if ctx.args.is_local_default:
+        return 0 if settings.is_local_default else 1
+    return 0
+
+
+# ---- shared steps -------------------------------------------------------------------------
+
+def _load(ctx: Any) -> Any:
+    from deploy import manifest as manifest_module
+
+    path = Path(ctx.args.manifest)
+    finder = getattr(manifest_module, "find_manifest", None)
+    if finder is not None:
+        path = finder(path)
+    manifest = manifest_module.load_manifest(path, ctx.environ)
+    ctx.manifest_namespace = getattr(manifest, "namespace", None)
+    for warning in manifest.warnings:
+        ctx.note(f"warning: {warning}")
+    return manifest
+
+
+def _artifacts(manifest: Any) -> dict[str, Any]:
+    from deploy.bundle import build_artifact
+
+    return {action.path: build_artifact(action) for action in manifest.actions}
+
+
+def _prepare(ctx: Any, force: bool) -> tuple[Any, Any, list[str]]:
+    """Manifest + artifacts + server state → plan, checked by preflight (reads only)."""
+    from deploy import preflight
+    from deploy.plan import build_plan, desired_entities
+    from deploy.state import fetch_state
+
+    manifest = _load(ctx)
+    artifacts = _artifacts(manifest)
+    settings = ctx.resolve()
+    client = ctx.client()
+    info = client.server_info()  # first: an unreachable server is reported before anything else
+    desired = desired_entities(manifest, artifacts, settings.namespace)
+    current = fetch_state(client, desired)
+    the_plan = build_plan(desired, current, manifest.project, force=force)
+    warnings = preflight.check(desired, current, info, settings.namespace, settings.apihost)
+    return manifest, the_plan, warnings
+
+
+def _show_plan(ctx: Any, manifest: Any, the_plan: Any, warnings: list[str]) -> None:
+    from deploy.ui import plan_lines
+
+    for warning in warnings:
+        ctx.note(f"warning: {warning}")
+    for line in plan_lines(the_plan, f"plan for project {manifest.project}:"):
+        ctx.say(line)
+
+
+def _plan_doc(ctx: Any, manifest: Any, the_plan: Any, warnings: list[str]) -> dict[str, Any]:
+    from deploy.ui import plan_json
+
+    settings = ctx.settings
+    return {"project": manifest.project, "plan": plan_json(the_plan), "warnings": warnings,
+            "target": {"apihost": settings.apihost, "namespace": settings.namespace,
+                       "source": settings.source}}
+
+
+def _progress(ctx: Any) -> Any:
+    from deploy.ui import progress_line
+
+    lock = threading.Lock()  # events arrive from the apply thread pool
+
+    def on_event(change: Any, status: str, detail: str) -> None:
+        if status == "start":
+            return
+        with lock:
+            ctx.say(progress_line(change, status, detail))
+
+    return on_event
+
+
+def _real_namespace(ctx: Any, manifest: Any) -> str:
+    """Web URLs need the real namespace: ``_`` does not resolve there (openwhisk-api.md §3.1)."""
+    namespace = ctx.resolve().namespace
+    if namespace != "_":
+        return namespace
+    names = ctx.client().namespaces()
+    return names[0] if names else namespace
+
+
+def _requests(ctx: Any) -> None:
+    if ctx.args.verbose and ctx._client is not None:
+        ctx.note(f"requests: {ctx._client.request_count}")
+
+
+def _annotation(doc: dict[str, Any], key: str) -> Any:
+    return {a.get("key"): a.get("value") for a in doc.get("annotations") or []}.get(key)
+
+
+def _path(doc: dict[str, Any]) -> str:
+    _, _, package = str(doc.get("namespace", "")).partition("/")
+    return f"{package}/{doc.get('name')}" if package else str(doc.get("name"))

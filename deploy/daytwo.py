@@ -1,0 +1,133 @@
+"""Day-two commands: invoke an action, fire a trigger, follow an activation id.
+
+Each takes the CLI ``Context`` and returns an exit code (1 when the action ran and
+failed); server failures are raised as ``DeployError`` for ``cli.main`` to print.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from deploy.errors import DeployError, UsageError
+
+
+def invoke(ctx: Any) -> int:
+    args = ctx.args
+    blocking = args.blocking or args.result
+    outcome = ctx.client().invoke(args.name, _params(args.param), blocking=blocking,
+                                  result=args.result)
+    if outcome.status == 202 and blocking:
+        ctx.note(f"still running after the 60 s blocking wait; follow it with: "
+                 f"activation wait {outcome.activation_id}")
+    if ctx.args.json:
+        ctx.emit({"status": outcome.status, "activationId": outcome.activation_id,
+                  "body": outcome.body})
+    elif outcome.status == 202:
+        ctx.say(f"activation id: {outcome.activation_id}")
+        if not blocking:
+            ctx.note(f"follow it with: activation wait {outcome.activation_id}")
+    else:
+        ctx.say(_pretty(outcome.body))
+    if outcome.status in (500, 502):
+        ctx.note(f"error: action {args.name} failed (HTTP {outcome.status}, activation "
+                 f"{outcome.activation_id})")
+        return 1
+    return 0
+
+
+def fire(ctx: Any) -> int:
+    from deploy.follow import follow_fire
+
+    args = ctx.args
+    activation_id = ctx.client().fire(args.name, _params(args.param))
+    if activation_id is None:
+        raise DeployError(f"trigger {args.name} has no active rule: nothing ran (HTTP 204); "
+                          "check the manifest's rules or enable the rule")
+    if not args.wait:
+        if args.json:
+            ctx.emit({"activationId": activation_id})
+        else:
+            ctx.say(f"trigger activation id: {activation_id}")
+        return 0
+    ctx.note(f"trigger activation id: {activation_id}")
+    try:
+        results = follow_fire(ctx.client(), activation_id, args.timeout, sleep=ctx.sleep,
+                              clock=ctx.clock, progress=_progress(ctx))
+    finally:
+        _end_progress(ctx)
+    failed = [r for r in results if r.get("error") or r.get("success") is False]
+    if args.json:
+        ctx.emit({"activationId": activation_id, "rules": results})
+    else:
+        if not results:
+            ctx.say("the trigger activation names no rule")
+        for item in results:
+            head = f"rule {item['rule']} → action {item['action']}"
+            if item.get("error"):
+                ctx.say(f"{head}: not started: {item['error']}")
+            else:
+                ctx.say(f"{head}: activation {item['activationId']} {item.get('status')}")
+                ctx.say(_pretty(item.get("result")))
+    return 1 if failed else 0
+
+
+def activation(ctx: Any) -> int:
+    from deploy.follow import wait_for
+
+    args = ctx.args
+    client = ctx.client()
+    if args.what == "wait":
+        try:
+            record = wait_for(client, args.id, args.timeout, sleep=ctx.sleep, clock=ctx.clock,
+                              progress=_progress(ctx))
+        finally:
+            _end_progress(ctx)
+        response = record.get("response") or {}
+        document: Any = {"activationId": args.id, **response}
+        failed = response.get("success") is False
+    else:
+        reader = {"get": client.activation, "result": client.activation_result,
+                  "logs": client.activation_logs}[args.what]
+        document = reader(args.id)
+        if document is None:
+            raise DeployError(f"activation {args.id} does not exist (HTTP 404) in namespace "
+                              f"{ctx.settings.namespace}; it may still be running, try "
+                              f"`activation wait {args.id}`")
+        failed = False
+    if args.json:
+        ctx.emit(document)
+    elif args.what == "logs":
+        for line in document.get("logs") or []:
+            ctx.say(line)
+    else:
+        ctx.say(_pretty(document))
+    return 1 if failed else 0
+
+
+def _params(pairs: list[list[str]]) -> dict[str, Any]:
+    """``-p KEY VALUE``: VALUE is JSON when it parses (as wsk does), else a string."""
+    params: dict[str, Any] = {}
+    for key, value in pairs:
+        if not key:
+            raise UsageError("-p needs a non-empty KEY: expected -p KEY VALUE")
+        try:
+            params[key] = json.loads(value)
+        except ValueError:
+            params[key] = value
+    return params
+
+
+def _progress(ctx: Any) -> Any:
+    if not ctx.tty():
+        return None
+    return lambda text: print(f"\r{text}", end="", file=ctx.err, flush=True)
+
+
+def _end_progress(ctx: Any) -> None:
+    if ctx.tty():  # the progress line was rewritten in place: end it before other output
+        print(file=ctx.err)
+
+
+def _pretty(value: Any) -> str:
+    return json.dumps(value, indent=2, sort_keys=True)

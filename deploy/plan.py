@@ -1,0 +1,256 @@
+"""Pure planning: what the manifest wants (wire-shaped bodies) vs what the namespace holds.
+
+``desired_entities`` turns a ``Manifest`` plus its ``Artifact``s into full PUT bodies
+with the ``whisk-managed`` and ``deploy-digest`` annotations; ``build_plan`` diffs
+them against the current entities (read by ``state.fetch_state``) into a ``Plan``.
+No I/O here: no client, no files, no clock.
+
+Choices:
+- Limits are always sent in full, server defaults filled in, so a limit removed from
+  the manifest really reverts (OpenWhisk keeps old values for fields an update omits).
+- ``provide-api-key`` is always written (``false`` unless the manifest says otherwise):
+  OpenWhisk adds ``false`` only on create, and an action *without* it gets the key.
+- Actions merge annotations on update, so an UPDATE carries ``delAnnotations`` with the
+  keys the server has and the manifest no longer wants.
+- An entity of the same name owned by another project (or by nobody) is not taken over
+  silently: the plan records a conflict, which ``deploy`` refuses unless ``--force``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from deploy.models import Artifact, Change, Entity, Kind, Manifest, Op, Plan
+
+DEFAULT_LIMITS = {"timeout": 60000, "memory": 256, "logs": 10, "concurrency": 1}
+MANAGED = "whisk-managed"
+DIGEST = "deploy-digest"
+CODE = "deploy-code-sha256"
+# Annotations the server writes itself or we write for bookkeeping: never diffed or dropped.
+BOOKKEEPING = frozenset({MANAGED, DIGEST, CODE, "exec", "binding"})
+# A string require-whisk-auth is the secret callers must send: never show its value.
+SECRET_ANNOTATIONS = frozenset({"require-whisk-auth"})
+
+
+def desired_entities(manifest: Manifest, artifacts: dict[str, Artifact],
+                     namespace: str) -> list[Entity]:
+    """Every entity the manifest declares, with full wire bodies and digests."""
+    managed = {"projectName": manifest.project, "projectHash": manifest.digest,
+               "file": manifest.file.name, "projectDeps": []}
+    out: list[Entity] = []
+    for pkg in manifest.packages:
+        body = {"publish": pkg.publish, "parameters": key_values(pkg.inputs),
+                "annotations": key_values(pkg.annotations)}
+        out.append(_seal(Kind.PACKAGE, pkg.name, body, managed))
+    for action in manifest.actions:
+        artifact = artifacts[action.path]
+        exec_: dict[str, Any] = {"kind": action.runtime, "binary": artifact.binary}
+        if action.main:
+            exec_["main"] = action.main
+        annotations = {"provide-api-key": False, **action.annotations, CODE: artifact.sha256}
+        set_limits = {k: v for k, v in vars(action.limits).items() if v is not None}
+        body = {"exec": exec_, "publish": False, "parameters": key_values(action.inputs),
+                "annotations": key_values(annotations),
+                "limits": {**DEFAULT_LIMITS, **set_limits}}
+        out.append(_seal(Kind.ACTION, action.path, body, managed, artifact))
+    for seq in manifest.sequences:
+        components = [fq(namespace, c) for c in seq.components]  # already package-resolved
+        annotations = {"provide-api-key": False, **seq.annotations}  # as for actions
+        body = {"exec": {"kind": "sequence", "components": components}, "publish": False,
+                "parameters": key_values(seq.inputs), "annotations": key_values(annotations)}
+        out.append(_seal(Kind.SEQUENCE, seq.path, body, managed))
+    for trigger in manifest.triggers:
+        annotations = dict(trigger.annotations)
+        if trigger.feed:
+            annotations["feed"] = trigger.feed
+        body = {"publish": False, "parameters": key_values(trigger.inputs),
+                "annotations": key_values(annotations)}
+        out.append(_seal(Kind.TRIGGER, trigger.name, body, managed))
+    for rule in manifest.rules:
+        body = {"trigger": fq(namespace, rule.trigger), "action": fq(namespace, rule.action),
+                "publish": False, "annotations": []}
+        out.append(_seal(Kind.RULE, rule.name, body, managed))
+    return out
+
+
+def build_plan(desired: Iterable[Entity], current: Iterable[Entity], project: str,
+               force: bool = False, delete_reason: str = "removed from the manifest") -> Plan:
+    """create / update / unchanged per desired entity; delete this project's leftovers."""
+    desired = list(desired)
+    current_by_key = {(e.kind.collection, e.name): e for e in current}
+    wanted = {(e.kind.collection, e.name) for e in desired}
+    changes: list[Change] = []
+    warnings: list[str] = []
+    conflicts: list[str] = []
+    for entity in desired:
+        now = current_by_key.get((entity.kind.collection, entity.name))
+        if now is None:
+            changes.append(Change(Op.CREATE, entity))
+            continue
+        owner = project_of(now)
+        if owner != project:
+            who = f"project {owner!r}" if owner else "no project (deployed by hand or another tool)"
+            message = f"{entity.kind.value} {entity.name} already exists and belongs to {who}"
+            if force:
+                warnings.append(f"{message}; --force: taking it over")
+            else:
+                conflicts.append(f"{message}; rename it in the manifest, delete it, or deploy "
+                                 "with --force to take it over")
+        if now.digest and now.digest == entity.digest and not drifted(entity, now):
+            changes.append(Change(Op.NOOP, entity))
+            continue
+        body = dict(entity.body)
+        if entity.kind in (Kind.ACTION, Kind.SEQUENCE):
+            drop = sorted(annotation_map(now.body).keys() - annotation_map(body).keys() - BOOKKEEPING)
+            if drop:
+                body["delAnnotations"] = drop
+        updated = Entity(entity.kind, entity.name, body, entity.digest, entity.artifact)
+        changes.append(Change(Op.UPDATE, updated, tuple(reasons(entity, now, owner, project))))
+    for key, now in current_by_key.items():
+        if key not in wanted and project_of(now) == project:
+            changes.append(Change(Op.DELETE, now, (delete_reason,)))
+    changes.sort(key=_order)
+    return Plan(tuple(changes), tuple(warnings), tuple(conflicts))
+
+
+def reasons(desired: Entity, current: Entity, owner: str | None, project: str) -> list[str]:
+    """Human reasons for an UPDATE; input values are never shown (they may be secrets)."""
+    out: list[str] = []
+    if owner != project:
+        out.append(f"owned by {owner!r}" if owner else "not managed by any project")
+    if not current.digest:
+        out.append("no deploy digest on the server (deployed by another tool)")
+    elif current.digest == desired.digest:
+        out.append("changed on the server since the last deploy")
+    want, have = desired.body, current.body
+    want_ann, have_ann = annotation_map(want), annotation_map(have)
+    if desired.kind is Kind.ACTION:
+        if have_ann.get(CODE) != want_ann.get(CODE):
+            out.append("code changed")
+        kind = have.get("exec", {}).get("kind") or have_ann.get("exec")
+        if kind and kind != want["exec"]["kind"]:
+            out.append(f"runtime {kind} → {want['exec']['kind']}")
+        have_limits = have.get("limits") or {}
+        for field, value in want["limits"].items():
+            old = have_limits.get(field)
+            if old is not None and old != value:
+                out.append(f"{field} {old} → {value}")
+    if desired.kind is Kind.SEQUENCE:
+        if have.get("exec", {}).get("components") not in (None, want["exec"]["components"]):
+            out.append("components changed")
+    if desired.kind is Kind.RULE:
+        for end in ("trigger", "action"):
+            if _path_of(have.get(end)) not in (None, _path_of(want[end])):
+                out.append(f"{end} {_path_of(have.get(end))} → {_path_of(want[end])}")
+    web_now, web_want = have_ann.get("web-export") is True, want_ann.get("web-export") is True
+    if web_now != web_want:
+        out.append("web flag added" if web_want else "web flag removed")
+    for key in sorted(want_ann.keys() | have_ann.keys()):
+        if key in BOOKKEEPING or key == "web-export":
+            continue
+        if key not in have_ann:
+            out.append(f"annotation {key} added")
+        elif key not in want_ann:
+            out.append(f"annotation {key} removed")
+        elif want_ann[key] != have_ann[key] and key in SECRET_ANNOTATIONS:
+            out.append(f"annotation {key} changed")
+        elif want_ann[key] != have_ann[key]:
+            out.append(f"annotation {key} {json.dumps(have_ann[key])} → {json.dumps(want_ann[key])}")
+    if "parameters" in have:  # list summaries lack parameters; state GETs changed entities
+        want_p, have_p = param_map(want), param_map(have)
+        for key in sorted(want_p.keys() | have_p.keys()):
+            if key not in have_p:
+                out.append(f"input {key} added")
+            elif key not in want_p:
+                out.append(f"input {key} removed")
+            elif want_p[key] != have_p[key]:
+                out.append(f"input {key} changed")
+    return out or ["metadata changed"]
+
+
+def drifted(desired: Entity, current: Entity) -> bool:
+    """Edited behind our back (``wsk action update`` keeps our digest annotation)?
+
+    Only what list summaries carry is compared (limits, annotations), so the check
+    costs no request; parameters edited by hand go unnoticed until the next change.
+    """
+    if "limits" in current.body and "limits" in desired.body and \
+            any(current.body["limits"].get(k) != v for k, v in desired.body["limits"].items()):
+        return True
+    want, have = annotation_map(desired.body), annotation_map(current.body)
+    # Extra keys on the server are not drift: servers add their own (exec, provide-api-key...).
+    return any(have.get(k) != v for k, v in want.items() if k not in BOOKKEEPING)
+
+
+def undeploy_plan(current: Iterable[Entity], project: str) -> Plan:
+    """A plan to nothing: delete every entity this project's ``whisk-managed`` names."""
+    return build_plan([], current, project, delete_reason=f"deployed by project {project}")
+
+
+def project_of(entity: Entity) -> str | None:
+    managed = annotation_map(entity.body).get(MANAGED)
+    return managed.get("projectName") if isinstance(managed, dict) else None
+
+
+def entity_digest(body: dict[str, Any], artifact: Artifact | None) -> str:
+    """sha256 over canonical JSON of the body minus what changes with every manifest edit."""
+    stable = dict(body)
+    stable["annotations"] = [
+        ({"key": MANAGED, "value": {"projectName": a["value"].get("projectName")}}
+         if a["key"] == MANAGED and isinstance(a["value"], dict) else a)
+        for a in body.get("annotations", []) if a["key"] != DIGEST
+    ]
+    text = json.dumps(stable, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    sha = hashlib.sha256(text.encode("utf-8"))
+    sha.update((artifact.sha256 if artifact else "").encode("ascii"))
+    return sha.hexdigest()
+
+
+def key_values(mapping: dict[str, Any]) -> list[dict[str, Any]]:
+    return [{"key": k, "value": v} for k, v in mapping.items()]
+
+
+def annotation_map(body: dict[str, Any]) -> dict[str, Any]:
+    return {a["key"]: a.get("value") for a in body.get("annotations") or []}
+
+
+def param_map(body: dict[str, Any]) -> dict[str, Any]:
+    return {p["key"]: p.get("value") for p in body.get("parameters") or []}
+
+
+def fq(namespace: str, path: str) -> str:
+    """``/ns/name`` or ``/ns/pkg/name``; an already fully-qualified path is kept."""
+    parts = path.strip("/").split("/")
+    if path.startswith("/") or len(parts) == 3:  # ns/pkg/name names its own namespace
+        return "/" + "/".join(parts)
+    return f"/{namespace}/{path}"
+
+
+def _path_of(value: Any) -> str | None:
+    """Rules come back as ``{path, name}``; we send ``/ns/name``: compare without the namespace."""
+    if value is None:
+        return None
+    if isinstance(value, dict):
+        path = value.get("path", "")
+        rest = path.split("/", 1)[1] if "/" in path else ""
+        return f"{rest}/{value.get('name')}" if rest else str(value.get("name"))
+    parts = str(value).strip("/").split("/")
+    return "/".join(parts[1:]) if len(parts) > 1 else parts[0]
+
+
+def _seal(kind: Kind, name: str, body: dict[str, Any], managed: dict[str, Any],
+          artifact: Artifact | None = None) -> Entity:
+    body["annotations"] = [*body["annotations"], {"key": MANAGED, "value": dict(managed)}]
+    digest = entity_digest(body, artifact)
+    body["annotations"].append({"key": DIGEST, "value": digest})
+    return Entity(kind, name, body, digest, artifact)
+
+
+def _order(change: Change) -> tuple[int, int, str]:
+    level = change.entity.kind.level
+    if change.op is Op.DELETE:
+        return (1, -level, change.entity.name)
+    return (0, level, change.entity.name)

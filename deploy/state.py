@@ -1,0 +1,48 @@
+"""Read the namespace's current entities for planning: lists first, GETs only where needed.
+
+Reads only (list/get); never writes. Kept apart from ``plan`` so planning stays pure.
+A no-op redeploy costs four paginated lists: list summaries carry annotations (and
+so the ``deploy-digest``) and limits; only entities whose digest differs from the
+desired one are fetched in full, for their parameters and exec, to explain the change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from deploy.models import Entity, Kind
+from deploy.plan import DIGEST, annotation_map
+
+
+def fetch_state(client: Any, desired: Iterable[Entity] = ()) -> list[Entity]:
+    desired_digest = {(e.kind.collection, e.name): e.digest for e in desired}
+    current: list[Entity] = []
+    for collection in ("packages", "actions", "triggers", "rules"):
+        for item in client.list(collection):
+            entity = to_entity(collection, item)
+            key = (collection, entity.name)
+            if key in desired_digest and desired_digest[key] != entity.digest:
+                params = {"code": False} if collection == "actions" else {}
+                full = client.get(collection, entity.name, **params)
+                if full is not None:
+                    entity = to_entity(collection, full)
+            current.append(entity)
+    return current
+
+
+def to_entity(collection: str, item: dict[str, Any]) -> Entity:
+    """A server document (summary or full) as a current ``Entity``."""
+    name = item["name"]
+    if collection == "actions":
+        # "guest/pkg" for packaged actions: the package is the part after the namespace.
+        _, _, package = str(item.get("namespace", "")).partition("/")
+        name = f"{package}/{name}" if package else name
+    annotations = annotation_map(item)
+    if collection == "actions":
+        kind_name = (item.get("exec") or {}).get("kind") or annotations.get("exec")
+        kind = Kind.SEQUENCE if kind_name == "sequence" else Kind.ACTION
+    else:
+        kind = {"packages": Kind.PACKAGE, "triggers": Kind.TRIGGER, "rules": Kind.RULE}[collection]
+    digest = annotations.get(DIGEST)
+    return Entity(kind, name, item, digest if isinstance(digest, str) else "")

@@ -1,0 +1,101 @@
+"""Human and JSON renderings of plans, reports and URLs.
+
+Formatting only: returns strings and plain dicts; never prints, never calls the
+server. ``cli`` prints what this returns, through ``settings.mask``.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from deploy.models import Change, Manifest, Op, Plan
+
+SYMBOL = {Op.CREATE: "+", Op.UPDATE: "~", Op.DELETE: "-", Op.NOOP: "="}
+
+
+def plan_lines(plan: Plan, header: str) -> list[str]:
+    lines = [header]
+    for change in plan.changes:
+        lines.append(change_line(change))
+    lines.extend(f"warning: {w}" for w in plan.warnings)
+    lines.extend(f"conflict: {c}" for c in plan.conflicts)
+    lines.append(summary_line(plan))
+    return lines
+
+
+def change_line(change: Change) -> str:
+    entity = change.entity
+    why = f": {', '.join(change.reasons)}" if change.reasons else ""
+    return f"  {SYMBOL[change.op]} {change.op.value:<9} {entity.kind.value:<8} {entity.name}{why}"
+
+
+def summary_line(plan: Plan) -> str:
+    counts = Counter(c.op for c in plan.changes)
+    if not plan.changes:
+        return "summary: nothing to do"
+    if plan.is_empty:
+        return f"summary: nothing to do, {counts[Op.NOOP]} unchanged"
+    return (f"summary: {counts[Op.CREATE]} to create, {counts[Op.UPDATE]} to update, "
+            f"{counts[Op.DELETE]} to delete, {counts[Op.NOOP]} unchanged")
+
+
+def plan_json(plan: Plan) -> dict[str, Any]:
+    counts = Counter(c.op.value for c in plan.changes)
+    return {
+        "changes": [{"op": c.op.value, "kind": c.entity.kind.value, "name": c.entity.name,
+                     "reasons": list(c.reasons)} for c in plan.changes],
+        "warnings": list(plan.warnings),
+        "conflicts": list(plan.conflicts),
+        "summary": {op.value: counts.get(op.value, 0) for op in Op},
+    }
+
+
+def progress_line(change: Change, status: str, detail: str) -> str:
+    entity = change.entity
+    verb = {Op.CREATE: "created", Op.UPDATE: "updated", Op.DELETE: "deleted"}.get(change.op, "")
+    if status == "done":
+        return f"  {verb} {entity.kind.value} {entity.name}"
+    if status == "gone":
+        return f"  {entity.kind.value} {entity.name} was already gone"
+    return f"  FAILED {change.op.value} {entity.kind.value} {entity.name}: {detail}"
+
+
+def web_url(apihost: str, namespace: str, package: str | None, name: str) -> str:
+    """aio-lib-runtime's ``getActionUrls`` forms: Adobe's per-namespace host, else the apihost."""
+    pkg = quote(package or "default", safe="")
+    action = quote(name, safe="")
+    host = urlsplit(apihost).hostname or ""
+    if host == "adobeioruntime.net" or host.endswith(".adobeioruntime.net"):
+        return f"https://{quote(namespace, safe='')}.adobeioruntime.net/api/v1/web/{pkg}/{action}"
+    return f"{apihost}/api/v1/web/{quote(namespace, safe='')}/{pkg}/{action}"
+
+
+def web_actions(manifest: Manifest, apihost: str, namespace: str) -> list[dict[str, Any]]:
+    """One entry per web action: its URL and a ready curl line (``.json`` gives the dict back)."""
+    out = []
+    for action in manifest.actions:
+        annotations = action.annotations
+        if annotations.get("web-export") is not True:
+            continue
+        url = web_url(apihost, namespace, action.package, action.name)
+        curl = f"curl -sS '{url}.json'"
+        secured = annotations.get("require-whisk-auth")
+        if secured is True:
+            curl = f"curl -sS -u \"$WHISK_AUTH\" '{url}.json'"
+        elif secured not in (None, False):
+            # The secret itself is not printed: the user has it in the manifest or its variables.
+            curl = f"curl -sS -H \"X-Require-Whisk-Auth: $REQUIRE_WHISK_AUTH\" '{url}.json'"
+        out.append({"action": action.path, "url": url, "curl": curl})
+    return out
+
+
+def url_lines(urls: list[dict[str, Any]]) -> list[str]:
+    if not urls:
+        return ["no web actions in this manifest"]
+    lines = ["web actions:"]
+    for item in urls:
+        lines.append(f"  {item['action']}: {item['url']}")
+        lines.append(f"    {item['curl']}")
+    return lines

@@ -1,0 +1,187 @@
+"""Action sources become deterministic zips: same source, same bytes, whatever the checkout."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from deploy.bundle import EXEC_LIMIT, build_artifact
+from deploy.errors import BundleError
+from deploy.models import ActionSpec
+
+
+def action(function: Path | None = None, **fields) -> ActionSpec:
+    return ActionSpec(package=None, name="hello", runtime=fields.pop("runtime", "python:3.11"),
+                      function=function, **fields)
+
+
+def make_folder(root: Path, files: dict[str, str]) -> Path:
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return root
+
+
+def names(data: bytes) -> list[str]:
+    return zipfile.ZipFile(io.BytesIO(data)).namelist()
+
+
+def read(data: bytes, name: str) -> str:
+    return zipfile.ZipFile(io.BytesIO(data)).read(name).decode()
+
+
+SOURCE = {"__main__.py": "from helper import greet\ndef main(a):\n    return greet(a)\n",
+          "helper.py": "def greet(a):\n    return a\n", "data/words.txt": "hello\n"}
+
+
+class TestDeterminism:
+    def test_two_copies_with_different_mtimes_and_modes_give_identical_bytes(self, tmp_path):
+        first = make_folder(tmp_path / "one", SOURCE)
+        # Written in reverse order, different times and permissions: none of it may show.
+        second = make_folder(tmp_path / "two", dict(reversed(list(SOURCE.items()))))
+        for index, path in enumerate(sorted(p for p in second.rglob("*") if p.is_file())):
+            os.utime(path, (1_000_000 + index, 2_000_000_000 + index))
+            path.chmod(0o600 if index % 2 else 0o755)
+        a, b = build_artifact(action(first)), build_artifact(action(second))
+        assert a.data == b.data
+        assert a.sha256 == b.sha256 == hashlib.sha256(a.data).hexdigest()
+        assert a.binary is True
+
+    def test_entries_are_sorted_with_fixed_time_mode_and_no_extra_fields(self, tmp_path):
+        artifact = build_artifact(action(make_folder(tmp_path / "src", SOURCE)))
+        infos = zipfile.ZipFile(io.BytesIO(artifact.data)).infolist()
+        assert [i.filename for i in infos] == ["__main__.py", "data/words.txt", "helper.py"]
+        for info in infos:
+            assert info.date_time == (1980, 1, 1, 0, 0, 0)
+            assert info.external_attr >> 16 == 0o100644
+            assert info.compress_type == zipfile.ZIP_DEFLATED
+            assert info.extra == b""
+
+    def test_caches_and_vcs_files_are_never_shipped(self, tmp_path):
+        folder = make_folder(tmp_path / "src", {**SOURCE, "__pycache__/helper.cpython-311.pyc": "x",
+                                                 "old.pyc": "x", ".git/HEAD": "x", ".DS_Store": "x",
+                                                 "pkg/.DS_Store": "x"})
+        assert names(build_artifact(action(folder)).data) == ["__main__.py", "data/words.txt", "helper.py"]
+
+
+class TestSources:
+    def test_a_single_py_file_is_zipped_as_main(self, tmp_path):
+        source = tmp_path / "hello.py"
+        source.write_text("def main(a):\n    return a\n")
+        artifact = build_artifact(action(source, runtime="python:default"))
+        assert names(artifact.data) == ["__main__.py"]
+        assert read(artifact.data, "__main__.py") == source.read_text()
+
+    def test_inline_code_is_sent_as_text(self):
+        artifact = build_artifact(action(code="def main(a): return a"))
+        assert (artifact.data, artifact.binary) == (b"def main(a): return a", False)
+        assert artifact.sha256 == hashlib.sha256(b"def main(a): return a").hexdigest()
+
+    def test_a_given_zip_is_sent_unchanged(self, tmp_path):
+        source = tmp_path / "built.zip"
+        source.write_bytes(b"PK\x05\x06" + b"\x00" * 18)
+        artifact = build_artifact(action(source))
+        assert (artifact.data, artifact.binary) == (source.read_bytes(), True)
+
+    def test_a_folder_without_main_py_is_refused_with_the_fix(self, tmp_path):
+        folder = make_folder(tmp_path / "src", {"handler.py": "def main(a): return a\n"})
+        with pytest.raises(BundleError) as caught:
+            build_artifact(action(folder))
+        assert str(caught.value) == (
+            f"action hello: expected __main__.py at the root of {folder}, found none (hint: the Python"
+            " runtime runs __main__.py from the zip; rename the entry file or point function: at the file itself)"
+        )
+
+    def test_a_missing_source_is_refused(self, tmp_path):
+        with pytest.raises(BundleError) as caught:
+            build_artifact(action(tmp_path / "gone"))
+        assert str(caught.value) == f"action hello: expected {tmp_path / 'gone'} to exist, found nothing there"
+
+
+class TestIncludeExclude:
+    def test_exclude_globs_drop_files_and_whole_folders(self, tmp_path):
+        folder = make_folder(tmp_path / "src", {**SOURCE, "tests/test_x.py": "", "notes.md": ""})
+        artifact = build_artifact(action(folder, exclude=("tests", "*.md", "data/*.txt")))
+        assert names(artifact.data) == ["__main__.py", "helper.py"]
+
+    def test_include_pairs_copy_a_file_a_glob_and_a_folder(self, tmp_path):
+        folder = make_folder(tmp_path / "src", {"__main__.py": "x"})
+        make_folder(tmp_path, {"shared/util.py": "u", "shared/more.py": "m", "LICENSE": "l",
+                               "assets/img/logo.svg": "s"})
+        include = ((str(tmp_path / "LICENSE"), "docs/LICENSE.txt"),
+                   (str(tmp_path / "shared/*.py"), "lib"),
+                   (str(tmp_path / "assets"), "static"))
+        artifact = build_artifact(action(folder, include=include))
+        assert names(artifact.data) == ["__main__.py", "docs/LICENSE.txt", "lib/more.py", "lib/util.py",
+                                        "static/img/logo.svg"]
+        assert read(artifact.data, "docs/LICENSE.txt") == "l"
+
+    def test_an_include_destination_leaving_the_zip_is_refused(self, tmp_path):
+        folder = make_folder(tmp_path / "src", {"__main__.py": "x"})
+        (tmp_path / "LICENSE").write_text("l")
+        with pytest.raises(BundleError) as caught:
+            build_artifact(action(folder, include=((str(tmp_path / "LICENSE"), "../LICENSE"),)))
+        assert str(caught.value) == ("action hello: include destination '../LICENSE': expected a path inside"
+                                     " the zip, found one that leaves it")
+
+    def test_an_include_matching_nothing_is_refused(self, tmp_path):
+        folder = make_folder(tmp_path / "src", {"__main__.py": "x"})
+        source = str(tmp_path / "nothing/*.py")
+        with pytest.raises(BundleError) as caught:
+            build_artifact(action(folder, include=((source, "lib"),)))
+        assert str(caught.value) == f"action hello: include source {source!r}: expected at least one match, found none"
+
+
+class TestSymlinks:
+    def test_a_symlink_inside_the_folder_is_followed(self, tmp_path):
+        folder = make_folder(tmp_path / "src", {**SOURCE, "real/mod.py": "m"})
+        (folder / "alias.py").symlink_to(folder / "helper.py")
+        (folder / "linked").symlink_to(folder / "real", target_is_directory=True)
+        entries = names(build_artifact(action(folder)).data)
+        assert {"alias.py", "linked/mod.py", "real/mod.py"} <= set(entries)
+
+    def test_a_symlink_leaving_the_folder_is_refused(self, tmp_path):
+        folder = make_folder(tmp_path / "src", SOURCE)
+        (tmp_path / "secret.txt").write_text("s")
+        (folder / "leak.txt").symlink_to(tmp_path / "secret.txt")
+        with pytest.raises(BundleError) as caught:
+            build_artifact(action(folder))
+        assert str(caught.value) == (f"{folder / 'leak.txt'}: expected a symlink inside {folder}, found one to"
+                                     f" {tmp_path / 'secret.txt'} (hint: copy the file in, or use include:)")
+
+
+class TestSize:
+    def test_the_limit_is_openwhisks_exec_size(self):
+        assert EXEC_LIMIT == 48 * 1024 * 1024
+
+    def test_a_zip_over_the_limit_is_refused_before_any_upload(self, tmp_path):
+        folder = make_folder(tmp_path / "src", {"__main__.py": "x"})
+        (folder / "blob.bin").write_bytes(os.urandom(4096))  # random: does not compress
+        with pytest.raises(BundleError) as caught:
+            build_artifact(action(folder), limit=1024)
+        message = str(caught.value)
+        assert message.startswith("action hello: expected code of at most 1024 bytes as sent (base64), found ")
+        assert message.endswith(" bytes (hint: exclude what the action does not need)")
+
+    def test_inline_code_over_the_limit_is_refused(self):
+        with pytest.raises(BundleError) as caught:
+            build_artifact(action(code="x" * 11), limit=10)
+        assert str(caught.value) == ("action hello: expected code of at most 10 bytes as sent (base64), found 11"
+                                     " bytes (hint: exclude what the action does not need)")
+
+    def test_a_zip_just_under_the_limit_passes(self, tmp_path):
+        folder = make_folder(tmp_path / "src", {"__main__.py": "x"})
+        size = len(build_artifact(action(folder)).data)
+        assert build_artifact(action(folder), limit=4 * ((size + 2) // 3)).binary
+
+    def test_a_symlink_back_up_its_own_tree_does_not_loop(self, tmp_path):
+        folder = make_folder(tmp_path / "src", SOURCE)
+        (folder / "data" / "again").symlink_to(folder, target_is_directory=True)
+        # The loop is skipped: its files are already in the zip under their own path.
+        assert names(build_artifact(action(folder)).data) == ["__main__.py", "data/words.txt", "helper.py"]

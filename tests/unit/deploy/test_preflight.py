@@ -1,0 +1,120 @@
+"""Preflight: runtimes and limits from GET /, dangling references, web-action warnings."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from typing import Any
+
+import pytest
+from plan_builders import ART_T, ART_W, desired, manifest, on_server
+
+from deploy.errors import PreflightError
+from deploy.models import ActionSpec, Artifact, Limits, RuleSpec, SequenceSpec
+from deploy.preflight import check
+
+MB = 1024 * 1024
+INFO: dict[str, Any] = {
+    "limits": {
+        "min_action_duration": 100,
+        "max_action_duration": 300000,
+        "min_action_memory": 128 * MB,
+        "max_action_memory": 512 * MB,
+        "min_action_logs": 0,
+        "max_action_logs": 10 * MB,
+    },
+    "runtimes": {
+        "python": [
+            {"kind": "python:3.10", "default": True},
+            {"kind": "python:3.11", "default": False},
+        ]
+    },
+}
+
+
+def problems_of(entities: list, current: list | None = None) -> list[str]:
+    with pytest.raises(PreflightError) as err:
+        check(entities, current or [], INFO, "guest", "http://127.0.0.1:3233")
+    assert err.value.exit_code == 2
+    return err.value.problems
+
+
+def test_the_bundle_passes() -> None:
+    assert check(desired(), [], INFO, "guest") == []
+
+
+def test_unknown_runtime_lists_what_the_server_offers() -> None:
+    m = manifest(actions=(ActionSpec(None, "my-worker", "python:3.7"), manifest().actions[1]))
+    [problem] = problems_of(desired(m))
+    assert "python:3.7" in problem and "python:3.10, python:3.11" in problem
+
+
+def test_family_default_kind_is_accepted() -> None:
+    m = manifest(actions=(ActionSpec(None, "my-worker", "python:default"), manifest().actions[1]))
+    assert check(desired(m), [], INFO, "guest") == []
+
+
+def test_limits_compare_ms_and_mb_against_bytes_from_the_server() -> None:
+    m = manifest(
+        actions=(
+            ActionSpec(
+                None, "my-worker", "python:3.11", limits=Limits(timeout=400000, memory=1024, logs=5)
+            ),
+            manifest().actions[1],
+        )
+    )
+    problems = problems_of(desired(m))
+    assert any("limits.timeout 400000 ms is above" in p and "300000 ms" in p for p in problems)
+    assert any("limits.memory 1024 MB is above" in p and "512 MB" in p for p in problems)
+    assert not any("logs" in p for p in problems)
+
+
+def test_every_dangling_reference_is_reported_at_once() -> None:
+    m = manifest(
+        sequences=(SequenceSpec(None, "s", ("my-worker", "nope", "/whisk.system/utils/echo")),),
+        rules=(RuleSpec("r", "no-trigger", "no-action"),),
+    )
+    problems = problems_of(desired(m))
+    assert len(problems) == 3
+    assert any("component /guest/nope" in p for p in problems)
+    assert any("trigger /guest/no-trigger" in p for p in problems)
+    assert any("action /guest/no-action" in p for p in problems)
+
+
+def test_references_to_entities_already_on_the_server_are_fine() -> None:
+    existing = [on_server(e) for e in desired() if e.name in ("my-worker", "my-worker-trigger")]
+    m = manifest(
+        actions=(manifest().actions[1],),
+        triggers=(),
+        rules=(RuleSpec("async-rule", "my-worker-trigger", "my-worker"),),
+    )
+    assert check(desired(m), existing, INFO, "guest") == []
+
+
+def test_web_action_longer_than_the_synchronous_cut_warns() -> None:
+    web = manifest().actions[1]
+    m = manifest(
+        actions=(
+            manifest().actions[0],
+            ActionSpec(
+                None,
+                "test",
+                "python:3.11",
+                annotations=web.annotations,
+                limits=Limits(timeout=120000),
+            ),
+        )
+    )
+    [warning] = check(desired(m), [], INFO, "guest")
+    assert "test" in warning and "60000" in warning
+
+
+def test_code_using_the_api_key_without_provide_api_key_warns() -> None:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("__main__.py", "import os\nkey = os.environ['__OW_API_KEY']\n")
+    calls_api = Artifact(buffer.getvalue(), "sha-api", True)
+    m = manifest(actions=(manifest().actions[0], ActionSpec(None, "test", "python:3.11")))
+    [warning] = check(desired(m, {"my-worker": ART_W, "test": calls_api}), [], INFO, "guest")
+    assert "provide-api-key: true" in warning
+    assert check(desired(m, {"my-worker": ART_W, "test": ART_T}), [], INFO, "guest") == []
