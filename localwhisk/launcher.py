@@ -1,0 +1,167 @@
+"""The program inside every action process: the OpenWhisk Python launcher, stdlib only.
+
+Started blank (a prewarmed "stem cell"), it waits for one init line naming the action
+folder, imports the action, acks on fd 3, then serves one JSON line per activation the
+way ``openwhisk-runtime-python``'s ``launcher.py`` does. It must not import localwhisk.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import importlib.util
+import json
+import os
+import resource
+import site
+import sys
+import traceback
+from collections.abc import Callable
+from typing import Any, BinaryIO
+
+Main = Callable[[Any], Any]
+
+SENTINEL = "XXX_THE_END_OF_A_WHISK_ACTIVATION_XXX"
+SENTINEL_LINE = SENTINEL.encode() + b"\n"
+# Exit status that tells the runner the action ran out of memory (its rlimit was hit).
+MEMORY_EXIT = 99
+
+
+def _take_protocol_fds(result_fd: int) -> tuple[BinaryIO, BinaryIO]:
+    """Move the protocol pipes out of the user's way.
+
+    The runtime's result channel is fd 3; the protocol's stdin moves to a private,
+    non-inheritable fd so an action reading ``sys.stdin`` sees an empty stream
+    instead of swallowing the next activation.
+    """
+    if result_fd != 3:
+        os.dup2(result_fd, 3)
+        os.close(result_fd)
+    os.set_inheritable(3, False)
+    protocol_in = os.fdopen(os.dup(0), "rb")
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.close(devnull)
+    sys.stdin = open(os.devnull, encoding="utf-8")  # lives as long as the process
+    return protocol_in, os.fdopen(3, "wb")
+
+
+def _activate_virtualenv(folder: str) -> None:
+    venv = os.path.join(folder, "virtualenv")
+    if not os.path.isdir(venv):
+        return
+    activate_this = os.path.join(venv, "bin", "activate_this.py")
+    if not os.path.exists(activate_this):
+        raise InitError("Invalid virtualenv. Zip file does not include 'activate_this.py'.")
+    with open(activate_this, encoding="utf-8") as f:
+        exec(compile(f.read(), activate_this, "exec"), {"__file__": activate_this})
+    # A virtualenv built on another machine may compute its paths wrongly; its
+    # site-packages inside the zip are what the action needs.
+    for site_packages in sorted(glob.glob(os.path.join(venv, "lib", "python3*", "site-packages"))):
+        if site_packages not in sys.path:
+            site.addsitedir(site_packages)
+
+
+class InitError(Exception):
+    """An init failure whose message is the whole cause (no exception type prefix)."""
+
+
+def _load_main(folder: str, main_name: str) -> Main:
+    _activate_virtualenv(folder)
+    sys.path.insert(0, folder)
+    # Imported under the name the real runtime uses (main__), so an
+    # `if __name__ == "__main__":` block in the action does not run.
+    spec = importlib.util.spec_from_file_location("main__", os.path.join(folder, "__main__.py"))
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["main__"] = module
+    spec.loader.exec_module(module)
+    fn = getattr(module, main_name, None)
+    if not callable(fn):
+        raise InitError(f"The function '{main_name}' is not defined in __main__.py.")
+    return fn
+
+
+def _init(line: bytes) -> tuple[Main, set[str]]:
+    """Apply the init message: limits, environment, working folder, then import the action."""
+    init = json.loads(line)["init"]
+    memory = int(init.get("memory_mb") or 0) * 1024 * 1024
+    if memory:
+        # RLIMIT_DATA (not RLIMIT_AS) so threads' reserved malloc arenas do not count.
+        resource.setrlimit(resource.RLIMIT_DATA, (memory, memory))
+    for key, value in init.get("env", {}).items():
+        os.environ[key] = str(value)
+    # As /init's env does, the first activation's context is visible to import-time code.
+    context = {f"__OW_{key.upper()}": str(value) for key, value in init.get("context", {}).items()}
+    os.environ.update(context)
+    os.chdir(init["dir"])
+    return _load_main(init["dir"], init.get("main") or "main"), set(context)
+
+
+def _serve(protocol_in: BinaryIO, out: BinaryIO, main: Main, previous: set[str]) -> None:
+    env = os.environ
+    while True:
+        line = protocol_in.readline()
+        if not line:
+            return
+        args = json.loads(line)
+        payload = args.pop("value", {})
+        current = {f"__OW_{key.upper()}" for key in args}
+        # A key sent last time but not now (api_key) must not leak into this activation.
+        for stale in previous - current:
+            env.pop(stale, None)
+        for key, value in args.items():
+            env[f"__OW_{key.upper()}"] = str(value)
+        previous = current
+        try:
+            result = main(payload)
+        except MemoryError:
+            raise
+        except Exception as ex:
+            print(traceback.format_exc(), file=sys.stderr)
+            result = {"error": str(ex)}
+        out.write(json.dumps(result, ensure_ascii=False).encode("utf-8"))
+        out.write(b"\n")
+        out.flush()
+        _end_of_activation()
+
+
+def _end_of_activation() -> None:
+    """Mark the end of this activation's logs on both streams.
+
+    Written to fds 1 and 2 directly (after flushing), so an action that replaced
+    ``sys.stdout`` or closed its stdout cannot break the protocol.
+    """
+    for stream, fd in ((sys.stdout, 1), (sys.stderr, 2)):
+        with contextlib.suppress(Exception):
+            stream.flush()
+        with contextlib.suppress(OSError):
+            os.write(fd, SENTINEL_LINE)
+
+
+def run(result_fd: int) -> None:
+    protocol_in, out = _take_protocol_fds(result_fd)
+    init_line = protocol_in.readline()
+    if not init_line:
+        return
+    try:
+        main, context_keys = _init(init_line)
+    except MemoryError:
+        os._exit(MEMORY_EXIT)
+    except BaseException as ex:  # SystemExit from import-time code is an init failure too
+        cause = str(ex) if isinstance(ex, InitError) else f"{type(ex).__name__}: {ex}"
+        if not isinstance(ex, InitError):
+            traceback.print_exc()
+        print(cause, file=sys.stderr, flush=True)
+        out.write(json.dumps({"error": cause}, ensure_ascii=False).encode("utf-8") + b"\n")
+        out.flush()
+        return
+    out.write(b'{"ok": true}\n')
+    out.flush()
+    try:
+        _serve(protocol_in, out, main, context_keys)
+    except MemoryError:
+        os._exit(MEMORY_EXIT)
+
+
+if __name__ == "__main__":
+    run(int(sys.argv[1]) if len(sys.argv) > 1 else 3)
