@@ -49,9 +49,10 @@ up: $(STAMP)
 	fi
 
 down:
-	@if [ -f $(LW_PID) ] && kill -0 $$(cat $(LW_PID)) 2>/dev/null; then \
-	  kill $$(cat $(LW_PID)); \
-	  for i in $$(seq 1 100); do kill -0 $$(cat $(LW_PID)) 2>/dev/null || break; sleep 0.1; done; \
+	@pid=$$(cat $(LW_PID) 2>/dev/null); \
+	if [ -n "$$pid" ] && kill -0 $$pid 2>/dev/null; then \
+	  kill $$pid; \
+	  for i in $$(seq 1 100); do kill -0 $$pid 2>/dev/null || break; sleep 0.1; done; \
 	  echo "localwhisk stopped"; \
 	else echo "localwhisk is not running"; fi
 	@rm -f $(LW_PID)

@@ -35,9 +35,15 @@ class ApplyReport:
         return not self.failed
 
 
-def apply_plan(plan: Plan, client: Any, *, parallelism: int = 8,
-               on_event: Event | None = None, keep_going: bool = False,
-               read_back: bool = True) -> ApplyReport:
+def apply_plan(
+    plan: Plan,
+    client: Any,
+    *,
+    parallelism: int = 8,
+    on_event: Event | None = None,
+    keep_going: bool = False,
+    read_back: bool = True,
+) -> ApplyReport:
     """Apply every non-NOOP change; raise ``ApplyError`` (with the report) if any failed."""
     emit = on_event or (lambda change, status, detail: None)
     report = ApplyReport()
@@ -52,19 +58,22 @@ def apply_plan(plan: Plan, client: Any, *, parallelism: int = 8,
                 else:
                     report.failed.append((change, error))
             if report.failed and not keep_going:
-                report.not_attempted = [c for rest in levels[index + 1:] for c in rest]
+                report.not_attempted = [c for rest in levels[index + 1 :] for c in rest]
                 break
         if not report.failed and read_back:
-            written = [c for c in report.applied
-                       if c.op is not Op.DELETE and c.entity.kind is Kind.ACTION]
+            written = [
+                c for c in report.applied if c.op is not Op.DELETE and c.entity.kind is Kind.ACTION
+            ]
             checks = list(pool.map(lambda c: _read_back(c, client), written))
             report.readback = [doc for doc, _ in checks]
             mismatches = [problem for _, problems in checks for problem in problems]
             if mismatches:
-                raise ApplyError("the server does not hold what was written:\n" +
-                                 "\n".join(f"  - {m}" for m in mismatches) +
-                                 "\n  (its limits or annotations may differ from OpenWhisk's; "
-                                 "check the manifest against the server's GET / limits)")
+                raise ApplyError(
+                    "the server does not hold what was written:\n"
+                    + "\n".join(f"  - {m}" for m in mismatches)
+                    + "\n  (its limits or annotations may differ from OpenWhisk's; "
+                    "check the manifest against the server's GET / limits)"
+                )
     if report.failed:
         raise ApplyFailed(report, undeploy=keep_going)
     return report
@@ -76,12 +85,16 @@ class ApplyFailed(ApplyError):
     def __init__(self, report: ApplyReport, undeploy: bool) -> None:
         self.report = report
         verb = "undeploy" if undeploy else "deploy"
-        lines = [f"{verb} did not finish: {len(report.applied)} applied, "
-                 f"{len(report.failed)} failed, {len(report.not_attempted)} not attempted"]
+        lines = [
+            f"{verb} did not finish: {len(report.applied)} applied, "
+            f"{len(report.failed)} failed, {len(report.not_attempted)} not attempted"
+        ]
         lines += [f"  failed: {_label(c)}: {error}" for c, error in report.failed]
         lines += [f"  not attempted: {_label(c)}" for c in report.not_attempted]
         lines += [f"  applied: {_label(c)}" for c in report.applied]
-        lines.append(f"  fix the failures above and run `{verb}` again: it picks up where this stopped")
+        lines.append(
+            f"  fix the failures above and run `{verb}` again: it picks up where this stopped"
+        )
         super().__init__("\n".join(lines))
 
 
@@ -93,8 +106,13 @@ def _run(change: Change, client: Any, emit: Event) -> str | None:
             gone = not client.delete(entity.kind.collection, entity.name)
             emit(change, "gone" if gone else "done", "already gone" if gone else "")
         else:
-            client.put(entity.kind.collection, entity.name, entity.body, overwrite=True,
-                       artifact=entity.artifact)
+            client.put(
+                entity.kind.collection,
+                entity.name,
+                entity.body,
+                overwrite=True,
+                artifact=entity.artifact,
+            )
             emit(change, "done", "")
     except DeployError as exc:
         emit(change, "failed", str(exc))
@@ -114,8 +132,10 @@ def _read_back(change: Change, client: Any) -> tuple[dict[str, Any], list[str]]:
     want, have = annotation_map(entity.body), annotation_map(doc)
     for key in ("web-export", "raw-http", "final", "provide-api-key"):
         if key in want and have.get(key) != want[key]:
-            problems.append(f"action {entity.name}: annotation {key} is "
-                            f"{have.get(key)!r}, expected {want[key]!r}")
+            problems.append(
+                f"action {entity.name}: annotation {key} is "
+                f"{have.get(key)!r}, expected {want[key]!r}"
+            )
     return doc, problems
 
 

@@ -25,7 +25,9 @@ EXEC_LIMIT = 48 * 1024 * 1024
 # Zip timestamps are local date/time with no zone; the oldest one zip can hold
 # is the only value that means "no timestamp" everywhere (chalice does the same).
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)
-FILE_MODE = 0o100644  # regular file, rw-r--r--: the checkout's permissions and umask must not matter
+FILE_MODE = (
+    0o100644  # regular file, rw-r--r--: the checkout's permissions and umask must not matter
+)
 COMPRESS_LEVEL = 6
 SKIP_NAMES = {"__pycache__", ".git", ".DS_Store"}
 SKIP_SUFFIXES = (".pyc",)
@@ -54,7 +56,9 @@ def build_artifact(spec: ActionSpec, *, limit: int = EXEC_LIMIT) -> Artifact:
                 " or point function: at the file itself)"
             )
     else:
-        entries = {"__main__.py": source}  # one .py file: zipped too, so every Python action is uniform
+        entries = {
+            "__main__.py": source
+        }  # one .py file: zipped too, so every Python action is uniform
     entries.update(include_entries(spec))
     entries = {arc: path for arc, path in entries.items() if not _excluded(arc, spec.exclude)}
     return _sized(spec, write_zip(entries, limit=limit, name=spec.path), binary=True, limit=limit)
@@ -72,8 +76,10 @@ def _sent_size(raw: int) -> int:
 
 
 def _too_large(name: str, size: int, limit: int) -> str:
-    return (f"action {name}: expected code of at most {limit} bytes as sent (base64),"
-            f" found {size} bytes (hint: exclude what the action does not need)")
+    return (
+        f"action {name}: expected code of at most {limit} bytes as sent (base64),"
+        f" found {size} bytes (hint: exclude what the action does not need)"
+    )
 
 
 def _skipped(name: str) -> bool:
@@ -89,7 +95,9 @@ def folder_entries(root: Path) -> dict[str, Path]:
     """
     top = Path(os.path.realpath(root))
     entries: dict[str, Path] = {}
-    pending: list[tuple[Path, PurePosixPath, frozenset[Path]]] = [(root, PurePosixPath(), frozenset())]
+    pending: list[tuple[Path, PurePosixPath, frozenset[Path]]] = [
+        (root, PurePosixPath(), frozenset())
+    ]
     while pending:
         folder, prefix, above = pending.pop()
         real_folder = Path(os.path.realpath(folder))
@@ -103,10 +111,14 @@ def folder_entries(root: Path) -> dict[str, Path]:
             if child.is_symlink():
                 target = Path(os.path.realpath(path))
                 if target != top and top not in target.parents:
-                    raise BundleError(f"{path}: expected a symlink inside {root}, found one to {target}"
-                                      " (hint: copy the file in, or use include:)")
+                    raise BundleError(
+                        f"{path}: expected a symlink inside {root}, found one to {target}"
+                        " (hint: copy the file in, or use include:)"
+                    )
                 if not target.exists():
-                    raise BundleError(f"{path}: expected a symlink to an existing file, found a broken link")
+                    raise BundleError(
+                        f"{path}: expected a symlink to an existing file, found a broken link"
+                    )
             if child.is_dir(follow_symlinks=True):
                 pending.append((path, prefix / child.name, above))
             elif child.is_file(follow_symlinks=True):
@@ -120,17 +132,23 @@ def include_entries(spec: ActionSpec) -> dict[str, Path]:
     for source, dest in spec.include:
         target = PurePosixPath(dest.replace("\\", "/"))
         if target.is_absolute() or ".." in target.parts:
-            raise BundleError(f"action {spec.path}: include destination {dest!r}: expected a path"
-                              " inside the zip, found one that leaves it")
+            raise BundleError(
+                f"action {spec.path}: include destination {dest!r}: expected a path"
+                " inside the zip, found one that leaves it"
+            )
         matches = sorted(glob.glob(source, recursive=True))
         if not matches:
-            raise BundleError(f"action {spec.path}: include source {source!r}: expected at least one"
-                              " match, found none")
+            raise BundleError(
+                f"action {spec.path}: include source {source!r}: expected at least one"
+                " match, found none"
+            )
         single = len(matches) == 1 and not glob.has_magic(source) and not dest.endswith("/")
         for match in map(Path, matches):
             base = target if single else target / match.name
             if match.is_dir():
-                entries.update({str(base / arc): path for arc, path in folder_entries(match).items()})
+                entries.update(
+                    {str(base / arc): path for arc, path in folder_entries(match).items()}
+                )
             elif not _skipped(match.name):
                 entries[str(base)] = match
     return entries
@@ -146,13 +164,18 @@ def _excluded(arc: str, patterns: tuple[str, ...]) -> bool:
 def write_zip(entries: dict[str, Path], *, limit: int = EXEC_LIMIT, name: str = "") -> bytes:
     """Zip ``entries`` deterministically, streaming each file; stop early past ``limit``."""
     buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=COMPRESS_LEVEL) as archive:
+    with zipfile.ZipFile(
+        buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=COMPRESS_LEVEL
+    ) as archive:
         for arc in sorted(entries):
             info = zipfile.ZipInfo(arc, date_time=FIXED_TIME)
             info.compress_type = zipfile.ZIP_DEFLATED
             # Python 3.13 renamed the attribute; both spell the same fixed level.
-            setattr(info, "compress_level" if hasattr(info, "compress_level") else "_compresslevel",
-                    COMPRESS_LEVEL)
+            setattr(
+                info,
+                "compress_level" if hasattr(info, "compress_level") else "_compresslevel",
+                COMPRESS_LEVEL,
+            )
             info.create_system = 3  # "made on Unix" whatever the host, so the bytes agree
             info.external_attr = FILE_MODE << 16
             info.file_size = entries[arc].stat().st_size

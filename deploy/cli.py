@@ -57,7 +57,9 @@ class Context:
     def mask(self, text: str) -> str:
         """Hide the resolved key and any key offered by flags or environment (even unused)."""
         keys = {self.settings.auth} if self.settings else set()
-        keys.update(v for v in (getattr(self.args, "auth", None), self.environ.get("WHISK_AUTH")) if v)
+        keys.update(
+            v for v in (getattr(self.args, "auth", None), self.environ.get("WHISK_AUTH")) if v
+        )
         keys.update(v for k, v in self.environ.items() if k.upper() == "AIO_RUNTIME_AUTH" and v)
         return mask(text, keys)
 
@@ -76,8 +78,9 @@ class Context:
             from deploy.settings import resolve_settings
 
             flags = {k: getattr(self.args, k) for k in ("apihost", "auth", "namespace")}
-            self.settings = resolve_settings(flags, self.environ, self.home,
-                                             self.manifest_namespace)
+            self.settings = resolve_settings(
+                flags, self.environ, self.home, self.manifest_namespace
+            )
             self.note(f"target: {self.settings.describe()}")
             for warning in self.settings.warnings:
                 self.note(f"warning: {warning}")
@@ -94,10 +97,15 @@ class Context:
         return bool(getattr(self.err, "isatty", lambda: False)())
 
 
-def main(argv: list[str] | None = None, *, environ: Mapping[str, str] | None = None,
-         home: Path | None = None, session: Any = None,
-         sleep: Callable[[float], None] | None = None,
-         clock: Callable[[], float] | None = None) -> int:
+def main(
+    argv: list[str] | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    home: Path | None = None,
+    session: Any = None,
+    sleep: Callable[[float], None] | None = None,
+    clock: Callable[[], float] | None = None,
+) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -110,8 +118,16 @@ def main(argv: list[str] | None = None, *, environ: Mapping[str, str] | None = N
         from pathlib import Path
 
         home = Path.home()
-    ctx = Context(args, os.environ if environ is None else environ, home, sys.stdout,
-                  sys.stderr, session, sleep or time.sleep, clock or time.monotonic)
+    ctx = Context(
+        args,
+        os.environ if environ is None else environ,
+        home,
+        sys.stdout,
+        sys.stderr,
+        session,
+        sleep or time.sleep,
+        clock or time.monotonic,
+    )
     try:
         module, _, function = args.handler.partition(":")
         return getattr(importlib.import_module(f"deploy.{module}"), function)(ctx)
@@ -127,15 +143,19 @@ def main(argv: list[str] | None = None, *, environ: Mapping[str, str] | None = N
         import traceback
 
         print(ctx.mask(traceback.format_exc()), file=sys.stderr, end="")
-        print("error: this is a bug in the deploy tool; please report it with the traceback above",
-              file=sys.stderr)
+        print(
+            "error: this is a bug in the deploy tool; please report it with the traceback above",
+            file=sys.stderr,
+        )
         return 1
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="owdeploy", description="Deploy a wskdeploy-format manifest to Apache OpenWhisk / "
-        "Adobe I/O Runtime, plan first, undeploy exactly what was deployed.")
+        prog="owdeploy",
+        description="Deploy a wskdeploy-format manifest to Apache OpenWhisk / "
+        "Adobe I/O Runtime, plan first, undeploy exactly what was deployed.",
+    )
     _add_globals(parser, None)
     common = argparse.ArgumentParser(add_help=False)
     _add_globals(common, argparse.SUPPRESS)
@@ -147,35 +167,62 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(handler=handler)
         return p
 
-    command("validate", "commands:validate", "check the manifest and build every action (no server)")
+    command(
+        "validate", "commands:validate", "check the manifest and build every action (no server)"
+    )
     command("plan", "commands:plan", "show what deploy would create, update and delete")
     p = command("deploy", "commands:deploy", "plan, then apply, then print the web action URLs")
-    p.add_argument("--parallelism", type=_parallelism, default=8, metavar="N",
-                   help="requests in flight within one level (1-32, default 8)")
-    p.add_argument("--force", action="store_true",
-                   help="take over same-named entities owned by another project or by none")
+    p.add_argument(
+        "--parallelism",
+        type=_parallelism,
+        default=8,
+        metavar="N",
+        help="requests in flight within one level (1-32, default 8)",
+    )
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="take over same-named entities owned by another project or by none",
+    )
     command("undeploy", "commands:undeploy", "delete every entity this project deployed")
     command("urls", "commands:urls", "print the web action URLs and curl lines")
     p = command("target", "commands:target", "print apihost, namespace and where they come from")
-    p.add_argument("--is-local-default", action="store_true",
-                   help="exit 0 iff no credentials are configured (the local server is the target)")
+    p.add_argument(
+        "--is-local-default",
+        action="store_true",
+        help="exit 0 iff no credentials are configured (the local server is the target)",
+    )
     p = command("invoke", "daytwo:invoke", "invoke an action")
     p.add_argument("name")
     _add_params(p)
-    p.add_argument("--blocking", action=argparse.BooleanOptionalAction, default=False,
-                   help="wait for the result (up to 60 s; default: no, print the activation id)")
-    p.add_argument("--result", action="store_true", help="print only the result (implies --blocking)")
+    p.add_argument(
+        "--blocking",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="wait for the result (up to 60 s; default: no, print the activation id)",
+    )
+    p.add_argument(
+        "--result", action="store_true", help="print only the result (implies --blocking)"
+    )
     p = command("fire", "daytwo:fire", "fire a trigger and print its activation id")
     p.add_argument("name")
     _add_params(p)
-    p.add_argument("--wait", action="store_true",
-                   help="follow each rule to its action's activation and print the results")
+    p.add_argument(
+        "--wait",
+        action="store_true",
+        help="follow each rule to its action's activation and print the results",
+    )
     p.add_argument("--timeout", type=float, default=180.0, metavar="S")
     p = command("activation", "daytwo:activation", "get, result, logs or wait for an activation")
     p.add_argument("what", choices=["get", "result", "logs", "wait"])
     p.add_argument("id")
-    p.add_argument("--timeout", type=float, default=180.0, metavar="S",
-                   help="how long wait polls before giving up (default 180)")
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=180.0,
+        metavar="S",
+        help="how long wait polls before giving up (default 180)",
+    )
     return parser
 
 
@@ -183,13 +230,22 @@ def _add_globals(parser: argparse.ArgumentParser, default: Any) -> None:
     def value(v: Any) -> Any:
         return argparse.SUPPRESS if default is argparse.SUPPRESS else v
 
-    parser.add_argument("-m", "--manifest", default=value("manifest.yaml"),
-                        help="manifest file or folder (default manifest.yaml)")
+    parser.add_argument(
+        "-m",
+        "--manifest",
+        default=value("manifest.yaml"),
+        help="manifest file or folder (default manifest.yaml)",
+    )
     parser.add_argument("--apihost", default=value(None), help="OpenWhisk API host")
-    parser.add_argument("--auth", default=value(None), help="API key uuid:secret (prefer WHISK_AUTH)")
-    parser.add_argument("--namespace", default=value(None), help="namespace (default: the key's own)")
-    parser.add_argument("--json", action="store_true", default=value(False),
-                        help="one JSON document on stdout")
+    parser.add_argument(
+        "--auth", default=value(None), help="API key uuid:secret (prefer WHISK_AUTH)"
+    )
+    parser.add_argument(
+        "--namespace", default=value(None), help="namespace (default: the key's own)"
+    )
+    parser.add_argument(
+        "--json", action="store_true", default=value(False), help="one JSON document on stdout"
+    )
     parser.add_argument("-v", "--verbose", action="store_true", default=value(False))
 
 
@@ -204,6 +260,12 @@ def _parallelism(text: str) -> int:
 
 
 def _add_params(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("-p", "--param", nargs=2, action="append", default=[],
-                        metavar=("KEY", "VALUE"), help="a parameter; VALUE is JSON if it parses")
-
+    parser.add_argument(
+        "-p",
+        "--param",
+        nargs=2,
+        action="append",
+        default=[],
+        metavar=("KEY", "VALUE"),
+        help="a parameter; VALUE is JSON if it parses",
+    )

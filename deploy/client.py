@@ -48,10 +48,16 @@ class Invocation:
 
 
 class OpenWhiskClient:
-    def __init__(self, settings: Settings, retries: int = 4, backoff: float = 0.5,
-                 session: Any = None, timeout: float = 75.0,
-                 sleep: Callable[[float], None] = time.sleep,
-                 jitter: Callable[[], float] = random.random) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        retries: int = 4,
+        backoff: float = 0.5,
+        session: Any = None,
+        timeout: float = 75.0,
+        sleep: Callable[[float], None] = time.sleep,
+        jitter: Callable[[], float] = random.random,
+    ) -> None:
         import requests  # lazily: `python -m deploy --help` must not pay for it
 
         self._requests = requests
@@ -89,27 +95,36 @@ class OpenWhiskClient:
         items: list[dict[str, Any]] = []
         skip = 0
         while True:
-            page = self._call("GET", self.url(collection),
-                              params={"limit": PAGE, "skip": skip}).json()
+            page = self._call(
+                "GET", self.url(collection), params={"limit": PAGE, "skip": skip}
+            ).json()
             items.extend(page)
             if len(page) < PAGE:
                 return items
             skip += PAGE
 
     def get(self, collection: str, name: str, **params: Any) -> dict[str, Any] | None:
-        response = self._call("GET", self.url(collection, name), params=_query(params),
-                              missing_ok=True)
+        response = self._call(
+            "GET", self.url(collection, name), params=_query(params), missing_ok=True
+        )
         return None if response is None else response.json()
 
     # ---- writes (apply only) -----------------------------------------------------------
 
-    def put(self, collection: str, name: str, body: dict[str, Any], overwrite: bool = True,
-            artifact: Artifact | None = None) -> dict[str, Any]:
+    def put(
+        self,
+        collection: str,
+        name: str,
+        body: dict[str, Any],
+        overwrite: bool = True,
+        artifact: Artifact | None = None,
+    ) -> dict[str, Any]:
         if artifact is not None:
             body = with_code(body, artifact)
         params = {"overwrite": "true" if overwrite else "false"}
-        return _json_or_empty(self._call("PUT", self.url(collection, name), params=params,
-                                         json=body))
+        return _json_or_empty(
+            self._call("PUT", self.url(collection, name), params=params, json=body)
+        )
 
     def delete(self, collection: str, name: str) -> bool:
         """True if deleted, False if it was already gone."""
@@ -120,11 +135,21 @@ class OpenWhiskClient:
 
     # ---- day two -----------------------------------------------------------------------
 
-    def invoke(self, name: str, params: dict[str, Any] | None = None, blocking: bool = False,
-               result: bool = False) -> Invocation:
+    def invoke(
+        self,
+        name: str,
+        params: dict[str, Any] | None = None,
+        blocking: bool = False,
+        result: bool = False,
+    ) -> Invocation:
         query = {"blocking": _flag(blocking), "result": _flag(result)}
-        response = self._call("POST", self.url("actions", name), params=query, json=params or {},
-                              activation_outcome=True)
+        response = self._call(
+            "POST",
+            self.url("actions", name),
+            params=query,
+            json=params or {},
+            activation_outcome=True,
+        )
         activation_id = response.headers.get(ACTIVATION_HEADER)
         body = _json_or_empty(response)
         if activation_id is None and isinstance(body, dict):
@@ -157,8 +182,16 @@ class OpenWhiskClient:
             return base
         return base + "/" + "/".join(quote(part, safe="") for part in name.split("/"))
 
-    def _call(self, method: str, url: str, *, params: dict[str, Any] | None = None,
-              json: Any = None, missing_ok: bool = False, activation_outcome: bool = False) -> Any:
+    def _call(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: dict[str, Any] | None = None,
+        json: Any = None,
+        missing_ok: bool = False,
+        activation_outcome: bool = False,
+    ) -> Any:
         requests = self._requests
         attempts = self.retries + 1
         for attempt in range(attempts):
@@ -166,8 +199,9 @@ class OpenWhiskClient:
             with self._count_lock:
                 self.request_count += 1
             try:
-                response = self.session.request(method, url, params=params, json=json,
-                                                 timeout=self.timeout)
+                response = self.session.request(
+                    method, url, params=params, json=json, timeout=self.timeout
+                )
             except (requests.ConnectionError, requests.Timeout) as exc:
                 # A read timeout on POST may have run the action: do not run it twice.
                 retryable = not (isinstance(exc, requests.ReadTimeout) and method not in IDEMPOTENT)
@@ -176,8 +210,11 @@ class OpenWhiskClient:
                     continue
                 raise self._connect_error(method, url, exc) from None
             status = response.status_code
-            if activation_outcome and status in (200, 202, 500, 502) and \
-                    ACTIVATION_HEADER in response.headers:
+            if (
+                activation_outcome
+                and status in (200, 202, 500, 502)
+                and ACTIVATION_HEADER in response.headers
+            ):
                 return response  # the action ran (or is running): an outcome, not an HTTP error
             if status < 400:
                 return response
@@ -193,7 +230,7 @@ class OpenWhiskClient:
         wait = _parse_retry_after(retry_after)
         if wait is not None:
             return min(wait, MAX_RETRY_AFTER)
-        base = self.backoff * (2 ** attempt)
+        base = self.backoff * (2**attempt)
         return base / 2 + self._jitter() * base / 2  # "equal jitter": never 0, never synchronised
 
     def _display_url(self, url: str) -> str:
@@ -205,12 +242,19 @@ class OpenWhiskClient:
         text = mask(text, self.settings)
         shown = self._display_url(response.url or url)
         if status in (401, 403):
-            hint = (f"check the API key (from {self.settings.source}): --auth, WHISK_AUTH, "
-                    "AIO_RUNTIME_AUTH or AUTH in .wskprops" if status == 401 else
-                    f"the key is not allowed in namespace {self.settings.namespace!r}; check --namespace")
+            hint = (
+                f"check the API key (from {self.settings.source}): --auth, WHISK_AUTH, "
+                "AIO_RUNTIME_AUTH or AUTH in .wskprops"
+                if status == 401
+                else f"the key is not allowed in namespace {self.settings.namespace!r}; check --namespace"
+            )
             return AuthError(method, shown, status, text, code, hint)
-        cls = {404: NotFoundError, 409: ConflictError, 429: ThrottledError}.get(status, OpenWhiskError)
-        hint = "the server kept throttling after every retry; wait a minute" if status == 429 else ""
+        cls = {404: NotFoundError, 409: ConflictError, 429: ThrottledError}.get(
+            status, OpenWhiskError
+        )
+        hint = (
+            "the server kept throttling after every retry; wait a minute" if status == 429 else ""
+        )
         return cls(method, shown, status, text, code, hint)
 
     def _connect_error(self, method: str, url: str, exc: Exception) -> ConnectError:
@@ -222,15 +266,19 @@ class OpenWhiskClient:
             reason = f"no answer from {self.settings.apihost} within {self.timeout[1]:g} s"
         else:
             reason = f"cannot reach {self.settings.apihost}: {type(exc).__name__}"
-        return ConnectError(method, self._display_url(url), None, mask(reason, self.settings),
-                            None, hint)
+        return ConnectError(
+            method, self._display_url(url), None, mask(reason, self.settings), None, hint
+        )
 
 
 def with_code(body: dict[str, Any], artifact: Artifact) -> dict[str, Any]:
     """The PUT body with ``exec.code`` filled: base64 for a zip, text for a single file."""
     full = copy.deepcopy(body)
-    code = (base64.b64encode(artifact.data).decode("ascii") if artifact.binary
-            else artifact.data.decode("utf-8"))
+    code = (
+        base64.b64encode(artifact.data).decode("ascii")
+        if artifact.binary
+        else artifact.data.decode("utf-8")
+    )
     full.setdefault("exec", {})["code"] = code
     return full
 

@@ -20,13 +20,24 @@ def validate(ctx: Any) -> int:
     manifest = _load(ctx)
     artifacts = _artifacts(manifest)
     desired = desired_entities(manifest, artifacts, "_")
-    counts = {kind: sum(1 for e in desired if e.kind.value == kind)
-              for kind in ("package", "action", "sequence", "trigger", "rule")}
+    counts = {
+        kind: sum(1 for e in desired if e.kind.value == kind)
+        for kind in ("package", "action", "sequence", "trigger", "rule")
+    }
     if ctx.args.json:
-        ctx.emit({"ok": True, "project": manifest.project, "file": str(manifest.file),
-                  "counts": counts, "warnings": list(manifest.warnings),
-                  "artifacts": {k: {"sha256": a.sha256, "bytes": len(a.data), "zip": a.binary}
-                                for k, a in artifacts.items()}})
+        ctx.emit(
+            {
+                "ok": True,
+                "project": manifest.project,
+                "file": str(manifest.file),
+                "counts": counts,
+                "warnings": list(manifest.warnings),
+                "artifacts": {
+                    k: {"sha256": a.sha256, "bytes": len(a.data), "zip": a.binary}
+                    for k, a in artifacts.items()
+                },
+            }
+        )
         return 0
     listed = ", ".join(f"{n} {k}{'s' if n != 1 else ''}" for k, n in counts.items() if n)
     ctx.say(f"{manifest.file}: project {manifest.project}: {listed or 'nothing declared'}: valid")
@@ -58,24 +69,43 @@ def deploy(ctx: Any) -> int:
         ctx.say("nothing to do: the namespace already matches the manifest")
     else:
         ctx.say("applying:")
-        report = apply_plan(the_plan, ctx.client(), parallelism=max(1, ctx.args.parallelism),
-                            on_event=_progress(ctx))
-        ctx.say(f"deployed: {len(report.applied)} change{'s' if len(report.applied) != 1 else ''} applied")
+        report = apply_plan(
+            the_plan,
+            ctx.client(),
+            parallelism=max(1, ctx.args.parallelism),
+            on_event=_progress(ctx),
+        )
+        ctx.say(
+            f"deployed: {len(report.applied)} change{'s' if len(report.applied) != 1 else ''} applied"
+        )
         for doc in report.readback:  # what the server holds now, not what we sent
             web = ", web" if _annotation(doc, "web-export") is True else ""
-            ctx.say(f"  read back {_path(doc)}: timeout {(doc.get('limits') or {}).get('timeout')} ms{web}")
+            ctx.say(
+                f"  read back {_path(doc)}: timeout {(doc.get('limits') or {}).get('timeout')} ms{web}"
+            )
     urls = web_actions(manifest, ctx.settings.apihost, _real_namespace(ctx, manifest))
     if urls:
         for line in url_lines(urls):
             ctx.say(line)
     _requests(ctx)
     if ctx.args.json:
-        readback = [{"name": _path(doc), "limits": doc.get("limits"),
-                     "web": _annotation(doc, "web-export") is True}
-                    for doc in (report.readback if report else [])]
-        ctx.emit({"ok": True, **_plan_doc(ctx, manifest, the_plan, warnings),
-                  "applied": len(report.applied) if report else 0,
-                  "readback": readback, "urls": urls})
+        readback = [
+            {
+                "name": _path(doc),
+                "limits": doc.get("limits"),
+                "web": _annotation(doc, "web-export") is True,
+            }
+            for doc in (report.readback if report else [])
+        ]
+        ctx.emit(
+            {
+                "ok": True,
+                **_plan_doc(ctx, manifest, the_plan, warnings),
+                "applied": len(report.applied) if report else 0,
+                "readback": readback,
+                "urls": urls,
+            }
+        )
     return 0
 
 
@@ -94,15 +124,22 @@ def undeploy(ctx: Any) -> int:
     if the_plan.is_empty:
         ctx.say(f"nothing deployed for project {manifest.project}")
     else:
-        report = apply_plan(the_plan, client, on_event=_progress(ctx), keep_going=True,
-                            read_back=False)
+        report = apply_plan(
+            the_plan, client, on_event=_progress(ctx), keep_going=True, read_back=False
+        )
         ctx.say(f"undeployed: {len(report.applied)} entities deleted")
     _requests(ctx)
     if ctx.args.json:
         from deploy.ui import plan_json
 
-        ctx.emit({"ok": True, "project": manifest.project, "plan": plan_json(the_plan),
-                  "deleted": len(report.applied) if report else 0})
+        ctx.emit(
+            {
+                "ok": True,
+                "project": manifest.project,
+                "plan": plan_json(the_plan),
+                "deleted": len(report.applied) if report else 0,
+            }
+        )
     return 0
 
 
@@ -123,17 +160,26 @@ def urls(ctx: Any) -> int:
 def target(ctx: Any) -> int:
     settings = ctx.resolve()
     if ctx.args.json:
-        ctx.emit({"apihost": settings.apihost, "namespace": settings.namespace,
-                  "source": settings.source, "isLocalDefault": settings.is_local_default})
+        ctx.emit(
+            {
+                "apihost": settings.apihost,
+                "namespace": settings.namespace,
+                "source": settings.source,
+                "isLocalDefault": settings.is_local_default,
+            }
+        )
     else:
-        ctx.say(f"apihost:   {settings.apihost}\nnamespace: {settings.namespace}\n"
-                f"source:    {settings.source}")
+        ctx.say(
+            f"apihost:   {settings.apihost}\nnamespace: {settings.namespace}\n"
+            f"source:    {settings.source}"
+        )
     if ctx.args.is_local_default:
         return 0 if settings.is_local_default else 1
     return 0
 
 
 # ---- shared steps -------------------------------------------------------------------------
+
 
 def _load(ctx: Any) -> Any:
     from deploy import manifest as manifest_module
@@ -186,9 +232,16 @@ def _plan_doc(ctx: Any, manifest: Any, the_plan: Any, warnings: list[str]) -> di
     from deploy.ui import plan_json
 
     settings = ctx.settings
-    return {"project": manifest.project, "plan": plan_json(the_plan), "warnings": warnings,
-            "target": {"apihost": settings.apihost, "namespace": settings.namespace,
-                       "source": settings.source}}
+    return {
+        "project": manifest.project,
+        "plan": plan_json(the_plan),
+        "warnings": warnings,
+        "target": {
+            "apihost": settings.apihost,
+            "namespace": settings.namespace,
+            "source": settings.source,
+        },
+    }
 
 
 def _progress(ctx: Any) -> Any:

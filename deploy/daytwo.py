@@ -15,14 +15,18 @@ from deploy.errors import DeployError, UsageError
 def invoke(ctx: Any) -> int:
     args = ctx.args
     blocking = args.blocking or args.result
-    outcome = ctx.client().invoke(args.name, _params(args.param), blocking=blocking,
-                                  result=args.result)
+    outcome = ctx.client().invoke(
+        args.name, _params(args.param), blocking=blocking, result=args.result
+    )
     if outcome.status == 202 and blocking:
-        ctx.note(f"still running after the 60 s blocking wait; follow it with: "
-                 f"activation wait {outcome.activation_id}")
+        ctx.note(
+            f"still running after the 60 s blocking wait; follow it with: "
+            f"activation wait {outcome.activation_id}"
+        )
     if ctx.args.json:
-        ctx.emit({"status": outcome.status, "activationId": outcome.activation_id,
-                  "body": outcome.body})
+        ctx.emit(
+            {"status": outcome.status, "activationId": outcome.activation_id, "body": outcome.body}
+        )
     elif outcome.status == 202:
         ctx.say(f"activation id: {outcome.activation_id}")
         if not blocking:
@@ -30,8 +34,10 @@ def invoke(ctx: Any) -> int:
     else:
         ctx.say(_pretty(outcome.body))
     if outcome.status in (500, 502):
-        ctx.note(f"error: action {args.name} failed (HTTP {outcome.status}, activation "
-                 f"{outcome.activation_id})")
+        ctx.note(
+            f"error: action {args.name} failed (HTTP {outcome.status}, activation "
+            f"{outcome.activation_id})"
+        )
         return 1
     return 0
 
@@ -42,8 +48,10 @@ def fire(ctx: Any) -> int:
     args = ctx.args
     activation_id = ctx.client().fire(args.name, _params(args.param))
     if activation_id is None:
-        raise DeployError(f"trigger {args.name} has no active rule: nothing ran (HTTP 204); "
-                          "check the manifest's rules or enable the rule")
+        raise DeployError(
+            f"trigger {args.name} has no active rule: nothing ran (HTTP 204); "
+            "check the manifest's rules or enable the rule"
+        )
     if not args.wait:
         if args.json:
             ctx.emit({"activationId": activation_id})
@@ -52,8 +60,14 @@ def fire(ctx: Any) -> int:
         return 0
     ctx.note(f"trigger activation id: {activation_id}")
     try:
-        results = follow_fire(ctx.client(), activation_id, args.timeout, sleep=ctx.sleep,
-                              clock=ctx.clock, progress=_progress(ctx))
+        results = follow_fire(
+            ctx.client(),
+            activation_id,
+            args.timeout,
+            sleep=ctx.sleep,
+            clock=ctx.clock,
+            progress=_progress(ctx),
+        )
     finally:
         _end_progress(ctx)
     failed = [r for r in results if r.get("error") or r.get("success") is False]
@@ -79,21 +93,32 @@ def activation(ctx: Any) -> int:
     client = ctx.client()
     if args.what == "wait":
         try:
-            record = wait_for(client, args.id, args.timeout, sleep=ctx.sleep, clock=ctx.clock,
-                              progress=_progress(ctx))
+            record = wait_for(
+                client,
+                args.id,
+                args.timeout,
+                sleep=ctx.sleep,
+                clock=ctx.clock,
+                progress=_progress(ctx),
+            )
         finally:
             _end_progress(ctx)
         response = record.get("response") or {}
         document: Any = {"activationId": args.id, **response}
         failed = response.get("success") is False
     else:
-        reader = {"get": client.activation, "result": client.activation_result,
-                  "logs": client.activation_logs}[args.what]
+        reader = {
+            "get": client.activation,
+            "result": client.activation_result,
+            "logs": client.activation_logs,
+        }[args.what]
         document = reader(args.id)
         if document is None:
-            raise DeployError(f"activation {args.id} does not exist (HTTP 404) in namespace "
-                              f"{ctx.settings.namespace}; it may still be running, try "
-                              f"`activation wait {args.id}`")
+            raise DeployError(
+                f"activation {args.id} does not exist (HTTP 404) in namespace "
+                f"{ctx.settings.namespace}; it may still be running, try "
+                f"`activation wait {args.id}`"
+            )
         failed = False
     if args.json:
         ctx.emit(document)

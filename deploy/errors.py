@@ -73,8 +73,14 @@ class PreflightError(DeployError):
 
     def __init__(self, problems: list[str]) -> None:
         self.problems = list(problems)
-        super().__init__("\n".join(["preflight found problems, nothing was changed:",
-                                    *(f"  - {p}" for p in self.problems)]))
+        super().__init__(
+            "\n".join(
+                [
+                    "preflight found problems, nothing was changed:",
+                    *(f"  - {p}" for p in self.problems),
+                ]
+            )
+        )
 
 
 class ApplyError(DeployError):
@@ -84,8 +90,15 @@ class ApplyError(DeployError):
 class OpenWhiskError(DeployError):
     """The server answered with an error status."""
 
-    def __init__(self, method: str, url: str, status: int | None, text: str,
-                 code: str | None = None, hint: str = "") -> None:
+    def __init__(
+        self,
+        method: str,
+        url: str,
+        status: int | None,
+        text: str,
+        code: str | None = None,
+        hint: str = "",
+    ) -> None:
         self.method = method
         self.url = url
         self.status = status

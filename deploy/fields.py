@@ -36,8 +36,10 @@ _LIMITS = {
 }
 _ALIASES = {
     "memory": ("memorySize", "aio's spelling of memorySize, accepted"),
-    "concurrentActivations": ("concurrency", "read as per-container concurrency, as aio does"
-                              " (wskdeploy ignores it); prefer concurrency"),
+    "concurrentActivations": (
+        "concurrency",
+        "read as per-container concurrency, as aio does (wskdeploy ignores it); prefer concurrency",
+    ),
 }
 
 
@@ -77,7 +79,13 @@ def _multi_line(ctx: Context, spec: LineDict, line: int, path: str) -> Any:
     if not isinstance(required, bool):
         ctx.problem(spec.line_of("required"), f"{path}.required", "true or false", show(required))
         return _BAD
-    key = "value" if spec.get("value") is not None else "default" if spec.get("default") is not None else None
+    key = (
+        "value"
+        if spec.get("value") is not None
+        else "default"
+        if spec.get("default") is not None
+        else None
+    )
     if key is None:
         if required:
             ctx.problem(line, path, "a value or default for a required input", "neither")
@@ -93,7 +101,9 @@ def _multi_line(ctx: Context, spec: LineDict, line: int, path: str) -> Any:
         value = _from_text(kind, value)  # a $VAR is text; let it fill a typed input
     ok, value = typed_value(kind, value)
     if not ok:
-        ctx.problem(vline, vpath, f"a value of type {kind}", f"{show(value)} ({inferred_type(value)})")
+        ctx.problem(
+            vline, vpath, f"a value of type {kind}", f"{show(value)} ({inferred_type(value)})"
+        )
         return _BAD
     return value
 
@@ -133,7 +143,9 @@ WHISK_AUTH = "a non-empty string, a positive integer up to 2^53-1, or true/false
 
 
 def parse_limits(ctx: Context, raw: Any, line: int, path: str) -> Limits:
-    data = ctx.mapping(raw, line, path, "a mapping of limits (timeout, memorySize, logSize, concurrency)")
+    data = ctx.mapping(
+        raw, line, path, "a mapping of limits (timeout, memorySize, logSize, concurrency)"
+    )
     if data is None:
         return Limits()
     ctx.keys(data, path, LIMIT_KEYS, "limits key")
@@ -143,7 +155,11 @@ def parse_limits(ctx: Context, raw: Any, line: int, path: str) -> Limits:
         if key in _ALIASES:
             canonical, note = _ALIASES[key]
             if canonical in data:
-                ctx.warn(data.line_of(key), f"{path}.{key}", f"ignored: {canonical} is also given and wins")
+                ctx.warn(
+                    data.line_of(key),
+                    f"{path}.{key}",
+                    f"ignored: {canonical} is also given and wins",
+                )
                 continue
             ctx.warn(data.line_of(key), f"{path}.{key}", note)
         if canonical not in _LIMITS:
@@ -152,15 +168,21 @@ def parse_limits(ctx: Context, raw: Any, line: int, path: str) -> Limits:
         value = data[key]
         floor = 0 if canonical == "logSize" else 1  # OpenWhisk's log limit range starts at 0 MB
         if isinstance(value, bool) or not isinstance(value, int) or value < floor:
-            ctx.problem(data.line_of(key), f"{path}.{key}", what, show(value),
-                        "limits are plain integers; the server's ranges are checked at preflight")
+            ctx.problem(
+                data.line_of(key),
+                f"{path}.{key}",
+                what,
+                show(value),
+                "limits are plain integers; the server's ranges are checked at preflight",
+            )
             continue
         values[target] = value
     return Limits(**values)
 
 
-def _relative(ctx: Context, value: Any, line: int, path: str, what: str,
-              inside: str = "the manifest's folder") -> str | None:
+def _relative(
+    ctx: Context, value: Any, line: int, path: str, what: str, inside: str = "the manifest's folder"
+) -> str | None:
     """A relative path or glob without ``..``: the zip must only take what the project holds."""
     if not isinstance(value, str) or not value.strip():
         ctx.problem(line, path, what, show(value))
@@ -168,7 +190,11 @@ def _relative(ctx: Context, value: Any, line: int, path: str, what: str,
     value = ctx.expand(value, line, path)
     if not isinstance(value, str):
         return None
-    if PurePosixPath(value).is_absolute() or PureWindowsPath(value).is_absolute() or value.startswith("\\"):
+    if (
+        PurePosixPath(value).is_absolute()
+        or PureWindowsPath(value).is_absolute()
+        or value.startswith("\\")
+    ):
         ctx.problem(line, path, f"{what} relative to {inside}", f"absolute path {show(value)}")
         return None
     if ".." in PurePosixPath(value.replace("\\", "/")).parts:
@@ -188,8 +214,11 @@ def parse_include(ctx: Context, raw: Any, line: int, path: str) -> tuple[tuple[s
             ctx.problem(iline, ipath, "a [source, destination] pair", show(item))
             continue
         src = _relative(ctx, item[0], iline, ipath, "a source path or glob")
-        dest = (_relative(ctx, item[-1], iline, ipath, "a destination path", "the zip")
-                if len(item) == 2 else src)
+        dest = (
+            _relative(ctx, item[-1], iline, ipath, "a destination path", "the zip")
+            if len(item) == 2
+            else src
+        )
         if src is not None and dest is not None:
             pairs.append((src, dest))
     return tuple(pairs)
@@ -199,6 +228,8 @@ def parse_exclude(ctx: Context, raw: Any, line: int, path: str) -> tuple[str, ..
     if not isinstance(raw, LineList):
         ctx.problem(line, path, "a list of globs", show(raw))
         return ()
-    globs = [_relative(ctx, item, raw.line_of(i), f"{path}[{i}]", "a glob", "the action's folder")
-             for i, item in enumerate(raw)]
+    globs = [
+        _relative(ctx, item, raw.line_of(i), f"{path}[{i}]", "a glob", "the action's folder")
+        for i, item in enumerate(raw)
+    ]
     return tuple(g for g in globs if g is not None)

@@ -27,8 +27,15 @@ def is_done(record: dict[str, Any]) -> bool:
     return bool(status) and status != "running"
 
 
-def wait_for(client: Any, activation_id: str, timeout: float, *, sleep: Callable[[float], None],
-             clock: Callable[[], float], progress: Progress | None = None) -> dict[str, Any]:
+def wait_for(
+    client: Any,
+    activation_id: str,
+    timeout: float,
+    *,
+    sleep: Callable[[float], None],
+    clock: Callable[[], float],
+    progress: Progress | None = None,
+) -> dict[str, Any]:
     """Poll with backoff (0.2 s doubling to 2 s) until the activation exists and has ended."""
     deadline = clock() + timeout
     delay = 0.2
@@ -39,8 +46,10 @@ def wait_for(client: Any, activation_id: str, timeout: float, *, sleep: Callable
         remaining = deadline - clock()
         if remaining <= 0:
             state = "has not ended" if record is not None else "does not exist yet"
-            raise WaitTimeout(f"activation {activation_id} {state} after {timeout:g} s; "
-                              f"try again later: activation wait {activation_id} --timeout <seconds>")
+            raise WaitTimeout(
+                f"activation {activation_id} {state} after {timeout:g} s; "
+                f"try again later: activation wait {activation_id} --timeout <seconds>"
+            )
         if progress:
             progress(f"waiting for activation {activation_id} ({remaining:.0f} s left)")
         sleep(min(delay, remaining))
@@ -60,26 +69,40 @@ def rule_outcomes(trigger_record: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
-def follow_fire(client: Any, trigger_activation: str, timeout: float, *,
-                sleep: Callable[[float], None], clock: Callable[[], float],
-                progress: Progress | None = None) -> list[dict[str, Any]]:
+def follow_fire(
+    client: Any,
+    trigger_activation: str,
+    timeout: float,
+    *,
+    sleep: Callable[[float], None],
+    clock: Callable[[], float],
+    progress: Progress | None = None,
+) -> list[dict[str, Any]]:
     """For each rule the trigger fired: its action activation, waited for, with its result."""
     start = clock()
-    record = wait_for(client, trigger_activation, timeout, sleep=sleep, clock=clock,
-                      progress=progress)
+    record = wait_for(
+        client, trigger_activation, timeout, sleep=sleep, clock=clock, progress=progress
+    )
     results = []
     for entry in rule_outcomes(record):
-        item: dict[str, Any] = {"rule": entry.get("rule"), "action": entry.get("action"),
-                                "activationId": entry.get("activationId")}
+        item: dict[str, Any] = {
+            "rule": entry.get("rule"),
+            "action": entry.get("action"),
+            "activationId": entry.get("activationId"),
+        }
         if not entry.get("activationId"):
             item["error"] = entry.get("error", "the rule did not start its action")
             results.append(item)
             continue
         left = max(0.0, timeout - (clock() - start))
-        activation = wait_for(client, entry["activationId"], left, sleep=sleep, clock=clock,
-                              progress=progress)
+        activation = wait_for(
+            client, entry["activationId"], left, sleep=sleep, clock=clock, progress=progress
+        )
         response = activation.get("response") or {}
-        item.update(status=response.get("status"), success=response.get("success"),
-                    result=response.get("result"))
+        item.update(
+            status=response.get("status"),
+            success=response.get("success"),
+            result=response.get("result"),
+        )
         results.append(item)
     return results

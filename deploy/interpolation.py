@@ -34,7 +34,9 @@ def render_template(text: str, environ: Mapping[str, str], file: str) -> tuple[s
     try:
         template = environment.from_string(text)
     except jinja2.TemplateSyntaxError as exc:
-        return text, [f"{file}:{exc.lineno}: (template): expected valid Jinja2 syntax, found {exc.message}"]
+        return text, [
+            f"{file}:{exc.lineno}: (template): expected valid Jinja2 syntax, found {exc.message}"
+        ]
     undefined.template = template  # so each use can be mapped back to its template line
     rendered = template.render(env=dict(environ))
     return rendered, list(dict.fromkeys(problems))  # one line per (variable, line)
@@ -113,9 +115,7 @@ def needs_interpolation(text: str) -> bool:
     return (text.startswith("$") and len(text) > 1) or "${" in text
 
 
-def interpolate(
-    value: Any, lookup: Callable[[str], Any], on_missing: Callable[[str], None]
-) -> Any:
+def interpolate(value: Any, lookup: Callable[[str], Any], on_missing: Callable[[str], None]) -> Any:
     """Substitute ``$VAR``/``${VAR}`` in every string inside ``value`` (maps and lists too).
 
     ``lookup`` returns MISSING for an unset name; ``on_missing`` is told each
@@ -131,7 +131,9 @@ def interpolate(
     return value
 
 
-def _interpolate_text(text: str, lookup: Callable[[str], Any], on_missing: Callable[[str], None]) -> Any:
+def _interpolate_text(
+    text: str, lookup: Callable[[str], Any], on_missing: Callable[[str], None]
+) -> Any:
     if not needs_interpolation(text):
         return text
     whole = _WHOLE.match(text)

@@ -41,11 +41,15 @@ def find_manifest(path: Path) -> Path:
         for name in MANIFEST_NAMES:
             if (path / name).is_file():
                 return path / name
-        raise ManifestError([f"{path}: expected {' or '.join(MANIFEST_NAMES)} in this folder, found neither"])
+        raise ManifestError(
+            [f"{path}: expected {' or '.join(MANIFEST_NAMES)} in this folder, found neither"]
+        )
     return path
 
 
-def load_manifest(path: Path, environ: Mapping[str, str], *, project_name: str | None = None) -> Manifest:
+def load_manifest(
+    path: Path, environ: Mapping[str, str], *, project_name: str | None = None
+) -> Manifest:
     """Read, template, parse and validate ``path``; raise ManifestError with every problem.
 
     ``project_name`` is the fallback for manifests without ``project.name``
@@ -55,11 +59,17 @@ def load_manifest(path: Path, environ: Mapping[str, str], *, project_name: str |
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        raise ManifestError([f"{file}:0: (file): expected a readable manifest, found {exc.strerror or exc}"]) from None
+        raise ManifestError(
+            [f"{file}:0: (file): expected a readable manifest, found {exc.strerror or exc}"]
+        ) from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise ManifestError([f"{file}:0: (file): expected UTF-8 text, found byte {raw[exc.start]:#04x} at offset {exc.start}"]) from None
+        raise ManifestError(
+            [
+                f"{file}:0: (file): expected UTF-8 text, found byte {raw[exc.start]:#04x} at offset {exc.start}"
+            ]
+        ) from None
     rendered, problems = render_template(text, environ, file)
     if problems:
         raise ManifestError(_in_file_order(file, problems))
@@ -73,10 +83,15 @@ def load_manifest(path: Path, environ: Mapping[str, str], *, project_name: str |
     if ctx.problems:
         raise ManifestError(_in_file_order(file, ctx.problems))
     return Manifest(
-        project=name or "", file=path, digest=hashlib.sha256(raw).hexdigest(),
-        packages=tuple(walker.packages), actions=tuple(walker.actions),
-        sequences=tuple(walker.sequences), triggers=tuple(walker.triggers),
-        rules=tuple(walker.rules), warnings=tuple(_in_file_order(file, ctx.warnings)),
+        project=name or "",
+        file=path,
+        digest=hashlib.sha256(raw).hexdigest(),
+        packages=tuple(walker.packages),
+        actions=tuple(walker.actions),
+        sequences=tuple(walker.sequences),
+        triggers=tuple(walker.triggers),
+        rules=tuple(walker.rules),
+        warnings=tuple(_in_file_order(file, ctx.warnings)),
         namespace=namespace,
     )
 
@@ -104,30 +119,48 @@ class _Walker:
     def top(self, data: Any, fallback_name: str | None) -> tuple[str | None, str | None]:
         ctx = self.ctx
         if not isinstance(data, LineDict):
-            ctx.problem(1, "(top)", "a mapping with project: or packages:",
-                        "an empty file" if data is None else show(data))
+            ctx.problem(
+                1,
+                "(top)",
+                "a mapping with project: or packages:",
+                "an empty file" if data is None else show(data),
+            )
             return None, None
         ctx.keys(data, "", TOP_KEYS, "top-level key")
         project_key = "project"
         if "application" in data:
             project_key = "application" if "project" not in data else "project"
-            ctx.warn(data.line_of("application"), "application",
-                     "legacy key: write project instead" if project_key == "application"
-                     else "legacy key ignored: project is also given and wins")
-        project = ctx.mapping(data.get(project_key), data.line_of(project_key), project_key,
-                              "a project mapping (name, packages, ...)")
+            ctx.warn(
+                data.line_of("application"),
+                "application",
+                "legacy key: write project instead"
+                if project_key == "application"
+                else "legacy key ignored: project is also given and wins",
+            )
+        project = ctx.mapping(
+            data.get(project_key),
+            data.line_of(project_key),
+            project_key,
+            "a project mapping (name, packages, ...)",
+        )
         name = namespace = None
         sources: list[tuple[LineDict, str, bool]] = []  # (container, its path, is legacy `package`)
         if project is not None and project_key in data:
             # project.namespace is handed to the CLI (Manifest.namespace), unlike a package's.
-            ctx.keys(project, project_key, PROJECT_KEYS, "project key", used=frozenset({"namespace"}))
-            ctx.inputs = parse_inputs(ctx, project.get("inputs"), project.line_of("inputs"),
-                                      f"{project_key}.inputs")
+            ctx.keys(
+                project, project_key, PROJECT_KEYS, "project key", used=frozenset({"namespace"})
+            )
+            ctx.inputs = parse_inputs(
+                ctx, project.get("inputs"), project.line_of("inputs"), f"{project_key}.inputs"
+            )
             name = ctx.string(project, "name", project_key)
             namespace = ctx.string(project, "namespace", project_key)
             if "packages" in data and "packages" in project:
-                ctx.warn(project.line_of("packages"), f"{project_key}.packages",
-                         "ignored: top-level packages is also given and wins (as in wskdeploy)")
+                ctx.warn(
+                    project.line_of("packages"),
+                    f"{project_key}.packages",
+                    "ignored: top-level packages is also given and wins (as in wskdeploy)",
+                )
             elif "packages" in project:
                 sources.append((project, project_key, False))
             if "package" in project:
@@ -142,19 +175,31 @@ class _Walker:
         for container, prefix, legacy in sources:
             self.package_map(container, prefix, legacy, seen)
         if name is not None and not name.strip():
-            ctx.problem(project.line_of("name"), f"{project_key}.name", "a project name", show(name))
+            ctx.problem(
+                project.line_of("name"), f"{project_key}.name", "a project name", show(name)
+            )
         if name is None and not (project is not None and "name" in project):
             name = fallback_name
             if name is None:
-                ctx.problem(project.line if project is not None and project_key in data else 1,
-                            f"{project_key}.name", "a project name (the whisk-managed annotation needs it)",
-                            "none", "add project: {name: my-project} above packages")
+                ctx.problem(
+                    project.line if project is not None and project_key in data else 1,
+                    f"{project_key}.name",
+                    "a project name (the whisk-managed annotation needs it)",
+                    "none",
+                    "add project: {name: my-project} above packages",
+                )
         elif name is not None and fallback_name is not None and name != fallback_name:
-            ctx.problem(project.line_of("name") if project is not None else 1, f"{project_key}.name",
-                        f"the project name given on the command line ({fallback_name!r})", show(name))
+            ctx.problem(
+                project.line_of("name") if project is not None else 1,
+                f"{project_key}.name",
+                f"the project name given on the command line ({fallback_name!r})",
+                show(name),
+            )
         return name, namespace
 
-    def package_map(self, container: LineDict, prefix: str, legacy: bool, seen: dict[str, str]) -> None:
+    def package_map(
+        self, container: LineDict, prefix: str, legacy: bool, seen: dict[str, str]
+    ) -> None:
         ctx = self.ctx
         key = "package" if legacy else "packages"
         path = f"{prefix}.{key}" if prefix else key
@@ -174,8 +219,15 @@ class _Walker:
         for raw_name, raw in (packages or {}).items():
             self.package(raw_name, raw, packages.line_of(raw_name), f"{path}.{raw_name}", seen)
 
-    def package(self, raw_name: Any, raw: Any, line: int, path: str, seen: dict[str, str],
-                allowed: set[str] = PACKAGE_KEYS) -> None:
+    def package(
+        self,
+        raw_name: Any,
+        raw: Any,
+        line: int,
+        path: str,
+        seen: dict[str, str],
+        allowed: set[str] = PACKAGE_KEYS,
+    ) -> None:
         ctx = self.ctx
         default = raw_name == "default"
         name = "default" if default else ctx.name(raw_name, line, path, "package")
@@ -191,29 +243,51 @@ class _Walker:
         if default:
             for key in ("public", "inputs", "annotations", "description"):
                 if key in data:
-                    ctx.problem(data.line_of(key), f"{path}.{key}", "no package settings under default"
-                                " (it means no package)", f"'{key}'", "set it on each action instead")
+                    ctx.problem(
+                        data.line_of(key),
+                        f"{path}.{key}",
+                        "no package settings under default (it means no package)",
+                        f"'{key}'",
+                        "set it on each action instead",
+                    )
         else:
             public = data.get("public", False)
             if not isinstance(public, bool):
                 ctx.problem(data.line_of("public"), f"{path}.public", "true or false", show(public))
-            annotations = parse_annotations(ctx, data.get("annotations"), data.line_of("annotations"),
-                                            f"{path}.annotations")
+            annotations = parse_annotations(
+                ctx, data.get("annotations"), data.line_of("annotations"), f"{path}.annotations"
+            )
             if isinstance(data.get("description"), str):
                 annotations.setdefault("description", data["description"])
             inputs = parse_inputs(ctx, data.get("inputs"), data.line_of("inputs"), f"{path}.inputs")
             if name is not None:
-                self.packages.append(PackageSpec(name=name, inputs=inputs, annotations=annotations,
-                                                 publish=public is True, where=Where(ctx.file, line, path)))
-        for section, what in (("actions", "action"), ("sequences", "sequence"),
-                              ("triggers", "trigger"), ("rules", "rule")):
+                self.packages.append(
+                    PackageSpec(
+                        name=name,
+                        inputs=inputs,
+                        annotations=annotations,
+                        publish=public is True,
+                        where=Where(ctx.file, line, path),
+                    )
+                )
+        for section, what in (
+            ("actions", "action"),
+            ("sequences", "sequence"),
+            ("triggers", "trigger"),
+            ("rules", "rule"),
+        ):
             sline, spath = data.line_of(section), f"{path}.{section}"
-            entries = ctx.mapping(data.get(section), sline, spath, f"a mapping of {what} names to {what}s")
+            entries = ctx.mapping(
+                data.get(section), sline, spath, f"a mapping of {what} names to {what}s"
+            )
             for entry, value in (entries or {}).items():
-                self.entry(section, package, entry, value, entries.line_of(entry), f"{spath}.{entry}")
+                self.entry(
+                    section, package, entry, value, entries.line_of(entry), f"{spath}.{entry}"
+                )
 
-    def entry(self, section: str, package: str | None, raw_name: Any, raw: Any, line: int,
-              path: str) -> None:
+    def entry(
+        self, section: str, package: str | None, raw_name: Any, raw: Any, line: int, path: str
+    ) -> None:
         ctx = self.ctx
         if section == "actions":
             spec: Any = parse_action(ctx, self.base, package, raw_name, raw, line, path)
@@ -233,28 +307,47 @@ class _Walker:
         code: dict[str, Any] = {}
         for spec in [*self.actions, *self.sequences]:
             if spec.path in code:
-                ctx.problem(spec.where.line, spec.where.path, "one action or sequence per name",
-                            f"{spec.path!r} again (first at {code[spec.path].where.path})")
+                ctx.problem(
+                    spec.where.line,
+                    spec.where.path,
+                    "one action or sequence per name",
+                    f"{spec.path!r} again (first at {code[spec.path].where.path})",
+                )
             code.setdefault(spec.path, spec)
         for kind, specs in (("trigger", self.triggers), ("rule", self.rules)):
             first: dict[str, Any] = {}
             for spec in specs:
                 if spec.name in first:
-                    ctx.problem(spec.where.line, spec.where.path, f"each {kind} name once in the"
-                                f" namespace ({kind}s are not in packages)",
-                                f"{spec.name!r} again (first at {first[spec.name].where.path})")
+                    ctx.problem(
+                        spec.where.line,
+                        spec.where.path,
+                        f"each {kind} name once in the namespace ({kind}s are not in packages)",
+                        f"{spec.name!r} again (first at {first[spec.name].where.path})",
+                    )
                 first.setdefault(spec.name, spec)
         triggers = {t.name for t in self.triggers}
         # Allowed (the entity may already be on the server), but said, so preflight is no surprise.
         for rule in self.rules:
             if rule.trigger not in triggers:
-                ctx.warn(rule.where.line, f"{rule.where.path}.trigger", f"trigger {rule.trigger!r} is not"
-                         " in this manifest; it must already exist on the server")
+                ctx.warn(
+                    rule.where.line,
+                    f"{rule.where.path}.trigger",
+                    f"trigger {rule.trigger!r} is not"
+                    " in this manifest; it must already exist on the server",
+                )
             if rule.action.lstrip("/") not in code:
-                ctx.warn(rule.where.line, f"{rule.where.path}.action", f"action {rule.action!r} is not"
-                         " in this manifest; it must already exist on the server")
+                ctx.warn(
+                    rule.where.line,
+                    f"{rule.where.path}.action",
+                    f"action {rule.action!r} is not"
+                    " in this manifest; it must already exist on the server",
+                )
         for sequence in self.sequences:
             for component in sequence.components:
                 if component not in code:
-                    ctx.warn(sequence.where.line, f"{sequence.where.path}.actions", f"action {component!r}"
-                             " is not in this manifest; it must already exist on the server")
+                    ctx.warn(
+                        sequence.where.line,
+                        f"{sequence.where.path}.actions",
+                        f"action {component!r}"
+                        " is not in this manifest; it must already exist on the server",
+                    )

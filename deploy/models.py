@@ -135,7 +135,9 @@ class Manifest:
     triggers: tuple[TriggerSpec, ...] = ()
     rules: tuple[RuleSpec, ...] = ()
     warnings: tuple[str, ...] = ()  # legacy keys and the like, printed by the CLI
-    namespace: str | None = None  # project.namespace if the manifest names one (wskdeploy: below flags/env)
+    namespace: str | None = (
+        None  # project.namespace if the manifest names one (wskdeploy: below flags/env)
+    )
 
 
 @dataclass(frozen=True)

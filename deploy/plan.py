@@ -35,15 +35,23 @@ BOOKKEEPING = frozenset({MANAGED, DIGEST, CODE, "exec", "binding"})
 SECRET_ANNOTATIONS = frozenset({"require-whisk-auth"})
 
 
-def desired_entities(manifest: Manifest, artifacts: dict[str, Artifact],
-                     namespace: str) -> list[Entity]:
+def desired_entities(
+    manifest: Manifest, artifacts: dict[str, Artifact], namespace: str
+) -> list[Entity]:
     """Every entity the manifest declares, with full wire bodies and digests."""
-    managed = {"projectName": manifest.project, "projectHash": manifest.digest,
-               "file": manifest.file.name, "projectDeps": []}
+    managed = {
+        "projectName": manifest.project,
+        "projectHash": manifest.digest,
+        "file": manifest.file.name,
+        "projectDeps": [],
+    }
     out: list[Entity] = []
     for pkg in manifest.packages:
-        body = {"publish": pkg.publish, "parameters": key_values(pkg.inputs),
-                "annotations": key_values(pkg.annotations)}
+        body = {
+            "publish": pkg.publish,
+            "parameters": key_values(pkg.inputs),
+            "annotations": key_values(pkg.annotations),
+        }
         out.append(_seal(Kind.PACKAGE, pkg.name, body, managed))
     for action in manifest.actions:
         artifact = artifacts[action.path]
@@ -52,32 +60,52 @@ def desired_entities(manifest: Manifest, artifacts: dict[str, Artifact],
             exec_["main"] = action.main
         annotations = {"provide-api-key": False, **action.annotations, CODE: artifact.sha256}
         set_limits = {k: v for k, v in vars(action.limits).items() if v is not None}
-        body = {"exec": exec_, "publish": False, "parameters": key_values(action.inputs),
-                "annotations": key_values(annotations),
-                "limits": {**DEFAULT_LIMITS, **set_limits}}
+        body = {
+            "exec": exec_,
+            "publish": False,
+            "parameters": key_values(action.inputs),
+            "annotations": key_values(annotations),
+            "limits": {**DEFAULT_LIMITS, **set_limits},
+        }
         out.append(_seal(Kind.ACTION, action.path, body, managed, artifact))
     for seq in manifest.sequences:
         components = [fq(namespace, c) for c in seq.components]  # already package-resolved
         annotations = {"provide-api-key": False, **seq.annotations}  # as for actions
-        body = {"exec": {"kind": "sequence", "components": components}, "publish": False,
-                "parameters": key_values(seq.inputs), "annotations": key_values(annotations)}
+        body = {
+            "exec": {"kind": "sequence", "components": components},
+            "publish": False,
+            "parameters": key_values(seq.inputs),
+            "annotations": key_values(annotations),
+        }
         out.append(_seal(Kind.SEQUENCE, seq.path, body, managed))
     for trigger in manifest.triggers:
         annotations = dict(trigger.annotations)
         if trigger.feed:
             annotations["feed"] = trigger.feed
-        body = {"publish": False, "parameters": key_values(trigger.inputs),
-                "annotations": key_values(annotations)}
+        body = {
+            "publish": False,
+            "parameters": key_values(trigger.inputs),
+            "annotations": key_values(annotations),
+        }
         out.append(_seal(Kind.TRIGGER, trigger.name, body, managed))
     for rule in manifest.rules:
-        body = {"trigger": fq(namespace, rule.trigger), "action": fq(namespace, rule.action),
-                "publish": False, "annotations": []}
+        body = {
+            "trigger": fq(namespace, rule.trigger),
+            "action": fq(namespace, rule.action),
+            "publish": False,
+            "annotations": [],
+        }
         out.append(_seal(Kind.RULE, rule.name, body, managed))
     return out
 
 
-def build_plan(desired: Iterable[Entity], current: Iterable[Entity], project: str,
-               force: bool = False, delete_reason: str = "removed from the manifest") -> Plan:
+def build_plan(
+    desired: Iterable[Entity],
+    current: Iterable[Entity],
+    project: str,
+    force: bool = False,
+    delete_reason: str = "removed from the manifest",
+) -> Plan:
     """create / update / unchanged per desired entity; delete this project's leftovers."""
     desired = list(desired)
     current_by_key = {(e.kind.collection, e.name): e for e in current}
@@ -97,14 +125,18 @@ def build_plan(desired: Iterable[Entity], current: Iterable[Entity], project: st
             if force:
                 warnings.append(f"{message}; --force: taking it over")
             else:
-                conflicts.append(f"{message}; rename it in the manifest, delete it, or deploy "
-                                 "with --force to take it over")
+                conflicts.append(
+                    f"{message}; rename it in the manifest, delete it, or deploy "
+                    "with --force to take it over"
+                )
         if now.digest and now.digest == entity.digest and not drifted(entity, now):
             changes.append(Change(Op.NOOP, entity))
             continue
         body = dict(entity.body)
         if entity.kind in (Kind.ACTION, Kind.SEQUENCE):
-            drop = sorted(annotation_map(now.body).keys() - annotation_map(body).keys() - BOOKKEEPING)
+            drop = sorted(
+                annotation_map(now.body).keys() - annotation_map(body).keys() - BOOKKEEPING
+            )
             if drop:
                 body["delAnnotations"] = drop
         updated = Entity(entity.kind, entity.name, body, entity.digest, entity.artifact)
@@ -158,7 +190,9 @@ def reasons(desired: Entity, current: Entity, owner: str | None, project: str) -
         elif want_ann[key] != have_ann[key] and key in SECRET_ANNOTATIONS:
             out.append(f"annotation {key} changed")
         elif want_ann[key] != have_ann[key]:
-            out.append(f"annotation {key} {json.dumps(have_ann[key])} → {json.dumps(want_ann[key])}")
+            out.append(
+                f"annotation {key} {json.dumps(have_ann[key])} → {json.dumps(want_ann[key])}"
+            )
     if "parameters" in have:  # list summaries lack parameters; state GETs changed entities
         want_p, have_p = param_map(want), param_map(have)
         for key in sorted(want_p.keys() | have_p.keys()):
@@ -177,8 +211,11 @@ def drifted(desired: Entity, current: Entity) -> bool:
     Only what list summaries carry is compared (limits, annotations), so the check
     costs no request; parameters edited by hand go unnoticed until the next change.
     """
-    if "limits" in current.body and "limits" in desired.body and \
-            any(current.body["limits"].get(k) != v for k, v in desired.body["limits"].items()):
+    if (
+        "limits" in current.body
+        and "limits" in desired.body
+        and any(current.body["limits"].get(k) != v for k, v in desired.body["limits"].items())
+    ):
         return True
     want, have = annotation_map(desired.body), annotation_map(current.body)
     # Extra keys on the server are not drift: servers add their own (exec, provide-api-key...).
@@ -199,9 +236,13 @@ def entity_digest(body: dict[str, Any], artifact: Artifact | None) -> str:
     """sha256 over canonical JSON of the body minus what changes with every manifest edit."""
     stable = dict(body)
     stable["annotations"] = [
-        ({"key": MANAGED, "value": {"projectName": a["value"].get("projectName")}}
-         if a["key"] == MANAGED and isinstance(a["value"], dict) else a)
-        for a in body.get("annotations", []) if a["key"] != DIGEST
+        (
+            {"key": MANAGED, "value": {"projectName": a["value"].get("projectName")}}
+            if a["key"] == MANAGED and isinstance(a["value"], dict)
+            else a
+        )
+        for a in body.get("annotations", [])
+        if a["key"] != DIGEST
     ]
     text = json.dumps(stable, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     sha = hashlib.sha256(text.encode("utf-8"))
@@ -241,8 +282,13 @@ def _path_of(value: Any) -> str | None:
     return "/".join(parts[1:]) if len(parts) > 1 else parts[0]
 
 
-def _seal(kind: Kind, name: str, body: dict[str, Any], managed: dict[str, Any],
-          artifact: Artifact | None = None) -> Entity:
+def _seal(
+    kind: Kind,
+    name: str,
+    body: dict[str, Any],
+    managed: dict[str, Any],
+    artifact: Artifact | None = None,
+) -> Entity:
     body["annotations"] = [*body["annotations"], {"key": MANAGED, "value": dict(managed)}]
     digest = entity_digest(body, artifact)
     body["annotations"].append({"key": DIGEST, "value": digest})

@@ -22,20 +22,77 @@ from deploy.yamlsource import LineDict
 NAME_RE = re.compile(r"\A([\w]|[\w][\w@ .&-]{0,254}[\w@.&-])\Z")
 
 TOP_KEYS = {"project", "packages", "package", "application"}
-PROJECT_KEYS = {"name", "namespace", "version", "inputs", "packages", "package",
-                "credential", "apiHost", "apigwAccessToken", "config"}
-PACKAGE_KEYS = {"version", "license", "public", "namespace", "credential", "apiHost",
-                "apigwAccessToken", "description", "annotations", "inputs", "actions",
-                "sequences", "triggers", "rules", "dependencies", "repositories", "feeds", "apis"}
-ACTION_KEYS = {"function", "code", "runtime", "main", "docker", "native", "conductor", "web",
-               "web-export", "raw-http", "require-whisk-auth", "limits", "inputs", "outputs",
-               "annotations", "include", "exclude", "version", "description", "namespace",
-               "credential", "exposedUrl", "location"}
+PROJECT_KEYS = {
+    "name",
+    "namespace",
+    "version",
+    "inputs",
+    "packages",
+    "package",
+    "credential",
+    "apiHost",
+    "apigwAccessToken",
+    "config",
+}
+PACKAGE_KEYS = {
+    "version",
+    "license",
+    "public",
+    "namespace",
+    "credential",
+    "apiHost",
+    "apigwAccessToken",
+    "description",
+    "annotations",
+    "inputs",
+    "actions",
+    "sequences",
+    "triggers",
+    "rules",
+    "dependencies",
+    "repositories",
+    "feeds",
+    "apis",
+}
+ACTION_KEYS = {
+    "function",
+    "code",
+    "runtime",
+    "main",
+    "docker",
+    "native",
+    "conductor",
+    "web",
+    "web-export",
+    "raw-http",
+    "require-whisk-auth",
+    "limits",
+    "inputs",
+    "outputs",
+    "annotations",
+    "include",
+    "exclude",
+    "version",
+    "description",
+    "namespace",
+    "credential",
+    "exposedUrl",
+    "location",
+}
 SEQUENCE_KEYS = {"actions", "web", "annotations", "inputs", "description"}
 TRIGGER_KEYS = {"feed", "source", "inputs", "annotations", "namespace", "credential", "description"}
 RULE_KEYS = {"trigger", "action", "description"}
-LIMIT_KEYS = {"timeout", "memorySize", "logSize", "concurrency", "memory", "concurrentActivations",
-              "userInvocationRate", "codeSize", "parameterSize"}
+LIMIT_KEYS = {
+    "timeout",
+    "memorySize",
+    "logSize",
+    "concurrency",
+    "memory",
+    "concurrentActivations",
+    "userInvocationRate",
+    "codeSize",
+    "parameterSize",
+}
 PARAM_KEYS = {"type", "value", "default", "description", "required", "status", "schema"}
 
 # Keys that would change what gets deployed but that this tool does not do: errors.
@@ -64,15 +121,35 @@ IGNORED = {
     "parameterSize": "it is a system limit, not settable per action",
 }
 # Value types of inputs (wskdeploy's parameters.go) -> canonical name.
-TYPES = {"string": "string", "integer": "integer", "int": "integer", "int8": "integer",
-         "int16": "integer", "int32": "integer", "int64": "integer", "float": "float",
-         "float32": "float", "float64": "float", "boolean": "boolean", "bool": "boolean",
-         "json": "json", "map": "json", "slice": "slice"}
+TYPES = {
+    "string": "string",
+    "integer": "integer",
+    "int": "integer",
+    "int8": "integer",
+    "int16": "integer",
+    "int32": "integer",
+    "int64": "integer",
+    "float": "float",
+    "float32": "float",
+    "float64": "float",
+    "boolean": "boolean",
+    "bool": "boolean",
+    "json": "json",
+    "map": "json",
+    "slice": "slice",
+}
 ZERO = {"string": "", "integer": 0, "float": 0.0, "boolean": False, "json": {}, "slice": []}
 # wskdeploy infers a kind from the extension; we infer the family's default kind.
-RUNTIMES = {".py": "python:default", ".js": "nodejs:default", ".php": "php:default",
-            ".rb": "ruby:default", ".swift": "swift:default", ".go": "go:default",
-            ".rs": "rust:default", ".java": "java:default"}
+RUNTIMES = {
+    ".py": "python:default",
+    ".js": "nodejs:default",
+    ".php": "php:default",
+    ".rb": "ruby:default",
+    ".swift": "swift:default",
+    ".go": "go:default",
+    ".rs": "rust:default",
+    ".java": "java:default",
+}
 WEB = {"true": "true", "yes": "true", "raw": "raw", "false": "false", "no": "false"}
 MAX_SAFE_INT = 2**53 - 1
 
@@ -110,7 +187,9 @@ class Context:
 
     def problem(self, line: int, path: str, expected: str, found: str, hint: str = "") -> None:
         tail = f" (hint: {hint})" if hint else ""
-        self.problems.append(f"{self.file}:{line}: {path}: expected {expected}, found {found}{tail}")
+        self.problems.append(
+            f"{self.file}:{line}: {path}: expected {expected}, found {found}{tail}"
+        )
 
     def warn(self, line: int, path: str, text: str) -> None:
         self.warnings.append(f"{self.file}:{line}: {path}: {text}")
@@ -124,8 +203,13 @@ class Context:
         """wskdeploy's $VAR interpolation; each unset variable is a problem."""
 
         def missing(name: str) -> None:
-            self.problem(line, path, f"environment variable {name} to be set", "it unset",
-                         f"export {name}=..., or write $${{{name}}} for a literal ${{{name}}}")
+            self.problem(
+                line,
+                path,
+                f"environment variable {name} to be set",
+                "it unset",
+                f"export {name}=..., or write $${{{name}}} for a literal ${{{name}}}",
+            )
 
         return interpolate(value, self.lookup, missing)
 
@@ -140,21 +224,39 @@ class Context:
         self.problem(line, path, what, show(value))
         return None
 
-    def keys(self, data: LineDict, path: str, allowed: set[str], what: str,
-             used: frozenset[str] = frozenset()) -> None:
+    def keys(
+        self,
+        data: LineDict,
+        path: str,
+        allowed: set[str],
+        what: str,
+        used: frozenset[str] = frozenset(),
+    ) -> None:
         """Every key must be known; unsupported ones (but ``used``) are errors, ignored ones warnings."""
         for key in data:
             line = data.line_of(key)
             where = f"{path}.{key}" if path else str(key)
             if key not in allowed:
                 close = difflib.get_close_matches(str(key), sorted(allowed), n=1)
-                hint = f"did you mean '{close[0]}'?" if close else "known keys: " + ", ".join(sorted(allowed))
-                if key in ("timeout", "memorySize", "logSize", "concurrency") and what == "action key":
+                hint = (
+                    f"did you mean '{close[0]}'?"
+                    if close
+                    else "known keys: " + ", ".join(sorted(allowed))
+                )
+                if (
+                    key in ("timeout", "memorySize", "logSize", "concurrency")
+                    and what == "action key"
+                ):
                     hint = f"limits go under limits: {{{key}: ...}}"
                 self.problem(line, where, f"a known {what}", f"unknown key '{key}'", hint)
             elif key in UNSUPPORTED and key not in used:
-                self.problem(line, where, f"{article(what)} {what} this tool deploys", f"unsupported key '{key}'",
-                             UNSUPPORTED[key])
+                self.problem(
+                    line,
+                    where,
+                    f"{article(what)} {what} this tool deploys",
+                    f"unsupported key '{key}'",
+                    UNSUPPORTED[key],
+                )
             elif key in IGNORED:
                 self.warn(line, where, f"ignored: {IGNORED[key]}")
 
@@ -165,8 +267,13 @@ class Context:
         if len(self.problems) > before:
             return None  # an unset variable, already reported
         if not isinstance(name, str) or not NAME_RE.match(name):
-            self.problem(line, path, f"a valid {what} name (letters, digits, _ @ . & - and"
-                         " inner spaces, at most 256 characters)", show(name))
+            self.problem(
+                line,
+                path,
+                f"a valid {what} name (letters, digits, _ @ . & - and"
+                " inner spaces, at most 256 characters)",
+                show(name),
+            )
             return None
         return name
 

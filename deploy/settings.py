@@ -20,8 +20,10 @@ LOCAL_APIHOST = "http://127.0.0.1:3233"
 LOCAL_NAMESPACE = "guest"
 # OpenWhisk's well-known guest key (ansible/files/auth.guest, standalone.conf): not a secret,
 # but masked like any other key so output never teaches people to paste keys around.
-GUEST_AUTH = ("23bc46b1-71f6-4ed5-8c54-816aa4f8c502:"
-              "123zO3xZCLrMN6v2BKK1dXYFpXlPkccOFqm12CdAsMgRU4VrNZ9lyGVCGuMDGIwP")
+GUEST_AUTH = (
+    "23bc46b1-71f6-4ed5-8c54-816aa4f8c502:"
+    "123zO3xZCLrMN6v2BKK1dXYFpXlPkccOFqm12CdAsMgRU4VrNZ9lyGVCGuMDGIwP"
+)
 ADOBE_APIHOST = "https://adobeioruntime.net"
 LOCAL_SOURCE = "local default"
 FIELDS = ("apihost", "auth", "namespace")
@@ -44,8 +46,12 @@ class Settings:
         return f"{self.apihost} namespace {self.namespace} ({self.source})"
 
 
-def resolve_settings(flags: Mapping[str, str | None], environ: Mapping[str, str],
-                     home: Path | str | None, manifest_namespace: str | None = None) -> Settings:
+def resolve_settings(
+    flags: Mapping[str, str | None],
+    environ: Mapping[str, str],
+    home: Path | str | None,
+    manifest_namespace: str | None = None,
+) -> Settings:
     """Take apihost, auth and namespace each from the first source that sets it.
 
     A manifest's ``project.namespace`` ranks below flags and environment and above
@@ -58,7 +64,10 @@ def resolve_settings(flags: Mapping[str, str | None], environ: Mapping[str, str]
         ("env WHISK_*", _env(environ, "WHISK_")),
         ("env AIO_RUNTIME_*", _aio_env(environ)),
         ("the manifest", {"namespace": manifest_namespace} if manifest_namespace else {}),
-        (f".wskprops ({wskprops_path})", {k: props[k.upper()] for k in FIELDS if props.get(k.upper())}),
+        (
+            f".wskprops ({wskprops_path})",
+            {k: props[k.upper()] for k in FIELDS if props.get(k.upper())},
+        ),
     ]
     picked: dict[str, tuple[str, str]] = {}
     for name, values in sources:
@@ -73,15 +82,23 @@ def resolve_settings(flags: Mapping[str, str | None], environ: Mapping[str, str]
                 raise SettingsError(
                     f"an API key is set ({auth_source}) but no API host is: expected --apihost, "
                     "WHISK_APIHOST, AIO_RUNTIME_APIHOST or APIHOST in .wskprops; set one of them, "
-                    "or remove the key to use the local server")
+                    "or remove the key to use the local server"
+                )
             # aio's own default when only AIO_RUNTIME_AUTH/NAMESPACE are set (App Builder .env).
-            picked["apihost"] = (ADOBE_APIHOST, "env AIO_RUNTIME_* (default Adobe I/O Runtime apihost)")
+            picked["apihost"] = (
+                ADOBE_APIHOST,
+                "env AIO_RUNTIME_* (default Adobe I/O Runtime apihost)",
+            )
         else:
             if "namespace" in picked:
-                warnings.append(f"namespace {picked['namespace'][0]!r} from {picked['namespace'][1]} "
-                                "is ignored: no API host is set, so the local server's guest "
-                                "credentials are used")
-            return Settings(LOCAL_APIHOST, GUEST_AUTH, LOCAL_NAMESPACE, LOCAL_SOURCE, tuple(warnings))
+                warnings.append(
+                    f"namespace {picked['namespace'][0]!r} from {picked['namespace'][1]} "
+                    "is ignored: no API host is set, so the local server's guest "
+                    "credentials are used"
+                )
+            return Settings(
+                LOCAL_APIHOST, GUEST_AUTH, LOCAL_NAMESPACE, LOCAL_SOURCE, tuple(warnings)
+            )
 
     apihost_raw, source = picked["apihost"]
     apihost = normalize_apihost(apihost_raw)
@@ -89,11 +106,14 @@ def resolve_settings(flags: Mapping[str, str | None], environ: Mapping[str, str]
         raise SettingsError(
             f"no API key for {apihost} (apihost from {source}): expected one of --auth, "
             "WHISK_AUTH, AIO_RUNTIME_AUTH (or AIO_runtime_auth), AUTH in "
-            f"{wskprops_path or '~/.wskprops'}; set one of them (the key looks like uuid:secret)")
+            f"{wskprops_path or '~/.wskprops'}; set one of them (the key looks like uuid:secret)"
+        )
     auth = picked["auth"][0].strip()
     if ":" not in auth:
-        raise SettingsError(f"the API key from {picked['auth'][1]} has no ':': expected "
-                            "'<uuid>:<secret>' as wsk and aio print it; check for a truncated copy")
+        raise SettingsError(
+            f"the API key from {picked['auth'][1]} has no ':': expected "
+            "'<uuid>:<secret>' as wsk and aio print it; check for a truncated copy"
+        )
     namespace = picked.get("namespace", ("_", ""))[0].strip() or "_"
     return Settings(apihost, auth, namespace, source, tuple(warnings))
 
@@ -105,8 +125,10 @@ def normalize_apihost(value: str) -> str:
         scheme, _, rest = value.partition("://")
         value = value.rstrip("/")
         if scheme.lower() not in ("http", "https") or not rest.strip("/"):
-            raise SettingsError(f"apihost {value!r}: expected http://host[:port] or "
-                                "https://host[:port] (or a bare host, https assumed)")
+            raise SettingsError(
+                f"apihost {value!r}: expected http://host[:port] or "
+                "https://host[:port] (or a bare host, https assumed)"
+            )
         return value
     value = value.rstrip("/")
     scheme = "http" if is_loopback(value) else "https"
@@ -171,8 +193,10 @@ def _read_wskprops(path: Path | None) -> tuple[dict[str, str], list[str]]:
     warnings: list[str] = []
     mode = path.stat().st_mode
     if os.name == "posix" and mode & (stat.S_IRGRP | stat.S_IROTH):
-        warnings.append(f"{path} holds an API key and is readable by group/others "
-                        f"(mode {stat.S_IMODE(mode):o}); run: chmod 600 {path}")
+        warnings.append(
+            f"{path} holds an API key and is readable by group/others "
+            f"(mode {stat.S_IMODE(mode):o}); run: chmod 600 {path}"
+        )
     props: dict[str, str] = {}
     for raw in path.read_text(encoding="utf-8", errors="replace").splitlines():
         line = raw.split("#", 1)[0].strip()

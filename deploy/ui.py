@@ -37,15 +37,24 @@ def summary_line(plan: Plan) -> str:
         return "summary: nothing to do"
     if plan.is_empty:
         return f"summary: nothing to do, {counts[Op.NOOP]} unchanged"
-    return (f"summary: {counts[Op.CREATE]} to create, {counts[Op.UPDATE]} to update, "
-            f"{counts[Op.DELETE]} to delete, {counts[Op.NOOP]} unchanged")
+    return (
+        f"summary: {counts[Op.CREATE]} to create, {counts[Op.UPDATE]} to update, "
+        f"{counts[Op.DELETE]} to delete, {counts[Op.NOOP]} unchanged"
+    )
 
 
 def plan_json(plan: Plan) -> dict[str, Any]:
     counts = Counter(c.op.value for c in plan.changes)
     return {
-        "changes": [{"op": c.op.value, "kind": c.entity.kind.value, "name": c.entity.name,
-                     "reasons": list(c.reasons)} for c in plan.changes],
+        "changes": [
+            {
+                "op": c.op.value,
+                "kind": c.entity.kind.value,
+                "name": c.entity.name,
+                "reasons": list(c.reasons),
+            }
+            for c in plan.changes
+        ],
         "warnings": list(plan.warnings),
         "conflicts": list(plan.conflicts),
         "summary": {op.value: counts.get(op.value, 0) for op in Op},

@@ -130,7 +130,9 @@ def load_yaml(text: str, file: str) -> tuple[Any, list[str]]:
         column = f" at column {mark.column + 1}" if mark else ""
         what = exc.problem or exc.context or "invalid syntax"
         context = f" ({exc.context})" if exc.context and exc.problem else ""
-        return None, [f"{file}:{line}: (yaml): expected valid YAML, found a syntax error{column}: {what}{context}"]
+        return None, [
+            f"{file}:{line}: (yaml): expected valid YAML, found a syntax error{column}: {what}{context}"
+        ]
     except yaml.YAMLError as exc:  # e.g. a reader error on control characters
         return None, [f"{file}:0: (yaml): expected valid YAML, found {exc}"]
     finally:

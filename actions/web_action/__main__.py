@@ -48,7 +48,12 @@ def start_worker(args, environ, session=requests):
     if not api_host:
         return reply(500, {"error": "__OW_API_HOST is not set: this action must run on OpenWhisk"})
     if not api_key or ":" not in api_key:
-        return reply(500, {"error": "__OW_API_KEY is not set: give this action the annotation provide-api-key: true"})
+        return reply(
+            500,
+            {
+                "error": "__OW_API_KEY is not set: give this action the annotation provide-api-key: true"
+            },
+        )
     user, password = api_key.split(":", 1)
     url = invoke_url(api_host, namespace, worker)
     try:
@@ -60,9 +65,16 @@ def start_worker(args, environ, session=requests):
             timeout=(CONNECT_TIMEOUT_S, READ_TIMEOUT_S),
         )
     except requests.Timeout:
-        return reply(504, {"error": f"the OpenWhisk API at {api_host} did not answer within {READ_TIMEOUT_S:g} s"})
+        return reply(
+            504,
+            {
+                "error": f"the OpenWhisk API at {api_host} did not answer within {READ_TIMEOUT_S:g} s"
+            },
+        )
     except requests.RequestException as exc:
-        return reply(502, {"error": f"cannot reach the OpenWhisk API at {api_host}: {type(exc).__name__}"})
+        return reply(
+            502, {"error": f"cannot reach the OpenWhisk API at {api_host}: {type(exc).__name__}"}
+        )
     return interpret(response, worker, namespace)
 
 
@@ -77,12 +89,21 @@ def interpret(response, worker, namespace):
     if response.status_code == 202 and payload.get("activationId"):
         return reply(200, {"activationId": payload["activationId"]})
     if response.status_code in (401, 403):
-        return reply(502, {"error": f"not allowed to invoke '{worker}' in namespace '{namespace}': {detail}"})
+        return reply(
+            502, {"error": f"not allowed to invoke '{worker}' in namespace '{namespace}': {detail}"}
+        )
     if response.status_code == 404:
-        return reply(502, {"error": f"the worker action '{worker}' does not exist in namespace '{namespace}'"})
+        return reply(
+            502,
+            {"error": f"the worker action '{worker}' does not exist in namespace '{namespace}'"},
+        )
     if response.status_code == 429:
-        return reply(429, {"error": f"the platform is throttling invocations, try again later: {detail}"})
-    return reply(502, {"error": f"starting '{worker}' failed with HTTP {response.status_code}: {detail}"})
+        return reply(
+            429, {"error": f"the platform is throttling invocations, try again later: {detail}"}
+        )
+    return reply(
+        502, {"error": f"starting '{worker}' failed with HTTP {response.status_code}: {detail}"}
+    )
 
 
 def main(args):

@@ -12,7 +12,9 @@ ACTIONS = Path(__file__).resolve().parents[3] / "actions"
 
 
 def load_action(folder: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(f"action_{folder}", ACTIONS / folder / "__main__.py")
+    spec = importlib.util.spec_from_file_location(
+        f"action_{folder}", ACTIONS / folder / "__main__.py"
+    )
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

@@ -22,7 +22,9 @@ def test_starts_the_bound_worker_non_blocking_and_answers_its_activation_id(web_
         match=[
             matchers.query_param_matcher({"blocking": "false"}),
             matchers.json_params_matcher({"duration_ms": "2000"}),
-            matchers.header_matcher({"Authorization": requests.auth._basic_auth_str(*KEY.split(":", 1))}),
+            matchers.header_matcher(
+                {"Authorization": requests.auth._basic_auth_str(*KEY.split(":", 1))}
+            ),
         ],
     )
     args = {
@@ -41,7 +43,11 @@ def test_starts_the_bound_worker_non_blocking_and_answers_its_activation_id(web_
 
 @responses.activate(assert_all_requests_are_fired=True)
 def test_worker_name_comes_from_the_bound_parameter_and_may_be_packaged(web_action):
-    responses.post(f"{HOST}/api/v1/namespaces/guest/actions/jobs/long%20one", json={"activationId": "b" * 32}, status=202)
+    responses.post(
+        f"{HOST}/api/v1/namespaces/guest/actions/jobs/long%20one",
+        json={"activationId": "b" * 32},
+        status=202,
+    )
     result = web_action.start_worker({"worker_action": "jobs/long one"}, ENV)
     assert result["body"] == {"activationId": "b" * 32}
 
@@ -49,15 +55,35 @@ def test_worker_name_comes_from_the_bound_parameter_and_may_be_packaged(web_acti
 @pytest.mark.parametrize(
     ("status", "payload", "expected_status", "fragment"),
     [
-        (401, {"error": "The supplied authentication is invalid", "code": "x"}, 502, "not allowed to invoke 'my-worker'"),
+        (
+            401,
+            {"error": "The supplied authentication is invalid", "code": "x"},
+            502,
+            "not allowed to invoke 'my-worker'",
+        ),
         (403, {"error": "not authorized", "code": "x"}, 502, "not allowed"),
-        (404, {"error": "The requested resource does not exist.", "code": "x"}, 502, "does not exist in namespace 'guest'"),
-        (429, {"error": "Too many requests in the last minute (count: 61, allowed: 60).", "code": "x"}, 429, "throttling"),
+        (
+            404,
+            {"error": "The requested resource does not exist.", "code": "x"},
+            502,
+            "does not exist in namespace 'guest'",
+        ),
+        (
+            429,
+            {
+                "error": "Too many requests in the last minute (count: 61, allowed: 60).",
+                "code": "x",
+            },
+            429,
+            "throttling",
+        ),
         (500, {"error": "There was an internal server error.", "code": "x"}, 502, "HTTP 500"),
     ],
 )
 @responses.activate
-def test_a_refused_start_is_a_clear_http_error(web_action, status, payload, expected_status, fragment):
+def test_a_refused_start_is_a_clear_http_error(
+    web_action, status, payload, expected_status, fragment
+):
     responses.post(URL, json=payload, status=status)
     result = web_action.start_worker({"worker_action": "my-worker"}, ENV)
     assert result["statusCode"] == expected_status

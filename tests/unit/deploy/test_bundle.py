@@ -16,8 +16,13 @@ from deploy.models import ActionSpec
 
 
 def action(function: Path | None = None, **fields) -> ActionSpec:
-    return ActionSpec(package=None, name="hello", runtime=fields.pop("runtime", "python:3.11"),
-                      function=function, **fields)
+    return ActionSpec(
+        package=None,
+        name="hello",
+        runtime=fields.pop("runtime", "python:3.11"),
+        function=function,
+        **fields,
+    )
 
 
 def make_folder(root: Path, files: dict[str, str]) -> Path:
@@ -36,8 +41,11 @@ def read(data: bytes, name: str) -> str:
     return zipfile.ZipFile(io.BytesIO(data)).read(name).decode()
 
 
-SOURCE = {"__main__.py": "from helper import greet\ndef main(a):\n    return greet(a)\n",
-          "helper.py": "def greet(a):\n    return a\n", "data/words.txt": "hello\n"}
+SOURCE = {
+    "__main__.py": "from helper import greet\ndef main(a):\n    return greet(a)\n",
+    "helper.py": "def greet(a):\n    return a\n",
+    "data/words.txt": "hello\n",
+}
 
 
 class TestDeterminism:
@@ -64,10 +72,22 @@ class TestDeterminism:
             assert info.extra == b""
 
     def test_caches_and_vcs_files_are_never_shipped(self, tmp_path):
-        folder = make_folder(tmp_path / "src", {**SOURCE, "__pycache__/helper.cpython-311.pyc": "x",
-                                                 "old.pyc": "x", ".git/HEAD": "x", ".DS_Store": "x",
-                                                 "pkg/.DS_Store": "x"})
-        assert names(build_artifact(action(folder)).data) == ["__main__.py", "data/words.txt", "helper.py"]
+        folder = make_folder(
+            tmp_path / "src",
+            {
+                **SOURCE,
+                "__pycache__/helper.cpython-311.pyc": "x",
+                "old.pyc": "x",
+                ".git/HEAD": "x",
+                ".DS_Store": "x",
+                "pkg/.DS_Store": "x",
+            },
+        )
+        assert names(build_artifact(action(folder)).data) == [
+            "__main__.py",
+            "data/words.txt",
+            "helper.py",
+        ]
 
 
 class TestSources:
@@ -101,7 +121,10 @@ class TestSources:
     def test_a_missing_source_is_refused(self, tmp_path):
         with pytest.raises(BundleError) as caught:
             build_artifact(action(tmp_path / "gone"))
-        assert str(caught.value) == f"action hello: expected {tmp_path / 'gone'} to exist, found nothing there"
+        assert (
+            str(caught.value)
+            == f"action hello: expected {tmp_path / 'gone'} to exist, found nothing there"
+        )
 
 
 class TestIncludeExclude:
@@ -112,14 +135,28 @@ class TestIncludeExclude:
 
     def test_include_pairs_copy_a_file_a_glob_and_a_folder(self, tmp_path):
         folder = make_folder(tmp_path / "src", {"__main__.py": "x"})
-        make_folder(tmp_path, {"shared/util.py": "u", "shared/more.py": "m", "LICENSE": "l",
-                               "assets/img/logo.svg": "s"})
-        include = ((str(tmp_path / "LICENSE"), "docs/LICENSE.txt"),
-                   (str(tmp_path / "shared/*.py"), "lib"),
-                   (str(tmp_path / "assets"), "static"))
+        make_folder(
+            tmp_path,
+            {
+                "shared/util.py": "u",
+                "shared/more.py": "m",
+                "LICENSE": "l",
+                "assets/img/logo.svg": "s",
+            },
+        )
+        include = (
+            (str(tmp_path / "LICENSE"), "docs/LICENSE.txt"),
+            (str(tmp_path / "shared/*.py"), "lib"),
+            (str(tmp_path / "assets"), "static"),
+        )
         artifact = build_artifact(action(folder, include=include))
-        assert names(artifact.data) == ["__main__.py", "docs/LICENSE.txt", "lib/more.py", "lib/util.py",
-                                        "static/img/logo.svg"]
+        assert names(artifact.data) == [
+            "__main__.py",
+            "docs/LICENSE.txt",
+            "lib/more.py",
+            "lib/util.py",
+            "static/img/logo.svg",
+        ]
         assert read(artifact.data, "docs/LICENSE.txt") == "l"
 
     def test_an_include_destination_leaving_the_zip_is_refused(self, tmp_path):
@@ -127,15 +164,20 @@ class TestIncludeExclude:
         (tmp_path / "LICENSE").write_text("l")
         with pytest.raises(BundleError) as caught:
             build_artifact(action(folder, include=((str(tmp_path / "LICENSE"), "../LICENSE"),)))
-        assert str(caught.value) == ("action hello: include destination '../LICENSE': expected a path inside"
-                                     " the zip, found one that leaves it")
+        assert str(caught.value) == (
+            "action hello: include destination '../LICENSE': expected a path inside"
+            " the zip, found one that leaves it"
+        )
 
     def test_an_include_matching_nothing_is_refused(self, tmp_path):
         folder = make_folder(tmp_path / "src", {"__main__.py": "x"})
         source = str(tmp_path / "nothing/*.py")
         with pytest.raises(BundleError) as caught:
             build_artifact(action(folder, include=((source, "lib"),)))
-        assert str(caught.value) == f"action hello: include source {source!r}: expected at least one match, found none"
+        assert (
+            str(caught.value)
+            == f"action hello: include source {source!r}: expected at least one match, found none"
+        )
 
 
 class TestSymlinks:
@@ -152,8 +194,10 @@ class TestSymlinks:
         (folder / "leak.txt").symlink_to(tmp_path / "secret.txt")
         with pytest.raises(BundleError) as caught:
             build_artifact(action(folder))
-        assert str(caught.value) == (f"{folder / 'leak.txt'}: expected a symlink inside {folder}, found one to"
-                                     f" {tmp_path / 'secret.txt'} (hint: copy the file in, or use include:)")
+        assert str(caught.value) == (
+            f"{folder / 'leak.txt'}: expected a symlink inside {folder}, found one to"
+            f" {tmp_path / 'secret.txt'} (hint: copy the file in, or use include:)"
+        )
 
 
 class TestSize:
@@ -166,14 +210,18 @@ class TestSize:
         with pytest.raises(BundleError) as caught:
             build_artifact(action(folder), limit=1024)
         message = str(caught.value)
-        assert message.startswith("action hello: expected code of at most 1024 bytes as sent (base64), found ")
+        assert message.startswith(
+            "action hello: expected code of at most 1024 bytes as sent (base64), found "
+        )
         assert message.endswith(" bytes (hint: exclude what the action does not need)")
 
     def test_inline_code_over_the_limit_is_refused(self):
         with pytest.raises(BundleError) as caught:
             build_artifact(action(code="x" * 11), limit=10)
-        assert str(caught.value) == ("action hello: expected code of at most 10 bytes as sent (base64), found 11"
-                                     " bytes (hint: exclude what the action does not need)")
+        assert str(caught.value) == (
+            "action hello: expected code of at most 10 bytes as sent (base64), found 11"
+            " bytes (hint: exclude what the action does not need)"
+        )
 
     def test_a_zip_just_under_the_limit_passes(self, tmp_path):
         folder = make_folder(tmp_path / "src", {"__main__.py": "x"})
@@ -184,4 +232,8 @@ class TestSize:
         folder = make_folder(tmp_path / "src", SOURCE)
         (folder / "data" / "again").symlink_to(folder, target_is_directory=True)
         # The loop is skipped: its files are already in the zip under their own path.
-        assert names(build_artifact(action(folder)).data) == ["__main__.py", "data/words.txt", "helper.py"]
+        assert names(build_artifact(action(folder)).data) == [
+            "__main__.py",
+            "data/words.txt",
+            "helper.py",
+        ]

@@ -21,8 +21,10 @@ SECRET = KEY.split(":", 1)[1]
 HOST = "https://ow.example"
 NS = f"{HOST}/api/v1/namespaces/guest"
 ENV = {"WHISK_APIHOST": HOST, "WHISK_AUTH": KEY, "WHISK_NAMESPACE": "guest"}
-INFO = {"limits": {"min_action_duration": 100, "max_action_duration": 300000},
-        "runtimes": {"python": [{"kind": "python:3.11"}]}}
+INFO = {
+    "limits": {"min_action_duration": 100, "max_action_duration": 300000},
+    "runtimes": {"python": [{"kind": "python:3.11"}]},
+}
 MANIFEST = """\
 project:
   name: cli-test
@@ -53,8 +55,13 @@ project:
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    for name, code in (("worker", "def main(args):\n    return {'done': True}\n"),
-                       ("web", "import os\n\ndef main(args):\n    return {'k': bool(os.environ.get('__OW_API_KEY'))}\n")):
+    for name, code in (
+        ("worker", "def main(args):\n    return {'done': True}\n"),
+        (
+            "web",
+            "import os\n\ndef main(args):\n    return {'k': bool(os.environ.get('__OW_API_KEY'))}\n",
+        ),
+    ):
         folder = tmp_path / "actions" / name
         folder.mkdir(parents=True)
         (folder / "__main__.py").write_text(code)
@@ -70,7 +77,9 @@ class FakeWhisk:
         self.writes: list[tuple[str, str]] = []
         self.fail: dict[str, tuple[int, dict[str, str]]] = {}  # name -> (status, error body)
         mock.add(responses.GET, f"{HOST}/", json=INFO)
-        entity = re.compile(rf"{re.escape(NS)}/(actions|packages|triggers|rules)(?:/([^?]+))?(?:\?.*)?$")
+        entity = re.compile(
+            rf"{re.escape(NS)}/(actions|packages|triggers|rules)(?:/([^?]+))?(?:\?.*)?$"
+        )
         for method in ("GET", "PUT", "DELETE"):
             mock.add_callback(method, entity, callback=self.handle)
 
@@ -81,7 +90,7 @@ class FakeWhisk:
         if request.method == "GET" and not name:
             skip = int(re.search(r"skip=(\d+)", request.url).group(1))
             items = [doc for (c, _), doc in sorted(self.store.items()) if c == collection]
-            return 200, {}, json.dumps(items[skip:skip + 200])
+            return 200, {}, json.dumps(items[skip : skip + 200])
         key = (collection, name)
         if request.method == "PUT":
             self.writes.append(("PUT", name))
@@ -95,7 +104,11 @@ class FakeWhisk:
             self.store[key] = doc
             return 200, {}, json.dumps(doc)
         if key not in self.store:
-            return 404, {}, json.dumps({"error": "The requested resource does not exist.", "code": "c"})
+            return (
+                404,
+                {},
+                json.dumps({"error": "The requested resource does not exist.", "code": "c"}),
+            )
         if request.method == "DELETE":
             self.writes.append(("DELETE", name))
             return 200, {}, json.dumps(self.store.pop(key))
@@ -115,19 +128,33 @@ def rsps() -> Iterator[responses.RequestsMock]:
         yield mock
 
 
-def run(capsys: pytest.CaptureFixture[str], tmp_path: Path, *argv: str,
-        env: dict[str, str] | None = None, **kwargs: Any) -> tuple[int, str, str]:
-    code = main(list(argv), environ=ENV if env is None else env, home=tmp_path,
-                sleep=lambda s: None, **kwargs)
+def run(
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    *argv: str,
+    env: dict[str, str] | None = None,
+    **kwargs: Any,
+) -> tuple[int, str, str]:
+    code = main(
+        list(argv),
+        environ=ENV if env is None else env,
+        home=tmp_path,
+        sleep=lambda s: None,
+        **kwargs,
+    )
     out, err = capsys.readouterr()
     assert KEY not in out + err and SECRET not in out + err, "the key was printed"
     return code, out, err
 
 
 def test_help_is_fast_and_imports_no_heavy_module() -> None:
-    probe = ("import sys\nfrom deploy.cli import main\ntry:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
-             "print(sorted(m for m in ('requests', 'yaml', 'jinja2') if m in sys.modules))")
-    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    probe = (
+        "import sys\nfrom deploy.cli import main\ntry:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+        "print(sorted(m for m in ('requests', 'yaml', 'jinja2') if m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    )
     assert result.stdout.strip().endswith("[]")
 
 
@@ -145,7 +172,9 @@ def test_target_is_local_default_decides_for_the_makefile(capsys, tmp_path) -> N
 def test_validate_ok_and_bad_manifest_exit_2_without_traceback(capsys, tmp_path, project) -> None:
     code, out, _ = run(capsys, tmp_path, "validate", "-m", str(project))
     assert code == 0 and "2 actions, 1 trigger, 1 rule: valid" in out
-    project.write_text(MANIFEST.replace("runtime: python:3.11\n          limits", "runtim: x\n          limits"))
+    project.write_text(
+        MANIFEST.replace("runtime: python:3.11\n          limits", "runtim: x\n          limits")
+    )
     code, out, err = run(capsys, tmp_path, "validate", "-m", str(project))
     assert code == 2 and err.startswith("error: ") and "Traceback" not in err
 
@@ -162,9 +191,17 @@ def test_plan_deploy_replan_undeploy_round_trip(capsys, tmp_path, project, whisk
     worker = whisk.store[("actions", "my-worker")]
     assert worker["limits"]["timeout"] == 120000
     web = {a["key"]: a["value"] for a in whisk.store[("actions", "test")]["annotations"]}
-    assert (web["web-export"], web["final"], web["raw-http"], web["provide-api-key"]) == (True, True, False, True)
+    assert (web["web-export"], web["final"], web["raw-http"], web["provide-api-key"]) == (
+        True,
+        True,
+        False,
+        True,
+    )
     assert whisk.store[("rules", "async-rule")]["action"] == "/guest/my-worker"
-    assert "read back my-worker: timeout 120000 ms" in out and "read back test: timeout 60000 ms, web" in out
+    assert (
+        "read back my-worker: timeout 120000 ms" in out
+        and "read back test: timeout 60000 ms, web" in out
+    )
     assert f"{HOST}/api/v1/web/guest/default/test" in out
     assert f"curl -sS '{HOST}/api/v1/web/guest/default/test.json'" in out
 
@@ -181,9 +218,13 @@ def test_plan_deploy_replan_undeploy_round_trip(capsys, tmp_path, project, whisk
     assert [w[1] for w in whisk.writes] == ["async-rule", "my-worker-trigger", "my-worker", "test"]
 
 
-def test_deploy_refuses_to_take_over_another_projects_entity(capsys, tmp_path, project, whisk) -> None:
+def test_deploy_refuses_to_take_over_another_projects_entity(
+    capsys, tmp_path, project, whisk
+) -> None:
     whisk.store[("triggers", "my-worker-trigger")] = {
-        "name": "my-worker-trigger", "annotations": [{"key": "whisk-managed", "value": {"projectName": "other"}}]}
+        "name": "my-worker-trigger",
+        "annotations": [{"key": "whisk-managed", "value": {"projectName": "other"}}],
+    }
     code, _, err = run(capsys, tmp_path, "deploy", "-m", str(project))
     assert code == 2 and "belongs to project 'other'" in err and "--force" in err
     assert whisk.writes == []
@@ -199,7 +240,11 @@ def test_json_output_is_one_document(capsys, tmp_path, project, whisk) -> None:
 
 def test_server_rejecting_the_key_exits_1_with_a_hint(capsys, tmp_path, project, rsps) -> None:
     rsps.get(f"{HOST}/", json=INFO)
-    rsps.get(f"{NS}/packages", status=401, json={"error": "The supplied authentication is invalid", "code": "t1"})
+    rsps.get(
+        f"{NS}/packages",
+        status=401,
+        json={"error": "The supplied authentication is invalid", "code": "t1"},
+    )
     code, _, err = run(capsys, tmp_path, "plan", "-m", str(project))
     assert code == 1 and "HTTP 401" in err and "WHISK_AUTH" in err
 
@@ -217,14 +262,32 @@ def test_invoke_blocking_result_and_failure_exit_codes(capsys, tmp_path, rsps) -
 
 def test_fire_wait_follows_the_rule_to_the_action_result(capsys, tmp_path, rsps) -> None:
     trigger_id, action_id = "t" * 32, "b" * 32
-    log = json.dumps({"statusCode": 0, "success": True, "activationId": action_id,
-                      "rule": "guest/async-rule", "action": "guest/my-worker"})
+    log = json.dumps(
+        {
+            "statusCode": 0,
+            "success": True,
+            "activationId": action_id,
+            "rule": "guest/async-rule",
+            "action": "guest/my-worker",
+        }
+    )
     rsps.post(f"{NS}/triggers/my-worker-trigger", status=202, json={"activationId": trigger_id})
-    rsps.get(f"{NS}/activations/{trigger_id}", json={"activationId": trigger_id, "logs": [log],
-                                                   "response": {"status": "success", "success": True}})
+    rsps.get(
+        f"{NS}/activations/{trigger_id}",
+        json={
+            "activationId": trigger_id,
+            "logs": [log],
+            "response": {"status": "success", "success": True},
+        },
+    )
     rsps.get(f"{NS}/activations/{action_id}", status=404, json={"error": "not yet"})
-    rsps.get(f"{NS}/activations/{action_id}", json={"end": 5, "response": {
-        "status": "success", "success": True, "result": {"done": True}}})
+    rsps.get(
+        f"{NS}/activations/{action_id}",
+        json={
+            "end": 5,
+            "response": {"status": "success", "success": True, "result": {"done": True}},
+        },
+    )
     code, out, err = run(capsys, tmp_path, "fire", "my-worker-trigger", "--wait")
     assert code == 0 and f"trigger activation id: {trigger_id}" in err
     assert f"rule guest/async-rule → action guest/my-worker: activation {action_id} success" in out
@@ -240,8 +303,9 @@ def test_fire_without_active_rule_is_an_error(capsys, tmp_path, rsps) -> None:
 def test_activation_wait_gives_up_at_the_timeout(capsys, tmp_path, rsps) -> None:
     rsps.get(f"{NS}/activations/{'c' * 32}", status=404, json={"error": "nope"})
     now = iter([0.0, 0.0, 100.0])
-    code, _, err = run(capsys, tmp_path, "activation", "wait", "c" * 32, "--timeout", "5",
-                       clock=lambda: next(now))
+    code, _, err = run(
+        capsys, tmp_path, "activation", "wait", "c" * 32, "--timeout", "5", clock=lambda: next(now)
+    )
     assert code == 1 and "does not exist yet after 5 s" in err
 
 
@@ -257,7 +321,9 @@ def test_an_unexpected_bug_prints_a_masked_traceback(capsys, tmp_path) -> None:
     assert code == 1 and "Traceback" in err and "RuntimeError: unexpected with ***" in err
 
 
-def test_failed_deploy_exits_1_and_says_what_was_not_attempted(capsys, tmp_path, project, whisk) -> None:
+def test_failed_deploy_exits_1_and_says_what_was_not_attempted(
+    capsys, tmp_path, project, whisk
+) -> None:
     whisk.fail["my-worker-trigger"] = (400, {"error": "Feed name is not valid", "code": "c9"})
     code, out, err = run(capsys, tmp_path, "deploy", "-m", str(project), "--json")
     assert code == 1
@@ -269,12 +335,15 @@ def test_failed_deploy_exits_1_and_says_what_was_not_attempted(capsys, tmp_path,
 
 
 def test_activation_logs_prints_each_line(capsys, tmp_path, rsps) -> None:
-    rsps.get(f"{NS}/activations/{'e' * 32}/logs", json={"logs": ["2024 stdout: hi", "2024 stderr: oh"]})
+    rsps.get(
+        f"{NS}/activations/{'e' * 32}/logs", json={"logs": ["2024 stdout: hi", "2024 stderr: oh"]}
+    )
     code, out, _ = run(capsys, tmp_path, "activation", "logs", "e" * 32)
     assert code == 0 and out.splitlines() == ["2024 stdout: hi", "2024 stderr: oh"]
 
 
 def test_key_given_as_a_flag_is_masked_even_in_early_errors(capsys, tmp_path) -> None:
-    code, _, err = run(capsys, tmp_path, "validate", "-m", str(tmp_path / f"{SECRET}.yaml"),
-                       "--auth", KEY, env={})
+    code, _, err = run(
+        capsys, tmp_path, "validate", "-m", str(tmp_path / f"{SECRET}.yaml"), "--auth", KEY, env={}
+    )
     assert code == 2 and "***" in err

@@ -222,16 +222,31 @@ def test_limit_changed_by_hand_on_the_server_is_put_back() -> None:
     plan = build_plan(desired(), current, "openwhisk-async")
     [worker] = [c for c in plan.changes if c.op is Op.UPDATE]
     assert worker.entity.name == "my-worker"
-    assert worker.reasons == ("changed on the server since the last deploy", "timeout 60000 → 120000")
+    assert worker.reasons == (
+        "changed on the server since the last deploy",
+        "timeout 60000 → 120000",
+    )
 
 
 def test_reasons_never_show_input_values_or_the_web_secret() -> None:
     def action(inputs: dict, secret: str) -> Manifest:
-        return manifest(actions=(manifest().actions[0],
-                                 ActionSpec(None, "test", "python:3.11", inputs=inputs,
-                                            annotations={"require-whisk-auth": secret})))
+        return manifest(
+            actions=(
+                manifest().actions[0],
+                ActionSpec(
+                    None,
+                    "test",
+                    "python:3.11",
+                    inputs=inputs,
+                    annotations={"require-whisk-auth": secret},
+                ),
+            )
+        )
+
     current = [on_server(e) for e in desired(action({"token": "old-token"}, "old-secret"))]
-    plan = build_plan(desired(action({"token": "new-token"}, "new-secret")), current, "openwhisk-async")
+    plan = build_plan(
+        desired(action({"token": "new-token"}, "new-secret")), current, "openwhisk-async"
+    )
     [web] = [c for c in plan.changes if c.op is Op.UPDATE]
     text = " ".join(web.reasons)
     assert "input token changed" in text and "annotation require-whisk-auth changed" in text

@@ -1,0 +1,61 @@
+"""Server settings: one frozen value built by ``__main__`` from flags and environment.
+
+Nothing here reads the environment; ``__main__`` does, in ``main()``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+GUEST_NAMESPACE = "guest"
+GUEST_UUID = "23bc46b1-71f6-4ed5-8c54-816aa4f8c502"
+GUEST_KEY = "123zO3xZCLrMN6v2BKK1dXYFpXlPkccOFqm12CdAsMgRU4VrNZ9lyGVCGuMDGIwP"
+
+MB = 1024 * 1024
+# Code may be far bigger than arguments: OpenWhisk's exec-size-limit is 48 MB.
+CODE_SIZE_LIMIT = 48 * MB
+
+
+@dataclass(frozen=True)
+class Limits:
+    timeout_min: int = 100
+    timeout_max: int = 10_800_000
+    timeout_default: int = 60_000
+    memory_min: int = 128
+    memory_max: int = 2048
+    memory_default: int = 256
+    logs_min: int = 0
+    logs_max: int = 10
+    logs_default: int = 10
+    concurrency_min: int = 1
+    concurrency_max: int = 1
+    blocking_wait_ms: int = 60_000
+    payload_bytes: int = MB
+    sequence_max: int = 50
+    # Throttles; 0 switches one off (the local default: a laptop is not a shared cluster).
+    invocations_per_minute: int = 0
+    concurrent_invocations: int = 0
+    fires_per_minute: int = 0
+
+
+@dataclass(frozen=True)
+class Namespace:
+    name: str
+    uuid: str
+    key: str
+
+    @property
+    def auth(self) -> str:
+        return f"{self.uuid}:{self.key}"
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 3233
+    data_dir: Path = Path(".localwhisk/data")
+    namespaces: tuple[Namespace, ...] = (Namespace(GUEST_NAMESPACE, GUEST_UUID, GUEST_KEY),)
+    limits: Limits = field(default_factory=Limits)
+    retention_days: float = 7.0  # 0 keeps activations forever
+    api_host: str = ""  # what actions see as __OW_API_HOST; set once the port is bound

@@ -1,0 +1,184 @@
+"""The API's failures: one class per failure, its HTTP status on the class.
+
+``server`` turns any ``ApiError`` into the platform's body ``{"error": message,
+"code": transaction id}``; everything else is a bug and becomes a logged 500.
+Messages are the platform's exact texts (see the fact sheet §2.2).
+
+    ApiError
+     ├─ BadRequest 400 ── MalformedRequest, IllegalName, ReservedParameters, ...
+     ├─ Unauthorized 401 ── AuthMissing, AuthInvalid, WebAuthFailed
+     ├─ Forbidden 403
+     ├─ NotFound 404
+     ├─ MethodNotAllowed 405
+     ├─ Conflict 409 ── AlreadyExists, WrongCollection, PackageNotEmpty, BindingConflict
+     ├─ PayloadTooLarge 413
+     ├─ UnsupportedMediaType 415
+     ├─ TooManyRequests 429
+     └─ InternalError 500
+"""
+
+from __future__ import annotations
+
+
+class ApiError(Exception):
+    status = 500
+    message = "There was an internal server error."
+    headers: tuple[tuple[str, str], ...] = ()
+
+    def __init__(self, message: str | None = None) -> None:
+        if message is not None:
+            self.message = message
+        super().__init__(self.message)
+
+
+class BadRequest(ApiError):
+    status = 400
+    message = "The request content was malformed."
+
+
+class MalformedRequest(BadRequest):
+    def __init__(self, detail: str) -> None:
+        super().__init__(f"The request content was malformed:\n{detail}")
+
+
+class MalformedQuery(BadRequest):
+    def __init__(self, name: str, detail: str) -> None:
+        super().__init__(f"The query parameter '{name}' was malformed:\n{detail}")
+
+
+class IllegalName(BadRequest):
+    message = "The name of the entity contains illegal characters."
+
+
+class ReservedParameters(BadRequest):
+    message = "Request defines parameters that are not allowed (e.g., reserved properties)."
+
+
+class UnsupportedRuntime(BadRequest):
+    def __init__(self, kind: str, valid: list[str]) -> None:
+        listing = ", ".join(f"'{k}'" for k in valid)
+        super().__init__(
+            f"The specified runtime '{kind}' is not supported by this platform. Valid values are: {listing}."
+        )
+
+
+class ListRange(BadRequest):
+    def __init__(self, value: int | str, collection: str, limit: int = 200) -> None:
+        super().__init__(
+            f"The value '{value}' is not in the range of 0 to {limit} for {collection}."
+        )
+
+
+class BindingOperation(BadRequest):
+    message = "Operation not permitted on package binding."
+
+
+class Unauthorized(ApiError):
+    status = 401
+    message = "The supplied authentication is invalid"
+    headers = (("WWW-Authenticate", 'Basic realm="OpenWhisk secure realm"'),)
+
+
+class AuthMissing(Unauthorized):
+    message = "The resource requires authentication, which was not supplied with the request"
+
+
+class AuthInvalid(Unauthorized):
+    message = "The supplied authentication is invalid"
+
+
+class WebAuthFailed(ApiError):
+    status = 401
+    message = "Authentication is possible but has failed or not yet been provided."
+
+
+class Forbidden(ApiError):
+    status = 403
+    message = "The supplied authentication is not authorized to access this resource."
+
+
+class NotFound(ApiError):
+    status = 404
+    message = "The requested resource does not exist."
+
+
+class RouteNotFound(NotFound):
+    message = "The requested resource could not be found."
+
+
+class MethodNotAllowed(ApiError):
+    status = 405
+
+    def __init__(self, allowed: list[str]) -> None:
+        super().__init__(f"HTTP method not allowed, supported methods: {', '.join(allowed)}")
+
+
+class Conflict(ApiError):
+    status = 409
+    message = "Concurrent modification to resource detected."
+
+
+class AlreadyExists(Conflict):
+    message = "resource already exists"
+
+
+class WrongCollection(Conflict):
+    message = "Resource by this name exists but is not in this collection."
+
+
+class PackageNotEmpty(Conflict):
+    def __init__(self, count: int) -> None:
+        noun = "entity" if count == 1 else "entities"
+        super().__init__(
+            f"Package not empty (contains {count} {noun}). Set force param or delete package contents."
+        )
+
+
+class BindingConflict(Conflict):
+    message = "Resource is a package and cannot be converted into a binding."
+
+
+class PayloadTooLarge(ApiError):
+    status = 413
+
+    def __init__(self, size: int, limit: int) -> None:
+        super().__init__(f"Request larger than allowed: {size} > {limit} bytes.")
+
+
+class UnsupportedMediaType(ApiError):
+    status = 415
+
+    def __init__(self, content_type: str) -> None:
+        shown = f" [{content_type}]" if content_type else ""
+        super().__init__(
+            f"The request's Content-Type{shown} is not supported. Expected:\napplication/json"
+        )
+
+
+class TooManyRequests(ApiError):
+    status = 429
+
+
+class RateThrottled(TooManyRequests):
+    def __init__(self, count: int, allowed: int) -> None:
+        super().__init__(
+            f"Too many requests in the last minute (count: {count}, allowed: {allowed})."
+        )
+
+
+class ConcurrencyThrottled(TooManyRequests):
+    def __init__(self, count: int, allowed: int) -> None:
+        super().__init__(
+            f"Too many concurrent requests in flight (count: {count}, allowed: {allowed})."
+        )
+
+
+class InternalError(ApiError):
+    status = 500
+
+
+class ServiceUnavailable(ApiError):
+    status = 503
+    message = (
+        "The server is currently unavailable (because it is overloaded or down for maintenance)."
+    )

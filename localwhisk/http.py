@@ -1,0 +1,57 @@
+"""Inert HTTP values: what handlers receive and return.
+
+``server`` builds a ``Request`` from the ASGI scope and body and writes a
+``Response`` back; handlers never see ASGI, so they are testable without sockets.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+JSON_TYPE = "application/json"
+
+_encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
+def dumps(value: Any) -> bytes:
+    """Compact JSON, as the platform's spray-json writes it."""
+    return _encoder.encode(value).encode("utf-8")
+
+
+@dataclass(slots=True)
+class Request:
+    method: str  # upper case
+    path: str  # percent-decoded
+    query: dict[str, str] = field(default_factory=dict)  # last value of each name wins
+    headers: dict[str, str] = field(default_factory=dict)  # names lower-case
+    body: bytes = b""
+    request_id: str = "0"
+    raw_query: str = ""
+    raw_path: str = ""
+
+    def header(self, name: str, default: str = "") -> str:
+        return self.headers.get(name, default)
+
+
+@dataclass(slots=True)
+class Response:
+    status: int = 200
+    body: bytes = b""
+    content_type: str | None = JSON_TYPE
+    headers: list[tuple[str, str]] = field(default_factory=list)
+
+    def json(self) -> Any:
+        """Decode the body (tests and in-process callers)."""
+        return json.loads(self.body) if self.body else None
+
+
+def json_response(
+    status: int, value: Any, headers: list[tuple[str, str]] | None = None
+) -> Response:
+    return Response(status, dumps(value), JSON_TYPE, headers or [])
+
+
+def empty_response(status: int = 204, headers: list[tuple[str, str]] | None = None) -> Response:
+    return Response(status, b"", None, headers or [])

@@ -1,0 +1,251 @@
+"""Invoking actions: arguments, activation records, blocking waits, sequences.
+
+Each invocation gets a running activation record at once (so a crash cannot lose
+it), runs in a referenced background task, and is finished in place. A blocking
+caller waits on that task for at most its window and then gets only the id
+while the action keeps running, as on OpenWhisk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from .auth import Identity
+from .config import Settings
+from .errors import ApiError, ReservedParameters
+from .jobs import CodeSpecs, build_job, record_outcome, truthy
+from .models import Activation
+from .resolver import Resolved, resolve_fqn
+from .runtypes import APPLICATION_ERROR, WHISK_ERROR, RunJob, RunOutcome
+from .store import Store, fail_activation
+from .throttle import Throttle
+
+log = logging.getLogger("localwhisk.invoker")
+
+STOPPED = "The activation was interrupted because the server is shutting down."
+MISSING_COMPONENT = "Sequence component does not exist."
+
+
+class RunnerLike(Protocol):
+    async def run(self, job: RunJob) -> RunOutcome: ...
+
+    async def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class Invocation:
+    activation_id: str
+    activation: Activation | None  # None while it is still running
+
+
+def merge_arguments(resolved: Resolved, payload: dict[str, Any]) -> dict[str, Any]:
+    """Inherited parameters < request body; ``final`` forbids overriding defined ones."""
+    if payload and truthy(resolved.action.annotation("final")):
+        if any(resolved.params.get(key) is not None for key in payload):
+            raise ReservedParameters()
+    if not payload:
+        return dict(resolved.params)
+    return {**resolved.params, **payload}
+
+
+class Invoker:
+    def __init__(
+        self,
+        store: Store,
+        runner: RunnerLike,
+        settings: Settings,
+        throttle: Throttle | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.store = store
+        self.runner = runner
+        self.settings = settings
+        limits = settings.limits
+        self.throttle = throttle or Throttle(
+            limits.invocations_per_minute, limits.concurrent_invocations, limits.fires_per_minute
+        )
+        self._clock = clock
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._running: dict[str, Activation] = {}
+        self._codes = CodeSpecs()
+        self.closing = False
+
+    def now_ms(self) -> int:
+        return int(self._clock() * 1000)
+
+    # -- entry points --------------------------------------------------------------
+
+    async def invoke(
+        self,
+        who: Identity,
+        resolved: Resolved,
+        payload: dict[str, Any],
+        *,
+        blocking: bool,
+        wait_ms: int,
+        request_id: str,
+    ) -> Invocation:
+        """Start an activation; wait up to ``wait_ms`` for it when blocking."""
+        self.throttle.check_invoke(who.namespace)
+        args = merge_arguments(resolved, payload)
+        act = self._open(who, resolved, cause=None)
+        task = self.spawn(self._execute(who, resolved, args, act, request_id))
+        if blocking:
+            await asyncio.wait((task,), timeout=wait_ms / 1000)
+            if not act.running:
+                return Invocation(act.activation_id, act)  # its record is written behind
+        # The caller gets only the id: make the running record durable before answering.
+        await self.store.durable()
+        return Invocation(act.activation_id, None)
+
+    def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        """Run in the background, keeping a reference so the task cannot be collected."""
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def shutdown(self, grace_s: float = 5.0) -> None:
+        """Record every running activation as failed, then stop the tasks."""
+        self.closing = True
+        now = self.now_ms()
+        for act in list(self._running.values()):
+            fail_activation(act, now, STOPPED)
+            self.store.put_activation(act, defer=True)
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.wait(tasks, timeout=grace_s)
+        self.store.sync()
+
+    # -- records -------------------------------------------------------------------
+
+    def _open(self, who: Identity, resolved: Resolved, cause: str | None) -> Activation:
+        action = resolved.action
+        act = Activation(
+            activation_id=uuid.uuid4().hex,
+            namespace=who.namespace,
+            name=action.name,
+            version=action.version,
+            subject=who.subject,
+            start=self.now_ms(),
+            cause=cause,
+            entity_key=resolved.entity_key,
+            running=True,
+        )
+        self._running[act.activation_id] = act
+        self.store.put_activation(act, defer=True)
+        return act
+
+    def _close(self, act: Activation) -> None:
+        self._running.pop(act.activation_id, None)
+        act.running = False
+        if not self.closing:
+            self.store.put_activation(act, defer=True)
+
+    # -- running -------------------------------------------------------------------
+
+    async def _execute(
+        self, who: Identity, resolved: Resolved, args: dict[str, Any], act: Activation, tid: str
+    ) -> Activation:
+        namespace = who.namespace
+        self.throttle.started(namespace)
+        try:
+            await self._run(who, resolved, args, act, tid, topmost=True)
+        except asyncio.CancelledError:
+            if act.running:
+                fail_activation(act, self.now_ms(), STOPPED)
+            raise
+        except Exception:
+            log.exception("activation %s failed inside the server", act.activation_id)
+            fail_activation(act, self.now_ms(), "There was an internal server error.")
+        finally:
+            self.throttle.finished(namespace)
+            self._close(act)
+        return act
+
+    async def _run(
+        self,
+        who: Identity,
+        resolved: Resolved,
+        args: dict[str, Any],
+        act: Activation,
+        tid: str,
+        topmost: bool = False,
+        in_sequence: bool = False,
+    ) -> None:
+        if resolved.action.kind == "sequence":
+            await self._run_sequence(who, resolved, args, act, tid, topmost)
+            return
+        job = build_job(
+            self.settings,
+            self._codes.get(resolved.action),
+            who,
+            resolved,
+            args,
+            act,
+            tid,
+            self.now_ms(),
+        )
+        outcome = await self.runner.run(job)
+        record_outcome(resolved, act, outcome, in_sequence)
+
+    async def _run_sequence(
+        self,
+        who: Identity,
+        resolved: Resolved,
+        args: dict[str, Any],
+        act: Activation,
+        tid: str,
+        topmost: bool,
+    ) -> None:
+        current: Any = args
+        act.status, act.result = "success", {}
+        for fqn in resolved.action.exec.get("components", []):
+            try:
+                component = resolve_fqn(self.store, fqn, who.namespace)
+            except ApiError:
+                act.status, act.result = APPLICATION_ERROR, {"error": MISSING_COMPONENT}
+                break
+            child = self._open(who, component, cause=act.activation_id)
+            act.logs.append(child.activation_id)
+            inputs = current if isinstance(current, dict) else {"result": current}
+            try:
+                await self._run(
+                    who, component, {**component.params, **inputs}, child, tid, in_sequence=True
+                )
+            except asyncio.CancelledError:
+                if child.running:
+                    fail_activation(child, self.now_ms(), STOPPED)
+                self._close(child)
+                raise
+            except Exception:
+                log.exception("sequence component %s failed inside the server", fqn)
+                fail_activation(child, self.now_ms(), "There was an internal server error.")
+            self._close(child)
+            act.status, act.result, act.size = child.status, child.result, child.size
+            if child.status != "success":
+                break
+            current = child.result
+        act.end = max(self.now_ms(), act.start)
+        action = resolved.action
+        annotations: list[dict[str, Any]] = []
+        if topmost:
+            annotations.append({"key": "topmost", "value": True})
+        annotations += [
+            {"key": "path", "value": resolved.path},
+            {"key": "kind", "value": "sequence"},
+            {"key": "limits", "value": action.limits},
+        ]
+        if resolved.binding is not None:
+            annotations.append({"key": "binding", "value": resolved.binding})
+        act.annotations = annotations
+        if act.status not in ("success", APPLICATION_ERROR) and act.result is None:
+            act.status, act.result = WHISK_ERROR, {"error": "There was an internal server error."}

@@ -1,0 +1,137 @@
+"""Inert entity values (snake_case). No I/O, no wire shaping.
+
+``namespace`` is the entity's path: ``guest`` or ``guest/pkg`` for a packaged
+action, as OpenWhisk stores it. Parameters and annotations stay lists of
+``{"key", "value"}`` dicts because that is their identity on the platform
+(order and ``init`` flags survive a round trip).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from .runtypes import STATUS_CODES, SUCCESS
+
+KeyValues = list[dict[str, Any]]
+
+
+def lookup(pairs: KeyValues, key: str, default: Any = None) -> Any:
+    """Value of ``key`` in a key/value list (the last one wins, as on the platform)."""
+    found = default
+    for pair in pairs:
+        if pair.get("key") == key:
+            found = pair.get("value")
+    return found
+
+
+def as_dict(pairs: KeyValues) -> dict[str, Any]:
+    return {p["key"]: p.get("value") for p in pairs if "key" in p}
+
+
+@dataclass
+class Entity:
+    COLLECTION: ClassVar[str] = ""
+
+    namespace: str
+    name: str
+    version: str = "0.0.1"
+    publish: bool = False
+    annotations: KeyValues = field(default_factory=list)
+    updated: int = 0
+
+    @property
+    def fqn(self) -> str:
+        """Fully qualified name with a leading slash: ``/guest/pkg/name``."""
+        return f"/{self.namespace}/{self.name}"
+
+    @property
+    def root_namespace(self) -> str:
+        return self.namespace.split("/", 1)[0]
+
+    def annotation(self, key: str, default: Any = None) -> Any:
+        return lookup(self.annotations, key, default)
+
+
+@dataclass
+class Action(Entity):
+    COLLECTION: ClassVar[str] = "actions"
+
+    exec: dict[str, Any] = field(default_factory=dict)  # kind, code, binary, main?, components?
+    parameters: KeyValues = field(default_factory=list)
+    limits: dict[str, int] = field(
+        default_factory=dict
+    )  # timeout ms, memory MB, logs MB, concurrency
+
+    @property
+    def kind(self) -> str:
+        return str(self.exec.get("kind", ""))
+
+    @property
+    def package(self) -> str | None:
+        parts = self.namespace.split("/", 1)
+        return parts[1] if len(parts) == 2 else None
+
+
+@dataclass
+class Package(Entity):
+    COLLECTION: ClassVar[str] = "packages"
+
+    binding: dict[str, str] = field(default_factory=dict)  # {} or {"namespace", "name"}
+    parameters: KeyValues = field(default_factory=list)
+
+    @property
+    def is_binding(self) -> bool:
+        return bool(self.binding)
+
+
+@dataclass
+class Trigger(Entity):
+    COLLECTION: ClassVar[str] = "triggers"
+
+    parameters: KeyValues = field(default_factory=list)
+    limits: dict[str, Any] = field(default_factory=dict)
+    # "guest/rule" -> {"action": {"path", "name"}, "status": "active"|"inactive"}: the
+    # trigger document owns rule status, as on the platform.
+    rules: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+@dataclass
+class Rule(Entity):
+    COLLECTION: ClassVar[str] = "rules"
+
+    trigger: dict[str, str] = field(default_factory=dict)  # {"path", "name"}
+    action: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Activation:
+    activation_id: str
+    namespace: str  # the invoking namespace
+    name: str
+    version: str
+    subject: str
+    start: int
+    end: int = 0  # 0 for trigger activations and while running
+    status: str = SUCCESS
+    result: Any = None
+    size: int | None = None
+    logs: list[str] = field(default_factory=list)
+    annotations: KeyValues = field(default_factory=list)
+    publish: bool = False
+    cause: str | None = None
+    entity_key: str = ""  # what the `name` filter matches: "name" or "pkg/name"
+    running: bool = False
+
+    @property
+    def status_code(self) -> int:
+        return STATUS_CODES.get(self.status, 3)
+
+    @property
+    def success(self) -> bool:
+        return self.status == SUCCESS
+
+
+ENTITY_TYPES: dict[str, type[Entity]] = {
+    cls.COLLECTION: cls for cls in (Action, Package, Trigger, Rule)
+}

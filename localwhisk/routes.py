@@ -1,0 +1,103 @@
+"""The route table: (method, path regex) -> handler, mirroring the swagger paths.
+
+Patterns match the raw (still percent-encoded) path so that an encoded ``/`` in
+a name cannot invent a path segment; handlers receive decoded groups.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from . import (
+    api_actions,
+    api_activations,
+    api_meta,
+    api_packages,
+    api_rules,
+    api_triggers,
+    api_web,
+)
+
+Handler = Callable[..., Awaitable[Any]]
+
+NS = r"(?P<ns>[^/]+)"
+NAME = r"(?P<name>[^/]+)"
+PKG = r"(?P<pkg>[^/]+)"
+ID = r"(?P<id>[^/]+)"
+V1 = "/api/v1"
+NSP = f"{V1}/namespaces/{NS}"
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    pattern: re.Pattern[str]
+    handler: Handler
+    auth: bool = True  # Basic auth checked by the server before the handler runs
+
+
+def _r(method: str, path: str, handler: Handler, auth: bool = True) -> Route:
+    return Route(method, re.compile(f"\\A{path}\\Z"), handler, auth)
+
+
+ROUTES: tuple[Route, ...] = (
+    _r("GET", "/", api_meta.info, auth=False),
+    _r("GET", f"{V1}/?", api_meta.api_info, auth=False),
+    _r("GET", f"{V1}/api-docs", api_meta.api_docs, auth=False),
+    _r("GET", f"{V1}/namespaces/?", api_meta.namespaces),
+    _r("GET", f"{NSP}/limits", api_meta.limits),
+    # actions
+    _r("GET", f"{NSP}/actions/?", api_actions.list_actions),
+    _r("GET", f"{NSP}/actions/{PKG}/", api_actions.list_actions),
+    _r("GET", f"{NSP}/actions/(?:{PKG}/)?{NAME}", api_actions.get_action),
+    _r("PUT", f"{NSP}/actions/(?:{PKG}/)?{NAME}", api_actions.put_action),
+    _r("DELETE", f"{NSP}/actions/(?:{PKG}/)?{NAME}", api_actions.delete_action),
+    _r("POST", f"{NSP}/actions/(?:{PKG}/)?{NAME}", api_actions.invoke_action),
+    # packages
+    _r("GET", f"{NSP}/packages/?", api_packages.list_packages),
+    _r("GET", f"{NSP}/packages/{NAME}", api_packages.get_package),
+    _r("PUT", f"{NSP}/packages/{NAME}", api_packages.put_package),
+    _r("DELETE", f"{NSP}/packages/{NAME}", api_packages.delete_package),
+    # triggers
+    _r("GET", f"{NSP}/triggers/?", api_triggers.list_triggers),
+    _r("GET", f"{NSP}/triggers/{NAME}", api_triggers.get_trigger),
+    _r("PUT", f"{NSP}/triggers/{NAME}", api_triggers.put_trigger),
+    _r("DELETE", f"{NSP}/triggers/{NAME}", api_triggers.delete_trigger),
+    _r("POST", f"{NSP}/triggers/{NAME}", api_triggers.fire_trigger),
+    # rules
+    _r("GET", f"{NSP}/rules/?", api_rules.list_rules),
+    _r("GET", f"{NSP}/rules/{NAME}", api_rules.get_rule),
+    _r("PUT", f"{NSP}/rules/{NAME}", api_rules.put_rule),
+    _r("DELETE", f"{NSP}/rules/{NAME}", api_rules.delete_rule),
+    _r("POST", f"{NSP}/rules/{NAME}", api_rules.set_rule_state),
+    # activations
+    _r("GET", f"{NSP}/activations/?", api_activations.list_activations),
+    _r("GET", f"{NSP}/activations/{ID}", api_activations.get_activation),
+    _r("GET", f"{NSP}/activations/{ID}/result", api_activations.get_result),
+    _r("GET", f"{NSP}/activations/{ID}/logs", api_activations.get_logs),
+) + tuple(
+    # Web actions: any method; auth is the action's business (require-whisk-auth).
+    _r(method, f"{V1}/web/{NS}/(?P<rest>.+)", api_web.handle, auth=False)
+    for method in ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
+)
+
+_BY_METHOD: dict[str, tuple[Route, ...]] = {}
+for _route in ROUTES:
+    _BY_METHOD[_route.method] = (*_BY_METHOD.get(_route.method, ()), _route)
+
+
+def match(method: str, raw_path: str) -> tuple[Route, dict[str, str]] | None:
+    """The route for a request and its (still encoded) path groups, or None."""
+    for route in _BY_METHOD.get(method, ()):
+        found = route.pattern.match(raw_path)
+        if found:
+            return route, {k: v for k, v in found.groupdict().items() if v is not None}
+    return None
+
+
+def allowed_methods(raw_path: str) -> list[str]:
+    """Methods some route accepts for this path (for 405 answers)."""
+    return sorted({r.method for r in ROUTES if r.pattern.match(raw_path)})

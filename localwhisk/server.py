@@ -1,0 +1,182 @@
+"""The HTTP layer only: ASGI scope and body <-> ``Request``/``Response`` values.
+
+Routing is ``routes``; everything the platform decides lives in the handlers.
+This module reads bodies in chunks and stops at the size limit, stamps every
+response with ``X-Request-ID`` (and CORS under ``/api/v1``), and turns
+``ApiError`` into ``{"error", "code"}`` and anything else into a logged 500.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Awaitable, Callable
+from typing import Any
+from urllib.parse import parse_qsl
+
+from . import routes
+from .config import CODE_SIZE_LIMIT
+from .context import Context
+from .errors import ApiError, InternalError, MethodNotAllowed, PayloadTooLarge, RouteNotFound
+from .http import Request, Response, dumps
+
+log = logging.getLogger("localwhisk.server")
+
+Scope = dict[str, Any]
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+
+CORS_HEADERS = (
+    (b"access-control-allow-origin", b"*"),
+    (b"access-control-allow-methods", b"GET, DELETE, POST, PUT, HEAD"),
+    (
+        b"access-control-allow-headers",
+        b"Authorization, Origin, X-Requested-With, Content-Type, Accept, User-Agent",
+    ),
+)
+NO_BODY_STATUSES = (204, 304)
+
+
+def error_response(err: ApiError, request_id: str) -> Response:
+    return Response(
+        err.status, dumps({"error": err.message, "code": request_id}), headers=list(err.headers)
+    )
+
+
+class App:
+    """The ASGI application. ``startup`` builds the context inside the server's loop."""
+
+    def __init__(
+        self,
+        startup: Callable[[], Awaitable[Context]],
+        shutdown: Callable[[Context], Awaitable[None]] | None = None,
+    ) -> None:
+        self._startup = startup
+        self._shutdown = shutdown
+        self.ctx: Context | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "http":
+            await self._http(scope, receive, send)
+        elif kind == "lifespan":
+            await self._lifespan(receive, send)
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                try:
+                    self.ctx = await self._startup()
+                except Exception as exc:
+                    log.exception("start-up failed")
+                    await send({"type": "lifespan.startup.failed", "message": str(exc)})
+                    return
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                if self._shutdown is not None and self.ctx is not None:
+                    try:
+                        await self._shutdown(self.ctx)
+                    except Exception:
+                        log.exception("shutdown failed")
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request_id = os.urandom(16).hex()
+        method: str = scope["method"]
+        raw = scope.get("raw_path")
+        raw_path = raw.decode("latin-1") if raw else scope["path"]
+        api = raw_path.startswith("/api/v1")
+        web = raw_path.startswith("/api/v1/web/")
+        try:
+            response = await self._respond(
+                scope, receive, method, raw_path, request_id, api and not web
+            )
+        except ApiError as err:
+            response = error_response(err, request_id)
+        except Exception:
+            log.exception("unhandled error serving %s %s", method, scope["path"])
+            response = error_response(InternalError(), request_id)
+        await self._send(send, response, request_id, api and not web)
+
+    async def _respond(
+        self, scope: Scope, receive: Receive, method: str, raw_path: str, request_id: str, api: bool
+    ) -> Response:
+        if method == "OPTIONS" and api:
+            return Response(200, b"", None)
+        # HEAD on an API resource answers like GET without the body (transparent HEAD).
+        lookup = "GET" if method == "HEAD" and api else method
+        found = routes.match(lookup, raw_path)
+        if found is None:
+            allowed = routes.allowed_methods(raw_path)
+            if allowed:
+                raise MethodNotAllowed(allowed)
+            raise RouteNotFound()
+        route, args = found
+        headers = _headers(scope)
+        ctx = self.ctx
+        assert ctx is not None, "request before start-up completed"
+        who = ctx.auth.authenticate(headers.get("authorization", "")) if route.auth else None
+        limit = ctx.settings.limits.payload_bytes
+        if method == "PUT" and not raw_path.startswith("/api/v1/web/"):
+            limit = max(limit, CODE_SIZE_LIMIT)  # entities carry code; arguments do not
+        body = await _read_body(receive, headers, limit)
+        query_string = scope.get("query_string", b"").decode("latin-1")
+        request = Request(
+            method=method,
+            path=scope["path"],
+            query=dict(parse_qsl(query_string, keep_blank_values=True)) if query_string else {},
+            headers=headers,
+            body=body,
+            request_id=request_id,
+            raw_query=query_string,
+            raw_path=raw_path,
+        )
+        return await route.handler(ctx, request, who, args)
+
+    async def _send(self, send: Send, response: Response, request_id: str, api: bool) -> None:
+        headers: list[tuple[bytes, bytes]] = [(b"x-request-id", request_id.encode())]
+        if response.content_type is not None:
+            headers.append((b"content-type", response.content_type.encode("latin-1")))
+        if response.status not in NO_BODY_STATUSES:
+            headers.append((b"content-length", str(len(response.body)).encode()))
+        if api:
+            headers.extend(CORS_HEADERS)
+        for name, value in response.headers:
+            headers.append((name.lower().encode("latin-1"), value.encode("latin-1")))
+        await send({"type": "http.response.start", "status": response.status, "headers": headers})
+        # uvicorn drops the body of a HEAD answer itself; Content-Length stays the GET's.
+        body = b"" if response.status in NO_BODY_STATUSES else response.body
+        await send({"type": "http.response.body", "body": body})
+
+
+def _headers(scope: Scope) -> dict[str, str]:
+    headers: dict[str, str] = {}
+    for name, value in scope["headers"]:
+        key = name.decode("latin-1").lower()
+        text = value.decode("latin-1")
+        headers[key] = f"{headers[key]}, {text}" if key in headers else text
+    return headers
+
+
+async def _read_body(receive: Receive, headers: dict[str, str], limit: int) -> bytes:
+    """The whole body, refusing with 413 as soon as it is known to exceed ``limit``."""
+    declared = headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(int(declared), limit)
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":  # the client went away
+            break
+        chunk = message.get("body", b"")
+        if chunk:
+            size += len(chunk)
+            if size > limit:
+                raise PayloadTooLarge(size, limit)
+            chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)

@@ -1,0 +1,339 @@
+"""SQLite persistence for entities and activations; the only module importing sqlite3.
+
+WAL mode, parameterised statements, schema as constants. Entities are few and read
+on every invoke, so they live in memory too and are written through at once.
+
+Activation records on the invoke path are written behind, by one writer thread with
+its own connection: records collected during an event-loop turn go in one
+transaction (a record written twice, running then finished, is written once), and
+no commit sits on the event loop between a caller and its answer. ``durable()`` is
+awaited before a caller receives an id for a record (non-blocking invoke, fire), so
+an id that was handed out always exists on disk. Reads see unwritten records.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import queue
+import sqlite3
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from .models import ENTITY_TYPES, Activation, Entity
+from .runtypes import WHISK_ERROR
+
+SCHEMA = (
+    """create table if not exists entities (
+        path text not null, name text not null, collection text not null,
+        doc text not null, primary key (path, name)) without rowid""",
+    """create table if not exists activations (
+        id text primary key, namespace text not null, entity_key text not null,
+        start integer not null, running integer not null, doc text not null)""",
+    "create index if not exists activations_by_name on activations (namespace, entity_key, start)",
+    "create index if not exists activations_by_start on activations (namespace, start)",
+    "create index if not exists activations_running on activations (running) where running = 1",
+)
+
+INSERT_ACTIVATION = (
+    "insert or replace into activations (id, namespace, entity_key, start, running, doc)"
+    " values (?, ?, ?, ?, ?, ?)"
+)
+INTERRUPTED = "The activation was interrupted because the server stopped before it completed."
+
+
+def _encode(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+log = logging.getLogger("localwhisk.store")
+Row = tuple[Any, ...]
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=10)
+    db.execute("pragma journal_mode=wal")
+    # WAL + NORMAL: a commit survives a crash of this process; only a power loss may
+    # drop the last transactions, which is fine for a local server.
+    db.execute("pragma synchronous=normal")
+    return db
+
+
+class _Writer:
+    """One thread committing batches of activation rows on its own connection."""
+
+    def __init__(self, path: Path) -> None:
+        self._db = _connect(path)
+        self._queue: queue.SimpleQueue[tuple[list[Row], Callable[[], None]] | None] = (
+            queue.SimpleQueue()
+        )
+        self._thread = threading.Thread(target=self._serve, name="localwhisk-store", daemon=True)
+        self._thread.start()
+
+    def submit(self, rows: list[Row], done: Callable[[], None]) -> None:
+        self._queue.put((rows, done))
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._thread.join()
+        self._db.close()
+
+    def _serve(self) -> None:
+        stopping = False
+        while not stopping:
+            item = self._queue.get()
+            batch = [item]
+            # Group commit: take whatever else is already queued into the same transaction.
+            while True:
+                try:
+                    batch.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            stopping = any(entry is None for entry in batch)
+            work = [entry for entry in batch if entry is not None]
+            rows = [row for entry in work for row in entry[0]]
+            if rows:
+                try:
+                    self._db.execute("begin")
+                    self._db.executemany(INSERT_ACTIVATION, rows)
+                    self._db.execute("commit")
+                except sqlite3.Error:
+                    log.exception("could not write %d activation record(s)", len(rows))
+                    if self._db.in_transaction:
+                        self._db.execute("rollback")
+            for _, done in work:
+                done()
+
+
+def _row(act: Activation) -> tuple[Any, ...]:
+    running = 1 if act.running else 0
+    return (
+        act.activation_id,
+        act.namespace,
+        act.entity_key,
+        act.start,
+        running,
+        _encode(vars(act)),
+    )
+
+
+class Store:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = _connect(path)
+        for statement in SCHEMA:
+            self._db.execute(statement)
+        self._entities: dict[tuple[str, str], Entity] = {}
+        for path_, name, collection, doc in self._db.execute(
+            "select path, name, collection, doc from entities"
+        ):
+            self._entities[(path_, name)] = ENTITY_TYPES[collection](**json.loads(doc))
+        self._pending: dict[str, Activation] = {}  # deferred, not yet handed to the writer
+        self._unwritten: dict[str, tuple[Activation, Row]] = {}  # handed over, not committed
+        self._waiters: list[asyncio.Future[None]] = []
+        self._flush_scheduled = False
+        self.recovered = self._fail_interrupted()
+        self._writer = _Writer(path)
+
+    def close(self) -> None:
+        self.flush()
+        self._writer.close()
+        self._db.close()
+
+    # -- entities ------------------------------------------------------------------
+
+    def get(self, path: str, name: str) -> Entity | None:
+        return self._entities.get((path, name))
+
+    def put(self, entity: Entity) -> None:
+        self._db.execute(
+            "insert or replace into entities (path, name, collection, doc) values (?, ?, ?, ?)",
+            (entity.namespace, entity.name, entity.COLLECTION, _encode(vars(entity))),
+        )
+        self._entities[(entity.namespace, entity.name)] = entity
+
+    def delete(self, path: str, name: str) -> None:
+        self._db.execute("delete from entities where path = ? and name = ?", (path, name))
+        self._entities.pop((path, name), None)
+
+    def entities(self, collection: str, namespace: str, path: str | None = None) -> list[Entity]:
+        """Entities of a collection under a root namespace (or exactly at ``path``), newest first."""
+        found = [
+            e
+            for e in self._entities.values()
+            if e.COLLECTION == collection
+            and (e.namespace == path if path is not None else e.root_namespace == namespace)
+        ]
+        found.sort(key=lambda e: e.updated, reverse=True)
+        return found
+
+    # -- activations ---------------------------------------------------------------
+
+    def put_activation(self, act: Activation, *, defer: bool = False) -> None:
+        """Write a record now, or (``defer``) behind, from the end of this event-loop turn."""
+        if not defer:
+            if act.activation_id in self._unwritten:
+                self.sync()  # an older version still queued must not land after this one
+            self._pending.pop(act.activation_id, None)
+            self._db.execute(INSERT_ACTIVATION, _row(act))
+            return
+        self._pending[act.activation_id] = act  # the object: its latest state is written
+        self._schedule()
+
+    async def durable(self) -> None:
+        """Return once every record put so far is committed."""
+        if not self._pending and not self._unwritten:
+            return
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        if not self._pending:
+            # Everything is with the writer already: an empty batch queues behind it.
+            self._hand_over([])
+        else:
+            self.flush()
+        await waiter
+
+    def _schedule(self) -> None:
+        if self._flush_scheduled:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self.flush()
+            self.sync()
+            return
+        self._flush_scheduled = True
+        loop.call_soon(self.flush)
+
+    def flush(self) -> None:
+        """Hand deferred records to the writer thread (one transaction)."""
+        self._flush_scheduled = False
+        if not self._pending:
+            return
+        entries = [(act, _row(act)) for act in self._pending.values()]
+        self._pending.clear()
+        for act, row in entries:
+            self._unwritten[act.activation_id] = (act, row)
+        self._hand_over(entries)
+
+    def _hand_over(self, entries: list[tuple[Activation, Row]]) -> None:
+        waiters, self._waiters = self._waiters, []
+        try:
+            loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None
+
+        def done() -> None:  # runs on the writer thread
+            if loop is not None and not loop.is_closed():
+                loop.call_soon_threadsafe(self._committed, entries, waiters)
+            else:
+                self._committed(entries, waiters)
+
+        self._writer.submit([row for _, row in entries], done)
+
+    def _committed(
+        self, entries: list[tuple[Activation, Row]], waiters: list[asyncio.Future[None]]
+    ) -> None:
+        for act, row in entries:
+            current = self._unwritten.get(act.activation_id)
+            if current is not None and current[1] is row:  # a newer version may be in flight
+                del self._unwritten[act.activation_id]
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+
+    def sync(self) -> None:
+        """Block until everything put so far is committed (lists, counts, shutdown)."""
+        self.flush()
+        if not self._unwritten:
+            return
+        event = threading.Event()
+        self._writer.submit([], event.set)
+        event.wait()
+        self._unwritten.clear()  # all committed; late callbacks find nothing to remove
+
+    def get_activation(self, activation_id: str) -> Activation | None:
+        pending = self._pending.get(activation_id)
+        if pending is not None:
+            return pending
+        unwritten = self._unwritten.get(activation_id)
+        if unwritten is not None:
+            return unwritten[0]
+        row = self._db.execute(
+            "select doc from activations where id = ?", (activation_id,)
+        ).fetchone()
+        return Activation(**json.loads(row[0])) if row else None
+
+    def _where(
+        self, namespace: str, entity_key: str | None, since: int | None, upto: int | None
+    ) -> tuple[str, list[Any]]:
+        clauses, args = ["namespace = ?", "running = 0"], [namespace]
+        if entity_key is not None:
+            clauses.append("entity_key = ?")
+            args.append(entity_key)
+        if since is not None:
+            clauses.append("start >= ?")
+            args.append(since)
+        if upto is not None:
+            clauses.append("start <= ?")
+            args.append(upto)
+        return " and ".join(clauses), args
+
+    def list_activations(
+        self,
+        namespace: str,
+        entity_key: str | None = None,
+        since: int | None = None,
+        upto: int | None = None,
+        skip: int = 0,
+        limit: int = 30,
+    ) -> list[Activation]:
+        self.sync()
+        where, args = self._where(namespace, entity_key, since, upto)
+        rows = self._db.execute(
+            f"select doc from activations where {where} order by start desc limit ? offset ?",
+            (*args, limit, skip),
+        )
+        return [Activation(**json.loads(doc)) for (doc,) in rows]
+
+    def count_activations(
+        self,
+        namespace: str,
+        entity_key: str | None = None,
+        since: int | None = None,
+        upto: int | None = None,
+    ) -> int:
+        self.sync()
+        where, args = self._where(namespace, entity_key, since, upto)
+        return self._db.execute(f"select count(*) from activations where {where}", args).fetchone()[
+            0
+        ]
+
+    def prune_activations(self, older_than_ms: int) -> int:
+        self.sync()
+        cursor = self._db.execute(
+            "delete from activations where running = 0 and start < ?", (older_than_ms,)
+        )
+        return cursor.rowcount
+
+    def _fail_interrupted(self) -> int:
+        """Activations a previous process left running end as whisk errors, not silence."""
+        rows = self._db.execute("select doc from activations where running = 1").fetchall()
+        now = int(time.time() * 1000)
+        for (doc,) in rows:
+            act = Activation(**json.loads(doc))
+            fail_activation(act, now)
+            self.put_activation(act)
+        return len(rows)
+
+
+def fail_activation(act: Activation, now_ms: int, message: str = INTERRUPTED) -> None:
+    """Turn a running record into a finished whisk internal error."""
+    act.running = False
+    act.status = WHISK_ERROR
+    act.result = {"error": message}
+    act.end = max(now_ms, act.start)

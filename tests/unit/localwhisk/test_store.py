@@ -1,0 +1,125 @@
+"""SQLite persistence: entities and activations survive reopening; interrupted runs are failed."""
+
+from __future__ import annotations
+
+import asyncio
+
+from localwhisk.models import Action, Activation, Trigger
+from localwhisk.store import INTERRUPTED, Store
+
+
+def activation(activation_id: str, key: str, start: int, running: bool = False) -> Activation:
+    return Activation(
+        activation_id,
+        "guest",
+        key,
+        "0.0.1",
+        "guest",
+        start,
+        start + 1,
+        entity_key=key,
+        running=running,
+    )
+
+
+def test_entities_survive_reopening(tmp_path):
+    store = Store(tmp_path / "db")
+    store.put(Action("guest", "a", exec={"kind": "python:3.11", "code": "x"}, updated=1))
+    store.put(Trigger("guest", "t", rules={"guest/r": {"status": "active"}}, updated=2))
+    store.close()
+    again = Store(tmp_path / "db")
+    action = again.get("guest", "a")
+    assert isinstance(action, Action) and action.exec["code"] == "x"
+    trigger = again.get("guest", "t")
+    assert isinstance(trigger, Trigger) and trigger.rules == {"guest/r": {"status": "active"}}
+    again.delete("guest", "a")
+    again.close()
+    assert Store(tmp_path / "db").get("guest", "a") is None
+
+
+def test_entities_list_newest_first_under_a_root_namespace(tmp_path):
+    store = Store(tmp_path / "db")
+    store.put(Action("guest", "old", updated=1))
+    store.put(Action("guest/pkg", "packaged", updated=3))
+    store.put(Action("other", "foreign", updated=2))
+    store.put(Trigger("guest", "trigger", updated=4))
+    assert [a.name for a in store.entities("actions", "guest")] == ["packaged", "old"]
+    assert [a.name for a in store.entities("actions", "guest", path="guest/pkg")] == ["packaged"]
+
+
+def test_running_activations_of_a_previous_process_are_marked_failed(tmp_path):
+    store = Store(tmp_path / "db")
+    store.put_activation(activation("a" * 32, "slow", 100, running=True))
+    store.close()
+    again = Store(tmp_path / "db")
+    assert again.recovered == 1
+    act = again.get_activation("a" * 32)
+    assert act is not None and not act.running
+    assert act.status == "whisk internal error"
+    assert act.result == {"error": INTERRUPTED}
+    assert again.list_activations("guest", "slow") == [act]
+
+
+def test_activation_listing_filters_and_orders_by_start(tmp_path):
+    store = Store(tmp_path / "db")
+    for i, key in enumerate(["a", "b", "a", "a"]):
+        store.put_activation(activation(f"{i:032d}", key, 1000 + i))
+    store.put_activation(activation("9" * 32, "a", 5000, running=True))
+    assert [a.start for a in store.list_activations("guest", "a")] == [1003, 1002, 1000]
+    assert [a.start for a in store.list_activations("guest", since=1001, upto=1002)] == [1002, 1001]
+    assert [a.start for a in store.list_activations("guest", skip=1, limit=2)] == [1002, 1001]
+    assert store.count_activations("guest", "a") == 3
+    assert store.list_activations("other") == []
+
+
+def test_the_name_filter_uses_the_index(tmp_path):
+    store = Store(tmp_path / "db")
+    plan = store._db.execute(
+        "explain query plan select doc from activations where namespace = ? and running = 0"
+        " and entity_key = ? order by start desc limit 30",
+        ("guest", "a"),
+    ).fetchall()
+    assert any("activations_by_name" in str(row) for row in plan)
+
+
+def test_pruning_drops_only_old_finished_activations(tmp_path):
+    store = Store(tmp_path / "db")
+    store.put_activation(activation("1" * 32, "a", 10))
+    store.put_activation(activation("2" * 32, "a", 10_000))
+    assert store.prune_activations(older_than_ms=5000) == 1
+    assert store.get_activation("1" * 32) is None
+    assert store.get_activation("2" * 32) is not None
+
+
+def test_deferred_records_are_visible_at_once_and_on_disk_after_durable(tmp_path):
+    store = Store(tmp_path / "db")
+
+    async def go():
+        act = activation("3" * 32, "a", 10, running=True)
+        store.put_activation(act, defer=True)
+        assert store.get_activation(act.activation_id) is act  # before any commit
+        act.running = False  # finished in place: one write carries the final state
+        await store.durable()
+        other = Store(tmp_path / "db")  # a second connection sees only what is committed
+        try:
+            on_disk = other.get_activation(act.activation_id)
+        finally:
+            other.close()
+        return on_disk
+
+    on_disk = asyncio.run(go())
+    assert on_disk is not None and not on_disk.running
+    store.close()
+
+
+def test_lists_include_records_still_being_written(tmp_path):
+    store = Store(tmp_path / "db")
+
+    async def go():
+        for i in range(3):
+            store.put_activation(activation(f"{i:032d}", "a", 100 + i), defer=True)
+        return [a.start for a in store.list_activations("guest", "a")]
+
+    assert asyncio.run(go()) == [102, 101, 100]
+    store.close()
+    assert Store(tmp_path / "db").count_activations("guest", "a") == 3
