@@ -23,7 +23,7 @@ $(STAMP): pyproject.toml
 # Start the local server only when no credentials point elsewhere
 # (flags, WHISK_*, AIO_RUNTIME_*, .wskprops): the deploy tool decides.
 deploy: $(STAMP)
-	@if $(PY) -m deploy target --is-local-default >/dev/null; then $(MAKE) --no-print-directory up; fi
+	@if $(PY) -m deploy target --is-local-default >/dev/null 2>&1; then $(MAKE) --no-print-directory up; fi
 	$(PY) -m deploy deploy -m $(MANIFEST)
 
 undeploy: $(STAMP)

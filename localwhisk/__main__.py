@@ -106,7 +106,7 @@ def settings_from(ns: argparse.Namespace) -> Settings:
     return Settings(
         host=ns.host,
         port=ns.port,
-        data_dir=ns.data,
+        data_dir=ns.data.resolve(),
         namespaces=tuple(spaces),
         limits=limits,
         retention_days=ns.retention_days,

@@ -95,7 +95,8 @@ class Runner:
         idle_seconds: float = 600.0,
         prewarm: int = 1,
     ) -> None:
-        work_dir = Path(work_dir)
+        # Absolute: children run with their code folder as cwd, so a relative path would dangle.
+        work_dir = Path(work_dir).resolve()
         work_dir.mkdir(parents=True, exist_ok=True)
         self._root = Path(tempfile.mkdtemp(prefix="runner-", dir=work_dir))
         self._code = CodeCache(self._root / "code")

@@ -654,3 +654,14 @@ def test_action_closing_its_stdout_does_not_hang_or_poison_the_next_run(tmp_path
     closed, after = with_runner(tmp_path, go)
     assert closed.end_ms - closed.start_ms < 1500
     assert after.status == SUCCESS
+
+
+def test_a_relative_work_dir_still_runs_actions(tmp_path, monkeypatch):
+    # `make up` passes --data .localwhisk/data; children run with their code folder as cwd.
+    monkeypatch.chdir(tmp_path)
+
+    async def go(runner: Runner) -> RunOutcome:
+        return await runner.run(job(spec(PID_ACTION)))
+
+    outcome = with_runner(Path("relative-work"), go)
+    assert outcome.status == SUCCESS, outcome.result

@@ -1,0 +1,138 @@
+"""The deploy tool as a user runs it: whole processes against a real localwhisk over HTTP.
+
+deploy -> plan says nothing to do -> one code change is exactly one update ->
+the web action starts the worker -> `activation wait` and `fire --wait` print
+its result -> undeploy leaves nothing. A dedicated server keeps the namespace
+to this module, so "nothing left" can be checked literally.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+from conftest import GUEST_AUTH, ROOT, ServerProcess, start_server
+
+WORKER_RESULT = {"statusCode": 200, "body": {"payload": "Hello from the long running job!"}}
+KEY = ":".join(GUEST_AUTH)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    proc = start_server(tmp_path_factory.mktemp("deploy-flow-data"))
+    yield proc
+    proc.stop()
+
+
+@pytest.fixture(scope="module")
+def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the project's bundle, so a test may edit an action."""
+    folder = tmp_path_factory.mktemp("bundle")
+    shutil.copy(ROOT / "manifest.yaml", folder / "manifest.yaml")
+    shutil.copytree(ROOT / "actions", folder / "actions", ignore=shutil.ignore_patterns("__pycache__"))
+    return folder
+
+
+def clean_env(home: Path, **extra: str) -> dict[str, str]:
+    """The caller's environment without any OpenWhisk credentials, plus `extra`."""
+    env = {k: v for k, v in os.environ.items() if not k.upper().startswith(("WHISK_", "AIO_", "WSK_"))}
+    env["HOME"] = str(home)  # no ~/.wskprops from the machine running the tests
+    env.update(extra)
+    return env
+
+
+def owdeploy(bundle: Path, *args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    done = subprocess.run(
+        [sys.executable, "-m", "deploy", *args],
+        cwd=bundle,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert KEY.split(":")[1] not in done.stdout + done.stderr, "the API key was printed"
+    return done
+
+
+def names(server: ServerProcess, collection: str) -> list[str]:
+    response = requests.get(f"{server.url}/api/v1/namespaces/_/{collection}", auth=GUEST_AUTH, timeout=30)
+    response.raise_for_status()
+    return sorted(e["name"] for e in response.json())
+
+
+def test_deploy_plan_change_use_and_undeploy(server, bundle, tmp_path):
+    env = clean_env(tmp_path, WHISK_APIHOST=server.url, WHISK_AUTH=KEY)
+
+    first = owdeploy(bundle, "deploy", "--json", env=env)
+    assert first.returncode == 0, first.stderr
+    report = json.loads(first.stdout)
+    assert report["plan"]["summary"] == {"create": 4, "update": 0, "delete": 0, "unchanged": 0}
+    assert [u["url"] for u in report["urls"]] == [f"{server.url}/api/v1/web/guest/default/test"]
+    assert names(server, "actions") == ["my-worker", "test"]
+    assert names(server, "triggers") == ["my-worker-trigger"]
+    assert names(server, "rules") == ["async-rule"]
+
+    again = owdeploy(bundle, "plan", "--json", env=env)
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout)["plan"]["summary"]["unchanged"] == 4
+    assert json.loads(again.stdout)["plan"]["summary"]["create"] == 0
+
+    worker = bundle / "actions" / "worker" / "__main__.py"
+    worker.write_text(worker.read_text() + "\n# a change in the code only\n")
+    changed = owdeploy(bundle, "deploy", "--json", env=env)
+    assert changed.returncode == 0, changed.stderr
+    changes = [c for c in json.loads(changed.stdout)["plan"]["changes"] if c["op"] != "unchanged"]
+    assert [(c["op"], c["kind"], c["name"]) for c in changes] == [("update", "action", "my-worker")]
+    assert "code changed" in changes[0]["reasons"]
+
+    started = requests.get(f"{server.url}/api/v1/web/guest/default/test", params={"duration_ms": "300"}, timeout=30)
+    assert started.status_code == 200, started.text
+    activation_id = started.json()["activationId"]
+    waited = owdeploy(bundle, "activation", "wait", activation_id, "--timeout", "30", "--json", env=env)
+    assert waited.returncode == 0, waited.stderr
+    assert json.loads(waited.stdout)["result"] == WORKER_RESULT
+
+    fired = owdeploy(bundle, "fire", "my-worker-trigger", "-p", "duration_ms", "200", "--wait", "--timeout", "30", env=env)
+    assert fired.returncode == 0, fired.stderr
+    assert "Hello from the long running job!" in fired.stdout
+
+    gone = owdeploy(bundle, "undeploy", env=env)
+    assert gone.returncode == 0, gone.stderr
+    for collection in ("actions", "triggers", "rules", "packages"):
+        assert names(server, collection) == []
+
+
+def test_local_default_is_announced_and_a_wskprops_target_wins(server, bundle, tmp_path):
+    home = tmp_path / "home"
+    home.mkdir()
+    announced = owdeploy(bundle, "target", env=clean_env(home))
+    assert "local default" in announced.stderr + announced.stdout
+
+    (home / ".wskprops").write_text(f"APIHOST={server.url}\nAUTH={KEY}\nNAMESPACE=guest\n")
+    (home / ".wskprops").chmod(0o600)
+    env = clean_env(home)
+    target = owdeploy(bundle, "target", "--json", env=env)
+    assert target.returncode == 0, target.stderr
+    assert json.loads(target.stdout)["apihost"] == server.url
+    assert owdeploy(bundle, "target", "--is-local-default", env=env).returncode != 0
+
+    deployed = owdeploy(bundle, "deploy", env=env)
+    assert deployed.returncode == 0, deployed.stderr
+    assert names(server, "actions") == ["my-worker", "test"]
+    assert owdeploy(bundle, "undeploy", env=env).returncode == 0
+    assert names(server, "actions") == []
+
+
+def test_an_unreachable_server_is_a_clear_error_without_traceback(bundle, tmp_path):
+    env = clean_env(tmp_path, WHISK_APIHOST="http://127.0.0.1:9", WHISK_AUTH=KEY)
+    done = owdeploy(bundle, "plan", env=env)
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    assert "make up" in done.stderr
