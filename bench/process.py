@@ -1,0 +1,66 @@
+"""Starting and watching a localwhisk process for benchmarks (port 0, ready line, RSS)."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+GUEST = "23bc46b1-71f6-4ed5-8c54-816aa4f8c502:123zO3xZCLrMN6v2BKK1dXYFpXlPkccOFqm12CdAsMgRU4VrNZ9lyGVCGuMDGIwP"
+READY = re.compile(r"listening on (http://\S+)")
+
+
+@dataclass
+class Server:
+    process: subprocess.Popen
+    url: str
+    data: Path
+
+    def rss_mb(self) -> float:
+        return rss_mb(self.process.pid)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def start_server(*extra: str) -> Server:
+    data = Path(tempfile.mkdtemp(prefix="lw-bench-"))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "localwhisk", "--port", "0", "--data", str(data), *extra],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    deadline = time.monotonic() + 20
+    assert process.stdout is not None
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            raise RuntimeError(f"localwhisk exited with {process.wait()} before it was ready")
+        match = READY.search(line)
+        if match:
+            # Keep draining its output so a chatty server never blocks on a full pipe.
+            import threading
+
+            threading.Thread(target=lambda: [None for _ in process.stdout], daemon=True).start()
+            return Server(process, match.group(1), data)
+    process.kill()
+    raise RuntimeError("localwhisk printed no ready line within 20 s")
