@@ -236,6 +236,11 @@ def _add_globals(parser: argparse.ArgumentParser, default: Any) -> None:
         default=value("manifest.yaml"),
         help="manifest file or folder (default manifest.yaml)",
     )
+    parser.add_argument(
+        "--projectname",
+        default=value(None),
+        help="project name when the manifest has no project.name (as wskdeploy's)",
+    )
     parser.add_argument("--apihost", default=value(None), help="OpenWhisk API host")
     parser.add_argument(
         "--auth", default=value(None), help="API key uuid:secret (prefer WHISK_AUTH)"

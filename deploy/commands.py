@@ -184,12 +184,11 @@ def target(ctx: Any) -> int:
 def _load(ctx: Any) -> Any:
     from deploy import manifest as manifest_module
 
-    path = Path(ctx.args.manifest)
-    finder = getattr(manifest_module, "find_manifest", None)
-    if finder is not None:
-        path = finder(path)
-    manifest = manifest_module.load_manifest(path, ctx.environ)
-    ctx.manifest_namespace = getattr(manifest, "namespace", None)
+    path = manifest_module.find_manifest(Path(ctx.args.manifest))
+    manifest = manifest_module.load_manifest(
+        path, ctx.environ, project_name=ctx.args.projectname
+    )
+    ctx.manifest_namespace = manifest.namespace
     for warning in manifest.warnings:
         ctx.note(f"warning: {warning}")
     return manifest

@@ -181,12 +181,14 @@ class _Walker:
         if name is None and not (project is not None and "name" in project):
             name = fallback_name
             if name is None:
-                ctx.problem(
+                # wskdeploy deploys such manifests unmanaged; we always manage, so the
+                # project is named after the manifest's folder, and the user is told.
+                name = self.base.resolve().name or "default"
+                ctx.warn(
                     project.line if project is not None and project_key in data else 1,
                     f"{project_key}.name",
-                    "a project name (the whisk-managed annotation needs it)",
-                    "none",
-                    "add project: {name: my-project} above packages",
+                    f"not set; the project is named {name!r} after the manifest's folder "
+                    "(set project.name or --projectname to keep it stable when the folder moves)",
                 )
         elif name is not None and fallback_name is not None and name != fallback_name:
             ctx.problem(

@@ -347,3 +347,12 @@ def test_key_given_as_a_flag_is_masked_even_in_early_errors(capsys, tmp_path) ->
         capsys, tmp_path, "validate", "-m", str(tmp_path / f"{SECRET}.yaml"), "--auth", KEY, env={}
     )
     assert code == 2 and "***" in err
+
+
+def test_projectname_names_a_manifest_without_project_name(capsys, tmp_path, project) -> None:
+    bare = project.parent / "bare.yaml"
+    bare.write_text("packages:\n  default: {}\n")
+    code, out, err = run(capsys, tmp_path, "validate", "-m", str(bare), "--projectname", "chosen")
+    assert (code, "project chosen" in out, "warning" in err) == (0, True, False)
+    code, out, err = run(capsys, tmp_path, "validate", "-m", str(bare))
+    assert code == 0 and f"project {project.parent.name}" in out and "project.name: not set" in err

@@ -93,3 +93,24 @@ def test_a_project_name_that_disagrees_with_the_fallback_is_an_error(tmp_path):
     assert caught.value.problems == [
         f"{manifest}:2: project.name: expected the project name given on the command line ('other'), found 'demo'"
     ]
+
+
+def test_a_manifest_without_a_project_name_is_named_after_its_folder_with_a_warning(tmp_path):
+    # wskdeploy's docs are full of bare `packages:` manifests; they must deploy unchanged.
+    folder = tmp_path / "hello-app"
+    folder.mkdir()
+    manifest = folder / "manifest.yaml"
+    manifest.write_text("packages:\n  default: {}\n")
+    loaded = load_manifest(manifest, {})
+    assert loaded.project == "hello-app"
+    assert loaded.warnings == (
+        f"{manifest}:1: project.name: not set; the project is named 'hello-app' after the "
+        "manifest's folder (set project.name or --projectname to keep it stable when the folder moves)",
+    )
+
+
+def test_the_command_line_project_name_wins_over_the_folder(tmp_path):
+    manifest = tmp_path / "manifest.yaml"
+    manifest.write_text("packages:\n  default: {}\n")
+    loaded = load_manifest(manifest, {}, project_name="chosen")
+    assert (loaded.project, loaded.warnings) == ("chosen", ())
