@@ -185,9 +185,7 @@ def _load(ctx: Any) -> Any:
     from deploy import manifest as manifest_module
 
     path = manifest_module.find_manifest(Path(ctx.args.manifest))
-    manifest = manifest_module.load_manifest(
-        path, ctx.environ, project_name=ctx.args.projectname
-    )
+    manifest = manifest_module.load_manifest(path, ctx.environ, project_name=ctx.args.projectname)
     ctx.manifest_namespace = manifest.namespace
     for warning in manifest.warnings:
         ctx.note(f"warning: {warning}")
