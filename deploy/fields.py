@@ -135,10 +135,25 @@ def parse_annotations(ctx: Context, raw: Any, line: int, path: str) -> dict[str,
         if key == "require-whisk-auth" and not valid_whisk_auth(value):
             ctx.problem(kline, kpath, WHISK_AUTH, show(value))
             continue
+        if key in AIO_ONLY_ANNOTATIONS and value not in (False, None):
+            # aio rewrites such actions (e.g. behind Adobe's IMS validator sequence);
+            # written as a bare annotation it would enforce nothing, silently.
+            ctx.problem(
+                kline,
+                kpath,
+                "an annotation this tool can honour",
+                f"aio-only {key!r}",
+                AIO_ONLY_ANNOTATIONS[key],
+            )
+            continue
         result[key] = value
     return result
 
 
+AIO_ONLY_ANNOTATIONS = {
+    "require-adobe-auth": "deploy it with aio, or protect the action with require-whisk-auth",
+    "include-ims-credentials": "deploy it with aio, or pass credentials as inputs",
+}
 WHISK_AUTH = "a non-empty string, a positive integer up to 2^53-1, or true/false"
 
 
