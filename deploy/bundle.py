@@ -13,7 +13,6 @@ import glob
 import hashlib
 import io
 import os
-import shutil
 import zipfile
 from pathlib import Path, PurePosixPath
 
@@ -144,6 +143,7 @@ def include_entries(spec: ActionSpec) -> dict[str, Path]:
             )
         single = len(matches) == 1 and not glob.has_magic(source) and not dest.endswith("/")
         for match in map(Path, matches):
+            _inside_manifest_folder(spec, source, match)
             base = target if single else target / match.name
             if match.is_dir():
                 entries.update(
@@ -152,6 +152,20 @@ def include_entries(spec: ActionSpec) -> dict[str, Path]:
             elif not _skipped(match.name):
                 entries[str(base)] = match
     return entries
+
+
+def _inside_manifest_folder(spec: ActionSpec, source: str, match: Path) -> None:
+    """The manifest refuses ``..`` and absolute sources, but a symlink can still lead out:
+    an include must not ship files from outside the manifest's folder (keys, ~/.ssh)."""
+    if spec.where is None:
+        return  # built by hand (tests), not from a manifest: no folder to stay in
+    top = Path(os.path.realpath(Path(spec.where.file).parent))
+    target = Path(os.path.realpath(match))
+    if target != top and top not in target.parents:
+        raise BundleError(
+            f"action {spec.path}: include source {source!r}: expected a path inside {top},"
+            f" found {match} leading to {target} (hint: copy the file in)"
+        )
 
 
 def _excluded(arc: str, patterns: tuple[str, ...]) -> bool:
@@ -180,7 +194,12 @@ def write_zip(entries: dict[str, Path], *, limit: int = EXEC_LIMIT, name: str = 
             info.external_attr = FILE_MODE << 16
             info.file_size = entries[arc].stat().st_size
             with entries[arc].open("rb") as source, archive.open(info, "w") as target:
-                shutil.copyfileobj(source, target, 1024 * 1024)
+                # Checked per chunk: one huge file is refused once the zip passes the limit,
+                # not after all of it was compressed into memory.
+                while chunk := source.read(1024 * 1024):
+                    target.write(chunk)
+                    if _sent_size(buffer.tell()) > limit:
+                        break
             if _sent_size(buffer.tell()) > limit:
                 raise BundleError(_too_large(name or arc, _sent_size(buffer.tell()), limit))
     return buffer.getvalue()

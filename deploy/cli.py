@@ -53,15 +53,20 @@ class Context:
     settings: Settings | None = None
     manifest_namespace: str | None = None  # set by commands once the manifest is read
     _client: Any = field(default=None, repr=False)
+    # (settings, keys): every printed line is masked, and a 200-action plan prints 200+
+    # lines; the keys change only when settings are resolved, so they are gathered once.
+    _keys: tuple[Any, set[str]] | None = field(default=None, repr=False)
 
     def mask(self, text: str) -> str:
         """Hide the resolved key and any key offered by flags or environment (even unused)."""
-        keys = {self.settings.auth} if self.settings else set()
-        keys.update(
-            v for v in (getattr(self.args, "auth", None), self.environ.get("WHISK_AUTH")) if v
-        )
-        keys.update(v for k, v in self.environ.items() if k.upper() == "AIO_RUNTIME_AUTH" and v)
-        return mask(text, keys)
+        if self._keys is None or self._keys[0] is not self.settings:
+            keys = {self.settings.auth} if self.settings else set()
+            keys.update(
+                v for v in (getattr(self.args, "auth", None), self.environ.get("WHISK_AUTH")) if v
+            )
+            keys.update(v for k, v in self.environ.items() if k.upper() == "AIO_RUNTIME_AUTH" and v)
+            self._keys = (self.settings, keys)
+        return mask(text, self._keys[1])
 
     def say(self, text: str) -> None:
         """Human output: stdout, or stderr when stdout carries the --json document."""
@@ -107,8 +112,9 @@ def main(
     clock: Callable[[], float] | None = None,
 ) -> int:
     parser = build_parser()
+    environ = os.environ if environ is None else environ
     try:
-        args = parser.parse_args(argv)
+        args = _parse(parser, argv, environ)
     except SystemExit as exc:  # --help (0) or a usage error (2): argparse already printed
         return int(exc.code or 0)
     if args.command is None:
@@ -120,7 +126,7 @@ def main(
         home = Path.home()
     ctx = Context(
         args,
-        os.environ if environ is None else environ,
+        environ,
         home,
         sys.stdout,
         sys.stderr,
@@ -150,6 +156,31 @@ def main(
         return 1
 
 
+# An OpenWhisk key: a uuid, a colon, 64 letters and digits (and its secret half alone).
+_KEY_SHAPED = r"[0-9a-fA-F-]{36}:[A-Za-z0-9]{64}|\b[A-Za-z0-9]{64}\b"
+
+
+def _parse(
+    parser: argparse.ArgumentParser, argv: list[str] | None, environ: Mapping[str, str]
+) -> argparse.Namespace:
+    """``parse_args``, with its error text masked: argparse echoes what it cannot parse,
+    and a key pasted in the wrong place (``deploy <key>``) would come back verbatim."""
+    import contextlib
+    import io
+    import re
+
+    err = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(err):
+            return parser.parse_args(argv)
+    finally:
+        if text := err.getvalue():
+            keys = {
+                v for k, v in environ.items() if k.upper() in ("WHISK_AUTH", "AIO_RUNTIME_AUTH")
+            }
+            sys.stderr.write(re.sub(_KEY_SHAPED, "***", mask(text, {k for k in keys if k})))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="owdeploy",
@@ -175,9 +206,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--parallelism",
         type=_parallelism,
-        default=8,
+        default=16,  # apply.PARALLELISM; a literal so --help does not import the thread pool
         metavar="N",
-        help="requests in flight within one level (1-32, default 8)",
+        help="requests in flight within one level (1-32, default 16)",
     )
     p.add_argument(
         "--force",

@@ -57,7 +57,6 @@ def plan(ctx: Any) -> int:
 
 
 def deploy(ctx: Any) -> int:
-    from deploy.apply import apply_plan
     from deploy.ui import url_lines, web_actions
 
     manifest, the_plan, warnings = _prepare(ctx, force=ctx.args.force)
@@ -68,6 +67,8 @@ def deploy(ctx: Any) -> int:
     if the_plan.is_empty:
         ctx.say("nothing to do: the namespace already matches the manifest")
     else:
+        from deploy.apply import apply_plan  # here: a no-op redeploy skips its thread pool
+
         ctx.say("applying:")
         report = apply_plan(
             the_plan,
@@ -194,8 +195,18 @@ def _load(ctx: Any) -> Any:
 
 def _artifacts(manifest: Any) -> dict[str, Any]:
     from deploy.bundle import build_artifact
+    from deploy.errors import BundleError
 
-    return {action.path: build_artifact(action) for action in manifest.actions}
+    artifacts = {}
+    for action in manifest.actions:
+        try:
+            artifacts[action.path] = build_artifact(action)
+        except BundleError as exc:
+            if action.where is None:
+                raise
+            # bundle knows files, not YAML: say which manifest entry the source came from
+            raise BundleError(f"{action.where}: {exc}") from None
+    return artifacts
 
 
 def _prepare(ctx: Any, force: bool) -> tuple[Any, Any, list[str]]:

@@ -140,6 +140,10 @@ def parse_action(
                     "none",
                     "add runtime: python:3.11",
                 )
+    elif empty := next((k for k in (function_key, "code") if k in data and data[k] is None), ""):
+        # `function:` with nothing after it: ctx.string treats null as absent, so say it here
+        what = "a file or folder" if empty == function_key else "inline source"
+        ctx.problem(data.line_of(empty), f"{path}.{empty}", what, show(None))
     elif function_key in data or "code" in data or "docker" in data or "native" in data:
         pass  # already reported: a wrong type, or an unsupported kind of action
     else:

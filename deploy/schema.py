@@ -154,6 +154,14 @@ WEB = {"true": "true", "yes": "true", "raw": "raw", "false": "false", "no": "fal
 MAX_SAFE_INT = 2**53 - 1
 
 
+def one_line(text: str) -> str:
+    """A problem is one line: a key holding a line break or control character (``"a\\rb":``)
+    is shown escaped, so it cannot split the message or rewrite a terminal line."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 def show(value: Any) -> str:
     """A found value as a message shows it (YAML spelling for scalars)."""
     if value is None:
@@ -188,11 +196,11 @@ class Context:
     def problem(self, line: int, path: str, expected: str, found: str, hint: str = "") -> None:
         tail = f" (hint: {hint})" if hint else ""
         self.problems.append(
-            f"{self.file}:{line}: {path}: expected {expected}, found {found}{tail}"
+            one_line(f"{self.file}:{line}: {path}: expected {expected}, found {found}{tail}")
         )
 
     def warn(self, line: int, path: str, text: str) -> None:
-        self.warnings.append(f"{self.file}:{line}: {path}: {text}")
+        self.warnings.append(one_line(f"{self.file}:{line}: {path}: {text}"))
 
     def lookup(self, name: str) -> Any:
         if name in self.inputs:
