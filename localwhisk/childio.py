@@ -8,32 +8,110 @@ from fd 3 with a deadline. It neither starts nor kills processes: that is ``runn
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
+import os
 import time
+from collections import deque
 
 from localwhisk import launcher
-from localwhisk.outcomes import TRUNCATED_PREFIX_BYTES, log_line
+from localwhisk.outcomes import MAX_RESULT_BYTES, TRUNCATED_PREFIX_BYTES, log_line
 
 MIB = 1024 * 1024
 SENTINEL = launcher.SENTINEL.encode()
 _PART_LINE = 1024 * 1024  # an unterminated line longer than this is logged in pieces
 _NEVER = 1 << 62  # sentinel count of a stream at EOF: every activation counts as ended
+_encoder = json.JSONEncoder(ensure_ascii=False)  # json.dumps with options builds one per call
+
+
+def _wake(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
+class _Results(asyncio.Protocol):
+    """fd 3: splits result lines as bytes arrive, so a reply costs no task of its own.
+
+    A line longer than the platform allows is not kept whole: its size is counted and
+    a prefix kept for the error message, which is all the platform reports of it.
+    """
+
+    def __init__(self) -> None:
+        self.buffer = bytearray()
+        self.scanned = 0  # bytes at the start of ``buffer`` known to hold no newline
+        self.lines: deque[tuple[str, bytes, int]] = deque()
+        self.overflow: int | None = None  # size so far of a too-long line
+        self.prefix = b""
+        self.eof = False
+        self.waiter: asyncio.Future[None] | None = None
+
+    def data_received(self, data: bytes) -> None:
+        while data:
+            if self.overflow is not None:
+                end = data.find(b"\n")
+                if end < 0:
+                    self.overflow += len(data)
+                    break
+                self.lines.append(("line", self.prefix, self.overflow + end))
+                self.overflow, self.prefix = None, b""
+                data = data[end + 1 :]
+                continue
+            self.buffer += data
+            data = b""
+            while (end := self.buffer.find(b"\n", self.scanned)) >= 0:
+                line = bytes(self.buffer[:end])
+                del self.buffer[: end + 1]
+                self.scanned = 0
+                self.lines.append(("line", line, len(line)))
+            self.scanned = len(self.buffer)
+            if self.scanned > MAX_RESULT_BYTES + 1:
+                self.overflow = self.scanned
+                self.prefix = bytes(self.buffer[:TRUNCATED_PREFIX_BYTES])
+                self.buffer.clear()
+                self.scanned = 0
+        if self.lines and self.waiter is not None:
+            _wake(self.waiter)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.eof = True
+        if self.waiter is not None:
+            _wake(self.waiter)
+
+    def take(self) -> tuple[str, bytes, int] | None:
+        """The next reply if one is complete (or the stream ended), else None."""
+        if self.lines:
+            return self.lines.popleft()
+        if not self.eof:
+            return None
+        if self.overflow is not None:
+            size, self.overflow = self.overflow, None
+            return "exit", b"", size
+        partial = bytes(self.buffer)
+        self.buffer.clear()
+        return "exit", partial, len(partial)
+
+
+class _Output(asyncio.Protocol):
+    """stdout or stderr: every chunk goes straight to the owner's log capture."""
+
+    def __init__(self, owner: ChildIO, name: str) -> None:
+        self.owner = owner
+        self.name = name
+        self.pending = b""
+        self.closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def data_received(self, data: bytes) -> None:
+        self.owner._chunk(self, data)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.owner._ended(self)
 
 
 class ChildIO:
     """One child process's pipes: requests in, results from fd 3, logs cut per activation."""
 
-    def __init__(
-        self,
-        process: asyncio.subprocess.Process,
-        results: asyncio.StreamReader,
-        transport: asyncio.BaseTransport,
-    ) -> None:
+    def __init__(self, process: asyncio.subprocess.Process) -> None:
         self.process = process
-        self.transport = transport
         self.pid = process.pid
-        self.results = results
         self.exited = asyncio.ensure_future(process.wait())
         self.key: tuple | None = None
         self.logs: list[str] = []
@@ -43,28 +121,48 @@ class ChildIO:
         self.runs = 0
         self.sentinels = {"stdout": 0, "stderr": 0}
         self.settled: asyncio.Future[None] | None = None
-        self.pumps = [
-            asyncio.ensure_future(self._pump(process.stdout, "stdout")),
-            asyncio.ensure_future(self._pump(process.stderr, "stderr")),
-        ]
+        self._results = _Results()
+        self._outputs = (_Output(self, "stdout"), _Output(self, "stderr"))
+        self._transports: list[asyncio.BaseTransport] = []
 
-    async def _pump(self, stream: asyncio.StreamReader, name: str) -> None:
-        """Drain one output pipe for the whole life of the process, so the child never blocks."""
-        pending = b""
-        while chunk := await stream.read(65536):
-            ns = time.time_ns()
-            pending += chunk
-            *lines, pending = pending.split(b"\n")
-            for line in lines:
-                self._line(name, line, ns)
-            if len(pending) > _PART_LINE:
-                self._line(name, pending, ns)
-                pending = b""
-        if pending:
-            self._line(name, pending, time.time_ns())
+    async def connect(self, results_fd: int, stdout_fd: int, stderr_fd: int) -> None:
+        """Read the three pipes (read ends, owned from now on) for the process's whole life.
+
+        Protocols rather than stream-reading tasks: a reply or a log line is handled in
+        the callback that receives it, without waking a task per pipe per activation.
+        """
+        loop = asyncio.get_running_loop()
+        ends = ((results_fd, self._results), (stdout_fd, self._outputs[0]))
+        for fd, protocol in (*ends, (stderr_fd, self._outputs[1])):
+            transport, _ = await loop.connect_read_pipe(
+                lambda protocol=protocol: protocol, os.fdopen(fd, "rb", 0)
+            )
+            self._transports.append(transport)
+
+    def close_pipes(self) -> None:
+        for transport in self._transports:
+            transport.close()
+
+    def _chunk(self, stream: _Output, chunk: bytes) -> None:
+        ns = time.time_ns()
+        *lines, pending = (stream.pending + chunk).split(b"\n")
+        for line in lines:
+            self._line(stream.name, line, ns)
+        if len(pending) > _PART_LINE:
+            self._line(stream.name, pending, ns)
+            pending = b""
+        stream.pending = pending
+
+    def _ended(self, stream: _Output) -> None:
+        if stream.closed.done():
+            return
+        if stream.pending:
+            self._line(stream.name, stream.pending, time.time_ns())
+            stream.pending = b""
         # A closed stream will print no more sentinels: stop waiting for it.
-        self.sentinels[name] = _NEVER
+        self.sentinels[stream.name] = _NEVER
         self._check_settled()
+        stream.closed.set_result(None)
 
     def _line(self, name: str, raw: bytes, ns: int) -> None:
         raw = raw.rstrip(b"\r")
@@ -92,13 +190,18 @@ class ChildIO:
         """Wait until both streams printed this activation's sentinel (or EOF / timeout)."""
         if min(self.sentinels.values()) >= self.runs:
             return
-        self.settled = asyncio.get_running_loop().create_future()
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(asyncio.shield(self.settled), timeout)
+        loop = asyncio.get_running_loop()
+        settled = self.settled = loop.create_future()
+        timer = loop.call_later(timeout, _wake, settled)
+        try:
+            await settled
+        finally:
+            timer.cancel()
+            self.settled = None
 
     async def drained(self, timeout: float) -> None:
         """Wait for EOF on both output pipes (the process is dead), bounded."""
-        await asyncio.wait(self.pumps, timeout=timeout)
+        await asyncio.wait([stream.closed for stream in self._outputs], timeout=timeout)
 
     def take_logs(self, limit_bytes: int, *extra: str) -> list[str]:
         logs = self.logs
@@ -115,42 +218,40 @@ class ChildIO:
 
     async def read_reply(self, timeout: float) -> tuple[str, bytes, int]:
         """("line", data, size), ("exit", partial, size) or ("timeout", b"", 0)."""
-        read = asyncio.ensure_future(self._read_line())
-        done, _ = await asyncio.wait(
-            (read, self.exited), timeout=timeout, return_when=asyncio.FIRST_COMPLETED
-        )
-        if read not in done and self.exited in done:
-            # The process is gone; whatever it wrote before dying is already in the pipe.
-            done, _ = await asyncio.wait((read,), timeout=0.05)
-        if read in done:
-            return read.result()
-        read.cancel()
-        return ("exit", b"", 0) if self.exited.done() else ("timeout", b"", 0)
+        reply = self._results.take()
+        if reply is not None:
+            return reply
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[None] = loop.create_future()
+        timer = loop.call_later(timeout, _wake, waiter)
 
-    async def _read_line(self) -> tuple[str, bytes, int]:
+        def on_exit(_: object) -> None:
+            _wake(waiter)
+
+        self.exited.add_done_callback(on_exit)
+        self._results.waiter = waiter
         try:
-            line = await self.results.readuntil(b"\n")
-            return "line", line[:-1], len(line) - 1
-        except asyncio.IncompleteReadError as exc:
-            return "exit", exc.partial, len(exc.partial)
-        except asyncio.LimitOverrunError as exc:
-            # Too large for the platform: count it all, keep a prefix for the message.
-            prefix = await self.results.readexactly(exc.consumed)
-            size = len(prefix)
-            while True:
-                chunk = await self.results.read(1 << 20)
-                if not chunk:
-                    return "exit", b"", size
-                end = chunk.find(b"\n")
-                size += len(chunk) if end < 0 else end
-                if len(prefix) < TRUNCATED_PREFIX_BYTES:
-                    prefix += chunk[:TRUNCATED_PREFIX_BYTES]
-                if end >= 0:
-                    return "line", prefix[:TRUNCATED_PREFIX_BYTES], size
+            await waiter
+            reply = self._results.take()
+            if reply is not None:
+                return reply
+            if not self.exited.done():
+                return "timeout", b"", 0
+            # The process is gone; whatever it wrote before dying is already in the pipe.
+            timer.cancel()
+            waiter = self._results.waiter = loop.create_future()
+            timer = loop.call_later(0.05, _wake, waiter)
+            await waiter
+            reply = self._results.take()
+            return reply if reply is not None else ("exit", b"", 0)
+        finally:
+            timer.cancel()
+            self.exited.remove_done_callback(on_exit)
+            self._results.waiter = None
 
     def send(self, message: dict) -> None:
         assert self.process.stdin is not None
-        self.process.stdin.write(json.dumps(message, ensure_ascii=False).encode() + b"\n")
+        self.process.stdin.write(_encoder.encode(message).encode() + b"\n")
 
     @property
     def out_of_memory(self) -> bool:

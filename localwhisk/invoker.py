@@ -1,17 +1,19 @@
 """Invoking actions: arguments, activation records, blocking waits, sequences.
 
-Each invocation gets a running activation record at once (so a crash cannot lose
-it), runs in a referenced background task, and is finished in place. A blocking
-caller waits on that task for at most its window and then gets only the id
-while the action keeps running, as on OpenWhisk.
+Each invocation gets a running activation record at once, runs in a referenced
+background task, and is finished in place. A blocking caller waits on that task
+for at most its window and then gets only the id while the action keeps running,
+as on OpenWhisk. Nothing is acknowledged before it is on disk: the record is made
+durable before an id or a result goes back, so a crash cannot lose an activation
+a caller has seen (a blocking one's running state is only held in memory until then).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
-import uuid
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -42,6 +44,15 @@ class RunnerLike(Protocol):
 class Invocation:
     activation_id: str
     activation: Activation | None  # None while it is still running
+
+
+def new_activation_id() -> str:
+    """32 hex digits like the platform's: microseconds since the epoch, then 76 random bits.
+
+    Time first, so new ids land at the end of the table's id index instead of at random
+    pages: inserts stay as fast at a million records as at ten thousand.
+    """
+    return f"{time.time_ns() // 1000:013x}{os.urandom(10).hex()[:19]}"
 
 
 def merge_arguments(resolved: Resolved, payload: dict[str, Any]) -> dict[str, Any]:
@@ -94,12 +105,14 @@ class Invoker:
         """Start an activation; wait up to ``wait_ms`` for it when blocking."""
         self.throttle.check_invoke(who.namespace)
         args = merge_arguments(resolved, payload)
-        act = self._open(who, resolved, cause=None)
+        act = self._open(who, resolved, cause=None, hold=blocking)
         task = self.spawn(self._execute(who, resolved, args, act, request_id))
         if blocking:
             await asyncio.wait((task,), timeout=wait_ms / 1000)
             if not act.running:
-                return Invocation(act.activation_id, act)  # its record is written behind
+                # The caller sees the result: the finished record is committed first.
+                await self.store.durable()
+                return Invocation(act.activation_id, act)
         # The caller gets only the id: make the running record durable before answering.
         await self.store.durable()
         return Invocation(act.activation_id, None)
@@ -127,10 +140,12 @@ class Invoker:
 
     # -- records -------------------------------------------------------------------
 
-    def _open(self, who: Identity, resolved: Resolved, cause: str | None) -> Activation:
+    def _open(
+        self, who: Identity, resolved: Resolved, cause: str | None, hold: bool = False
+    ) -> Activation:
         action = resolved.action
         act = Activation(
-            activation_id=uuid.uuid4().hex,
+            activation_id=new_activation_id(),
             namespace=who.namespace,
             name=action.name,
             version=action.version,
@@ -141,7 +156,8 @@ class Invoker:
             running=True,
         )
         self._running[act.activation_id] = act
-        self.store.put_activation(act, defer=True)
+        # A blocking caller learns of it only through durable(): until then it may stay in memory.
+        self.store.put_activation(act, defer=True, hold=hold)
         return act
 
     def _close(self, act: Activation) -> None:

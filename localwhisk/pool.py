@@ -51,7 +51,10 @@ class Pool(Generic[P]):
         self._idle: list[_Idle[P]] = []  # oldest first
         self._per_action: Counter[str] = Counter()
         self._total = 0
-        self._waiters: deque[_Waiter] = deque()
+        # Waiters per action, in arrival order; actions in the order they began waiting.
+        # Only a queue's head can be blocked (see _dispatch), so a release costs
+        # O(actions), not O(waiters): thousands of queued activations stay cheap.
+        self._queues: dict[str, deque[_Waiter]] = {}
 
     @property
     def total(self) -> int:
@@ -63,14 +66,16 @@ class Pool(Generic[P]):
     async def acquire(self, key: Hashable, action: str) -> P | None:
         """A warm idle process for ``key``, or None: a slot reserved to start a new one."""
         waiter = _Waiter(key, action)
-        self._waiters.append(waiter)
+        queue = self._queues.get(action)
+        if queue is None:
+            queue = self._queues[action] = deque()
+        queue.append(waiter)
         self._dispatch()
         try:
             return await waiter.future
         except asyncio.CancelledError:
-            if waiter in self._waiters:
-                self._waiters.remove(waiter)
-            elif waiter.future.done() and not waiter.future.cancelled():
+            # A cancelled waiter still queued is skipped (and dropped) by _dispatch.
+            if waiter.future.done() and not waiter.future.cancelled():
                 self.release(waiter.future.result(), key, action, keep=True)
             raise
 
@@ -102,10 +107,11 @@ class Pool(Generic[P]):
         return procs
 
     def fail_waiters(self, exc: BaseException) -> None:
-        while self._waiters:
-            waiter = self._waiters.popleft()
-            if not waiter.future.done():
-                waiter.future.set_exception(exc)
+        queues, self._queues = self._queues, {}
+        for queue in queues.values():
+            for waiter in queue:
+                if not waiter.future.done():
+                    waiter.future.set_exception(exc)
 
     def _free_slot(self, action: str) -> None:
         self._total -= 1
@@ -149,9 +155,20 @@ class Pool(Generic[P]):
         return True
 
     def _dispatch(self) -> None:
-        """Serve waiters in arrival order; one that cannot run yet does not block others."""
-        for waiter in list(self._waiters):
-            if waiter.future.done():
-                self._waiters.remove(waiter)
-            elif self._grant(waiter):
-                self._waiters.remove(waiter)
+        """Serve waiters in arrival order; one that cannot run yet does not block others.
+
+        Within one action, when the head cannot be granted, nobody behind it can: it
+        fails only when the action has no idle process at all (an idle one, of any
+        revision, would be reused or make room) and the per-action or total limit is hit,
+        which holds for every waiter of that action alike.
+        """
+        for action in list(self._queues):
+            queue = self._queues[action]
+            while queue:
+                waiter = queue[0]
+                if waiter.future.done() or self._grant(waiter):
+                    queue.popleft()
+                else:
+                    break
+            if not queue:
+                del self._queues[action]

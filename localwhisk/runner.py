@@ -27,7 +27,6 @@ from localwhisk.codecache import CodeCache, CodeError
 from localwhisk.outcomes import (
     DID_NOT_RUN,
     EXITED,
-    MAX_RESULT_BYTES,
     NO_INIT,
     OUT_OF_MEMORY,
     TRUNCATED_PREFIX_BYTES,
@@ -301,34 +300,35 @@ class Runner:
     # --- processes -------------------------------------------------------------------
 
     async def _spawn(self) -> ChildIO:
-        read_fd, write_fd = os.pipe()
+        # Plain pipes for fd 3, stdout and stderr: ChildIO reads them with protocols.
+        results_r, results_w = os.pipe()
+        out_r, out_w = os.pipe()
+        err_r, err_w = os.pipe()
         try:
             process = await asyncio.create_subprocess_exec(
                 sys.executable,
                 "-u",
                 "-I",
                 str(LAUNCHER),
-                str(write_fd),
+                str(results_w),
                 stdin=asyncio.subprocess.PIPE,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.PIPE,
-                pass_fds=(write_fd,),
+                stdout=out_w,
+                stderr=err_w,
+                pass_fds=(results_w,),
                 start_new_session=True,  # its own process group, killed as one
                 cwd=self._spare_dir,
                 env=_child_env(),
             )
         except BaseException:
-            os.close(read_fd)
+            for fd in (results_r, out_r, err_r):
+                os.close(fd)
             raise
         finally:
-            os.close(write_fd)
-        loop = asyncio.get_running_loop()
-        results = asyncio.StreamReader(limit=MAX_RESULT_BYTES + 1)
-        transport, _ = await loop.connect_read_pipe(
-            lambda: asyncio.StreamReaderProtocol(results), os.fdopen(read_fd, "rb", 0)
-        )
-        proc = ChildIO(process, results, transport)
-        self._live.add(proc)
+            for fd in (results_w, out_w, err_w):
+                os.close(fd)
+        proc = ChildIO(process)
+        self._live.add(proc)  # from here on, _discard and close() find and reap it
+        await proc.connect(results_r, out_r, err_r)
         return proc
 
     async def _fresh(self) -> ChildIO:
@@ -377,9 +377,7 @@ class Runner:
         if proc not in self._live:  # already reaped (close() and a discard can overlap)
             return
         self._live.discard(proc)
-        for pump in proc.pumps:
-            pump.cancel()
-        proc.transport.close()
+        proc.close_pipes()
         if proc.process.stdin is not None:
             proc.process.stdin.close()
         if proc.key is not None:

@@ -76,7 +76,9 @@ def serve(settings: Settings, sock: socket.socket, url: str) -> None:
                 store.recovered,
             )
         _prune(store, settings.retention_days)
-        runner = Runner(settings.data_dir / "work")
+        # Two spares: a create's first invoke and the update right after it both find a
+        # started interpreter (a spare takes ~20-40 ms to boot, more than the gap).
+        runner = Runner(settings.data_dir / "work", prewarm=2)
         invoker = Invoker(store, runner, settings)
         ctx = Context(settings, store, Authenticator(settings.namespaces), invoker)
 

@@ -6,9 +6,12 @@ on every invoke, so they live in memory too and are written through at once.
 Activation records on the invoke path are written behind, by one writer thread with
 its own connection: records collected during an event-loop turn go in one
 transaction (a record written twice, running then finished, is written once), and
-no commit sits on the event loop between a caller and its answer. ``durable()`` is
-awaited before a caller receives an id for a record (non-blocking invoke, fire), so
-an id that was handed out always exists on disk. Reads see unwritten records.
+no commit runs on the event loop itself. ``durable()`` is awaited before a caller
+is told anything about a record (its id, or its result), so whatever was
+acknowledged exists on disk; concurrent callers share one commit (group commit).
+A record put with ``hold`` (a blocking invoke's running state, which nobody has
+seen yet) stays in memory until it changes, ``durable()`` or ``sync()``: the
+common case writes each such activation once, finished. Reads see unwritten records.
 """
 
 from __future__ import annotations
@@ -46,8 +49,19 @@ INSERT_ACTIVATION = (
 INTERRUPTED = "The activation was interrupted because the server stopped before it completed."
 
 
-def _encode(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+_encoder = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+_encode = _encoder.encode  # json.dumps with options would build an encoder per call
+
+
+def _write_rows(db: sqlite3.Connection, rows: list[Row]) -> None:
+    """Insert or replace ``rows`` in one transaction; later rows of an id win."""
+    db.execute("begin")
+    try:
+        db.executemany(INSERT_ACTIVATION, rows)
+    except BaseException:
+        db.execute("rollback")
+        raise
+    db.execute("commit")
 
 
 log = logging.getLogger("localwhisk.store")
@@ -98,9 +112,7 @@ class _Writer:
             rows = [row for entry in work for row in entry[0]]
             if rows:
                 try:
-                    self._db.execute("begin")
-                    self._db.executemany(INSERT_ACTIVATION, rows)
-                    self._db.execute("commit")
+                    _write_rows(self._db, rows)
                 except sqlite3.Error:
                     log.exception("could not write %d activation record(s)", len(rows))
                     if self._db.in_transaction:
@@ -133,13 +145,18 @@ class Store:
         ):
             self._entities[(path_, name)] = ENTITY_TYPES[collection](**json.loads(doc))
         self._pending: dict[str, Activation] = {}  # deferred, not yet handed to the writer
+        self._held: dict[str, Activation] = {}  # put with ``hold``: written only when needed
         self._unwritten: dict[str, tuple[Activation, Row]] = {}  # handed over, not committed
         self._waiters: list[asyncio.Future[None]] = []
+        # Waiters of the newest batch with the writer: batches commit in order, so a
+        # caller needing everything so far durable can join it instead of queueing one.
+        self._last_batch: list[asyncio.Future[None]] | None = None
         self._flush_scheduled = False
         self.recovered = self._fail_interrupted()
         self._writer = _Writer(path)
 
     def close(self) -> None:
+        self._release_held()
         self.flush()
         self._writer.close()
         self._db.close()
@@ -173,28 +190,45 @@ class Store:
 
     # -- activations ---------------------------------------------------------------
 
-    def put_activation(self, act: Activation, *, defer: bool = False) -> None:
-        """Write a record now, or (``defer``) behind, from the end of this event-loop turn."""
+    def put_activation(self, act: Activation, *, defer: bool = False, hold: bool = False) -> None:
+        """Write a record now, or (``defer``) behind, from the end of this event-loop turn.
+
+        ``hold`` keeps a deferred record in memory until it is put again, ``durable()``
+        or ``sync()``: for a state no caller has been told about, so a crash may lose it.
+        """
+        self._held.pop(act.activation_id, None)
         if not defer:
             if act.activation_id in self._unwritten:
                 self.sync()  # an older version still queued must not land after this one
             self._pending.pop(act.activation_id, None)
             self._db.execute(INSERT_ACTIVATION, _row(act))
             return
+        if hold:
+            self._held[act.activation_id] = act
+            return
         self._pending[act.activation_id] = act  # the object: its latest state is written
         self._schedule()
 
+    def _release_held(self) -> None:
+        if self._held:
+            self._pending.update(self._held)
+            self._held.clear()
+
     async def durable(self) -> None:
         """Return once every record put so far is committed."""
+        self._release_held()
         if not self._pending and not self._unwritten:
             return
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._waiters.append(waiter)
-        if not self._pending:
-            # Everything is with the writer already: an empty batch queues behind it.
-            self._hand_over([])
-        else:
+        if self._pending:
+            self._waiters.append(waiter)
             self.flush()
+        elif self._last_batch is not None:
+            self._last_batch.append(waiter)  # committed with the newest batch
+        else:
+            # Everything is with the writer already: an empty batch queues behind it.
+            self._waiters.append(waiter)
+            self._hand_over([])
         await waiter
 
     def _schedule(self) -> None:
@@ -233,11 +267,14 @@ class Store:
             else:
                 self._committed(entries, waiters)
 
+        self._last_batch = waiters if loop is not None else None
         self._writer.submit([row for _, row in entries], done)
 
     def _committed(
         self, entries: list[tuple[Activation, Row]], waiters: list[asyncio.Future[None]]
     ) -> None:
+        if self._last_batch is waiters:
+            self._last_batch = None
         for act, row in entries:
             current = self._unwritten.get(act.activation_id)
             if current is not None and current[1] is row:  # a newer version may be in flight
@@ -248,6 +285,7 @@ class Store:
 
     def sync(self) -> None:
         """Block until everything put so far is committed (lists, counts, shutdown)."""
+        self._release_held()
         self.flush()
         if not self._unwritten:
             return
@@ -257,7 +295,7 @@ class Store:
         self._unwritten.clear()  # all committed; late callbacks find nothing to remove
 
     def get_activation(self, activation_id: str) -> Activation | None:
-        pending = self._pending.get(activation_id)
+        pending = self._pending.get(activation_id) or self._held.get(activation_id)
         if pending is not None:
             return pending
         unwritten = self._unwritten.get(activation_id)
@@ -267,6 +305,21 @@ class Store:
             "select doc from activations where id = ?", (activation_id,)
         ).fetchone()
         return Activation(**json.loads(row[0])) if row else None
+
+    def put_activations(self, acts: list[Activation]) -> None:
+        """Write many finished records now, in one transaction (imports, benchmarks)."""
+        self.sync()
+        _write_rows(self._db, [_row(act) for act in acts])
+
+    def list_plan(self, namespace: str, entity_key: str | None = None) -> str:
+        """SQLite's query plan for ``list_activations`` (shows the index it uses)."""
+        where, args = self._where(namespace, entity_key, None, None)
+        rows = self._db.execute(
+            "explain query plan select doc from activations"
+            f" where {where} order by start desc limit ? offset ?",
+            (*args, 30, 0),
+        ).fetchall()
+        return "; ".join(str(row[-1]) for row in rows)
 
     def _where(
         self, namespace: str, entity_key: str | None, since: int | None, upto: int | None
