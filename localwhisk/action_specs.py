@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from .api_common import check_entitled
 from .config import Limits
 from .errors import ApiError, BadRequest, MalformedRequest, UnsupportedRuntime
 from .models import Action
@@ -61,6 +62,8 @@ def _parse_sequence(
             parts[0] = namespace
         if len(parts) not in (2, 3):
             raise MalformedRequest(f"'{component}' is not a fully qualified action name")
+        # A component in another namespace must be in a published package (403 otherwise).
+        check_entitled(store, namespace, "/".join(parts[:-1]))
         resolved_names.append("/" + "/".join(parts))
     if self_fqn in resolved_names:
         raise BadRequest("Sequence may not refer to itself.")

@@ -9,8 +9,16 @@ from typing import Any
 from urllib.parse import unquote
 
 from .auth import Identity, resolve_namespace
-from .errors import BadRequest, IllegalName, MalformedQuery, MalformedRequest, UnsupportedMediaType
+from .errors import (
+    BadRequest,
+    Forbidden,
+    IllegalName,
+    MalformedQuery,
+    MalformedRequest,
+    UnsupportedMediaType,
+)
 from .http import Request
+from .models import Package
 
 # The platform's entity name rule; \w is ASCII as in Java's default regex flavour.
 NAME_RE = re.compile(r"\A([\w]|[\w][\w@ .&-]{0,254}[\w@.&-])\Z", re.ASCII)
@@ -37,6 +45,23 @@ def names(who: Identity, args: dict[str, str]) -> tuple[str, str | None, str]:
     namespace = resolve_namespace(who, unquote(args["ns"]))
     package = check_name(args["pkg"]) if "pkg" in args else None
     return namespace, package, check_name(args["name"])
+
+
+def check_entitled(store: Any, caller: str, path: str) -> None:
+    """403 unless namespace ``caller`` may refer to an entity under ``path`` (``ns[/pkg]``).
+
+    As the controller's entitlement check on referenced entities (rule trigger and
+    action, sequence components): the caller's own namespace, or a published package
+    of another one; anything else of another namespace is not the caller's to use.
+    """
+    parts = path.strip("/").split("/")
+    if parts[0] == caller:
+        return
+    if len(parts) == 2:
+        package = store.get(parts[0], parts[1])
+        if isinstance(package, Package) and package.publish:
+            return
+    raise Forbidden()
 
 
 def namespace_of(who: Identity, args: dict[str, str]) -> str:

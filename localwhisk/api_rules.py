@@ -7,6 +7,7 @@ from typing import Any
 
 from .api_common import (
     bump_version,
+    check_entitled,
     check_name,
     check_publish,
     check_version,
@@ -146,7 +147,6 @@ async def put_rule(ctx: Context, req: Request, who: Identity, args: dict[str, st
         )
     else:
         status = _status(ctx, existing)
-        _register(ctx, existing, None)
         rule = Rule(
             namespace=namespace,
             name=name,
@@ -156,7 +156,12 @@ async def put_rule(ctx: Context, req: Request, who: Identity, args: dict[str, st
             trigger=trigger or existing.trigger,
             action=action or existing.action,
         )
+    # Another namespace's trigger or (unpublished) action is not this caller's to wire up.
+    check_entitled(ctx.store, namespace, rule.trigger["path"])
+    check_entitled(ctx.store, namespace, rule.action["path"])
     _check_exists(ctx, rule.trigger, rule.action, namespace)
+    if existing is not None:  # only once the new rule is known good: a refused update keeps the old
+        _register(ctx, existing, None)
     rule.updated = stamp()
     ctx.store.put(rule)
     _register(ctx, rule, status)
