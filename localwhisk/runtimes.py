@@ -1,9 +1,13 @@
 """The runtime manifest this server offers (``GET /`` lists it, ``PUT`` checks kinds).
 
-Python only: the runner executes Python actions for real. ``python:3.10`` is the
-default as in OpenWhisk's current manifest; ``python:3`` (the historic default kind)
-and ``python:3.9`` are accepted because the fact sheet (§4.1) says a local server
-should take every kind the Python runtime repository builds.
+``GET /`` lists Python only: the runner executes Python actions for real.
+``python:3.10`` is the default as in OpenWhisk's current manifest; ``python:3`` (the
+historic default kind) and ``python:3.9`` are accepted because the fact sheet (§4.1)
+says a local server should take every kind the Python runtime repository builds.
+
+The other kinds of OpenWhisk's default manifest are *stored* (clients such as aio
+create Node.js actions and must not be refused), but not listed and not run:
+invoking one is a developer error that says so (``runner``).
 """
 
 from __future__ import annotations
@@ -17,8 +21,12 @@ PYTHON_KINDS: tuple[tuple[str, str], ...] = (
     ("python:3.9", "openwhisk/action-python-v3.9:nightly"),
     ("python:3", "openwhisk/python3action:nightly"),
 )
-DEFAULT_KINDS = {"python": "python:3.10"}
-KINDS = frozenset(kind for kind, _ in PYTHON_KINDS)
+STORED_ONLY_KINDS: tuple[str, ...] = (
+    "nodejs:18", "nodejs:20", "nodejs:22", "swift:5.3", "swift:5.7", "java:8", "php:8.1",
+    "ruby:2.5", "go:1.20", "dotnet:3.1", "dotnet:6.0", "rust:1.34", "blackbox",
+)  # fmt: skip
+DEFAULT_KINDS = {"python": "python:3.10", "nodejs": "nodejs:20"}
+KINDS = frozenset(kind for kind, _ in PYTHON_KINDS) | frozenset(STORED_ONLY_KINDS)
 
 
 def manifest() -> dict[str, list[dict[str, Any]]]:
@@ -46,4 +54,4 @@ def resolve_kind(kind: str) -> str | None:
 
 
 def valid_kinds() -> list[str]:
-    return [kind for kind, _ in PYTHON_KINDS]
+    return [kind for kind, _ in PYTHON_KINDS] + list(STORED_ONLY_KINDS)
