@@ -1,0 +1,354 @@
+"""localwhisk reliability helpers: server start, the mixed-load driver, record checks, latency.
+
+Owned by the localwhisk reliability tests (``test_lw_*.py``) and reused by
+``bench/soak_localwhisk.py`` for the long runs, so the fast tests and the soak prove
+the same properties with different sizes. Servers come from the integration
+``conftest.start_server`` (loaded by path under its own module name, because
+``tests/`` is not a package and ``tests/reliability/conftest.py`` is another one).
+Traffic goes to 127.0.0.1 only; every wait is bounded.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import random
+import sqlite3
+import statistics
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import requests
+
+HERE = Path(__file__).resolve().parent
+INTEGRATION = HERE.parent / "integration"
+# tests/integration for lw_client (the integration conftest imports it), tests/ for contract.
+for _folder in (INTEGRATION, HERE.parent):
+    if str(_folder) not in sys.path:
+        sys.path.insert(0, str(_folder))
+
+
+def _load_integration_conftest() -> Any:
+    # A distinct module name: "conftest" may already be another directory's conftest.
+    name = "lw_integration_conftest"
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, INTEGRATION / "conftest.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+_conftest = _load_integration_conftest()
+from contract import (  # noqa: E402 (reachable after the insert)
+    ContractError,
+    load_spec,
+    template_for,
+    validate_response,
+)
+
+__all__ = ["ContractError", "load_spec", "template_for", "validate_response"]
+start_server: Callable[..., Any] = _conftest.start_server
+ServerProcess = _conftest.ServerProcess
+GUEST_AUTH: tuple[str, str] = _conftest.GUEST_AUTH
+
+NS = "/api/v1/namespaces/_"
+# A second tenant for the isolation tests (the key must be 64 characters).
+OTHER_NAME = "other"
+OTHER_AUTH = ("11111111-2222-4333-8444-555555555555", "K" * 64)
+OTHER_SPEC = f"{OTHER_NAME}:{OTHER_AUTH[0]}:{OTHER_AUTH[1]}"
+
+ECHO = "def main(args):\n    return {'n': args.get('n')}\n"
+NOOP = "def main(args):\n    return {}\n"
+# Load entities: one action per kind of traffic, so records are easy to tell apart.
+LOAD_ACTION = "lw-load"
+WEB_ACTION = "lw-web"
+RULE_ACTION = "lw-fired"
+TRIGGER = "lw-trigger"
+RULE = "lw-rule"
+KINDS = ("blocking", "nonblocking", "web", "fire")
+MIX = (0.35, 0.35, 0.15, 0.15)
+
+
+def db_path(data_dir: Path) -> Path:
+    return Path(data_dir) / "localwhisk.db"
+
+
+def session(auth: tuple[str, str] | None = GUEST_AUTH) -> requests.Session:
+    s = requests.Session()
+    s.auth = auth
+    return s
+
+
+def put(s: requests.Session, url: str, path: str, body: Any, **kw: Any) -> requests.Response:
+    response = s.put(url + path, json=body, params={"overwrite": "true"}, timeout=60, **kw)
+    if response.status_code != 200:
+        raise AssertionError(f"PUT {path}: {response.status_code} {response.text[:300]}")
+    return response
+
+
+def action_body(source: str, **extra: Any) -> dict[str, Any]:
+    return {"exec": {"kind": "python:3.11", "code": source}, **extra}
+
+
+def create_load_entities(url: str) -> None:
+    """The actions, trigger and rule the mixed load uses (idempotent)."""
+    s = session()
+    put(s, url, f"{NS}/actions/{LOAD_ACTION}", action_body(ECHO))
+    put(
+        s,
+        url,
+        f"{NS}/actions/{WEB_ACTION}",
+        action_body(ECHO, annotations=[{"key": "web-export", "value": True}]),
+    )
+    put(s, url, f"{NS}/actions/{RULE_ACTION}", action_body(ECHO))
+    put(s, url, f"{NS}/triggers/{TRIGGER}", {})
+    put(
+        s,
+        url,
+        f"{NS}/rules/{RULE}",
+        {"trigger": f"/_/{TRIGGER}", "action": f"/_/{RULE_ACTION}"},
+    )
+    s.close()
+
+
+@dataclass
+class LoadResult:
+    acked: dict[str, str] = field(default_factory=dict)  # activation id -> kind
+    statuses: Counter = field(default_factory=Counter)  # (kind, status) of every answer
+    transport_errors: int = 0  # connection refused/reset: only expected around a kill
+    sent: int = 0
+    seconds: float = 0.0
+
+
+def plan(total: int, seed: int) -> list[str]:
+    """The seeded sequence of operations: the same run every time."""
+    rng = random.Random(seed)
+    return rng.choices(KINDS, weights=MIX, k=total)
+
+
+def _one(s: requests.Session, url: str, kind: str, n: int) -> tuple[int, str | None]:
+    """Send one operation; (status, acknowledged activation id or None)."""
+    if kind == "blocking":
+        r = s.post(f"{url}{NS}/actions/{LOAD_ACTION}?blocking=true", json={"n": n}, timeout=90)
+        return r.status_code, r.headers.get("x-openwhisk-activation-id")
+    if kind == "nonblocking":
+        r = s.post(f"{url}{NS}/actions/{LOAD_ACTION}", json={"n": n}, timeout=90)
+    elif kind == "web":
+        r = s.get(f"{url}/api/v1/web/guest/default/{WEB_ACTION}.json?n={n}", timeout=90)
+        return r.status_code, r.headers.get("x-openwhisk-activation-id")
+    else:
+        r = s.post(f"{url}{NS}/triggers/{TRIGGER}", json={"n": n}, timeout=90)
+    ident = r.json().get("activationId") if r.status_code == 202 else None
+    return r.status_code, ident
+
+
+def run_load(
+    url: str,
+    total: int,
+    clients: int = 64,
+    seed: int = 5,
+    on_progress: Callable[[int], None] | None = None,
+) -> LoadResult:
+    """``total`` operations from ``clients`` keep-alive clients; every ack recorded.
+
+    ``on_progress(acked so far)`` is called after each answer (the SIGKILL test kills
+    the server from it). After a transport error a client keeps going, so a dead
+    server makes every remaining operation fail fast instead of hanging.
+    """
+    ops = plan(total, seed)
+    result = LoadResult()
+    lock = threading.Lock()
+    cursor = iter(enumerate(ops))
+
+    def client() -> None:
+        s = session()
+        try:
+            while True:
+                with lock:
+                    item = next(cursor, None)
+                if item is None:
+                    return
+                n, kind = item
+                try:
+                    status, ident = _one(s, url, kind, n)
+                except (requests.RequestException, ValueError):  # a kill can cut an answer anywhere
+                    with lock:
+                        result.transport_errors += 1
+                        result.sent += 1
+                    continue
+                with lock:
+                    result.sent += 1
+                    result.statuses[(kind, status)] += 1
+                    if ident is not None:
+                        assert ident not in result.acked, f"id {ident} acknowledged twice"
+                        result.acked[ident] = kind
+                    done = len(result.acked)
+                if on_progress is not None:
+                    on_progress(done)
+        finally:
+            s.close()
+
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=clients) as pool:
+        futures = [pool.submit(client) for _ in range(clients)]
+        for future in futures:
+            future.result()
+    result.seconds = time.monotonic() - started
+    return result
+
+
+# -- checking the records -------------------------------------------------------------
+
+
+def read_records(data_dir: Path) -> dict[str, tuple[int, dict[str, Any]]]:
+    """activation id -> (running flag, record) straight from the database (read-only)."""
+    db = sqlite3.connect(f"file:{db_path(data_dir)}?mode=ro", uri=True, timeout=30)
+    try:
+        rows = db.execute("select id, running, doc from activations").fetchall()
+    finally:
+        db.close()
+    return {ident: (running, json.loads(doc)) for ident, running, doc in rows}
+
+
+def integrity_check(data_dir: Path) -> str:
+    db = sqlite3.connect(str(db_path(data_dir)), timeout=30)
+    try:
+        return db.execute("pragma integrity_check").fetchone()[0]
+    finally:
+        db.close()
+
+
+def wait_settled(url: str, acked: dict[str, str], timeout: float = 120.0) -> None:
+    """Bounded: until no acknowledged activation (nor its rule children) is still running.
+
+    Asks the server (it sees records not yet written) for the ids still open; polls
+    the shrinking set, so the cost is one GET per unfinished activation per round.
+    """
+    s = session()
+    open_ids = list(acked)
+    deadline = time.monotonic() + timeout
+    try:
+        while open_ids:
+            still = []
+            for ident in open_ids:
+                r = s.get(f"{url}{NS}/activations/{ident}", timeout=60)
+                if r.status_code != 200:
+                    still.append(ident)
+            open_ids = still
+            if open_ids and time.monotonic() > deadline:
+                raise AssertionError(f"{len(open_ids)} activations never finished: {open_ids[:5]}")
+            if open_ids:
+                time.sleep(0.2)  # poll interval between rounds, not a wait for an event
+    finally:
+        s.close()
+
+
+def settle_all(url: str, acked: dict[str, str], timeout: float = 120.0) -> int:
+    """Wait (bounded) for the acknowledged activations and the rule activations their
+    trigger records name; then make the server commit (a count request syncs its
+    writer) so the database file holds everything. Returns the count it reported."""
+    wait_settled(url, acked, timeout)
+    s = session()
+    try:
+        children: dict[str, str] = {}
+        for ident, kind in acked.items():
+            if kind != "fire":
+                continue
+            record = s.get(f"{url}{NS}/activations/{ident}", timeout=60).json()
+            for line in record.get("logs", []):
+                child = json.loads(line).get("activationId")
+                if child:
+                    children[child] = "rule"
+        wait_settled(url, children, timeout)
+        counted = s.get(f"{url}{NS}/activations", params={"count": "true"}, timeout=60)
+        return int(counted.json()["activations"])
+    finally:
+        s.close()
+
+
+@dataclass
+class Audit:
+    records: int
+    lost: list[str]  # acknowledged ids without a record
+    unfinished: list[str]  # records still marked running
+    failed_without_message: list[str]
+    bad_trigger_logs: list[str]  # log entries naming no real activation (or twice)
+    orphans: list[str]  # records nobody acknowledged and no trigger names (duplicates)
+    statuses: Counter
+
+
+def audit(data_dir: Path, acked: dict[str, str], allow_failed: bool = False) -> Audit:
+    """One record per acknowledged activation, trigger logs naming real ones, no extras."""
+    records = read_records(data_dir)
+    lost = [i for i in acked if i not in records]
+    unfinished = [i for i, (running, _) in records.items() if running]
+    statuses: Counter = Counter()
+    no_message = []
+    for ident, (_, doc) in records.items():
+        status = doc.get("status")
+        statuses[status] += 1
+        if status != "success":
+            error = (
+                (doc.get("result") or {}).get("error")
+                if isinstance(doc.get("result"), dict)
+                else None
+            )
+            if not allow_failed or not error:
+                no_message.append(ident)
+    named: Counter = Counter()
+    bad_logs = []
+    for ident, kind in acked.items():
+        if kind != "fire" or ident not in records:
+            continue
+        for line in records[ident][1].get("logs", []):
+            entry = json.loads(line)
+            child = entry.get("activationId")
+            if not entry.get("success") or child not in records:
+                bad_logs.append(f"{ident}: {line}")
+            elif records[child][1].get("name") != RULE_ACTION:
+                bad_logs.append(f"{ident}: names {child} of {records[child][1].get('name')}")
+            else:
+                named[child] += 1
+    bad_logs += [f"{child} named {n} times" for child, n in named.items() if n > 1]
+    orphans = [i for i in records if i not in acked and i not in named]
+    return Audit(len(records), lost, unfinished, no_message, bad_logs, orphans, statuses)
+
+
+# -- latency while something else happens ----------------------------------------------
+
+
+def p50_ms(samples: list[float]) -> float:
+    return statistics.median(samples) * 1000 if samples else float("nan")
+
+
+def probe(url: str, count: int) -> tuple[list[float], list[float], int]:
+    """``count`` GET /api/v1 and ``count`` warm no-op invokes on one keep-alive client.
+
+    Returns (meta seconds, invoke seconds, answers that were not 200): the
+    "every request answered" property and the p50 figures both come from here.
+    """
+    s = session()
+    meta, invoke, bad = [], [], 0
+    try:
+        for _ in range(count):
+            t0 = time.perf_counter()
+            r = s.get(f"{url}/api/v1", timeout=60)
+            meta.append(time.perf_counter() - t0)
+            bad += r.status_code != 200
+            t0 = time.perf_counter()
+            r = s.post(f"{url}{NS}/actions/lw-noop?blocking=true&result=true", json={}, timeout=60)
+            invoke.append(time.perf_counter() - t0)
+            bad += r.status_code != 200
+    finally:
+        s.close()
+    return meta, invoke, bad
