@@ -71,6 +71,7 @@ compat-deps:
 	  cd tests/compat && { [ -d node_modules ] || npm ci --silent --no-audit --no-fund; }; fi
 
 bench: $(STAMP)
+	@cd bench/peer && { [ -d node_modules ] || npm ci --silent --no-audit --no-fund; }
 	$(PY) -m bench
 
 soak: $(STAMP)

@@ -3,16 +3,27 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 
 from bench import localwhisk_bench
+
+PARTS = ("localwhisk", "deploy")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("--quick", action="store_true", help="fewer samples (smoke run)")
+    parser.add_argument("--only", choices=PARTS, help="run one part only")
     args = parser.parse_args()
-    print("== localwhisk ==")
-    localwhisk_bench.run(quick=args.quick)
+    if args.only in (None, "localwhisk"):
+        print("== localwhisk ==")
+        localwhisk_bench.run(quick=args.quick)
+    # The deploy half is a separate module; a tree without it still benchmarks localwhisk.
+    if args.only in (None, "deploy") and importlib.util.find_spec("bench.deploy_bench"):
+        from bench import deploy_bench
+
+        print("\n== deploy ==")
+        deploy_bench.run(quick=args.quick)
 
 
 main()

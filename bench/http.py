@@ -34,8 +34,15 @@ class Client:
             data = json.dumps(body).encode()
             headers["Content-Type"] = "application/json"
         started = time.perf_counter()
-        self.conn.request(method, path, body=data, headers=headers)
-        response = self.conn.getresponse()
+        try:
+            self.conn.request(method, path, body=data, headers=headers)
+            response = self.conn.getresponse()
+        except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+            # The server closed an idle keep-alive connection (uvicorn: after 5 s): reconnect.
+            self.conn.close()
+            started = time.perf_counter()
+            self.conn.request(method, path, body=data, headers=headers)
+            response = self.conn.getresponse()
         payload = response.read()
         return response.status, payload, time.perf_counter() - started
 

@@ -36,13 +36,17 @@ def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A copy of the project's bundle, so a test may edit an action."""
     folder = tmp_path_factory.mktemp("bundle")
     shutil.copy(ROOT / "manifest.yaml", folder / "manifest.yaml")
-    shutil.copytree(ROOT / "actions", folder / "actions", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(
+        ROOT / "actions", folder / "actions", ignore=shutil.ignore_patterns("__pycache__")
+    )
     return folder
 
 
 def clean_env(home: Path, **extra: str) -> dict[str, str]:
     """The caller's environment without any OpenWhisk credentials, plus `extra`."""
-    env = {k: v for k, v in os.environ.items() if not k.upper().startswith(("WHISK_", "AIO_", "WSK_"))}
+    env = {
+        k: v for k, v in os.environ.items() if not k.upper().startswith(("WHISK_", "AIO_", "WSK_"))
+    }
     env["HOME"] = str(home)  # no ~/.wskprops from the machine running the tests
     env.update(extra)
     return env
@@ -62,7 +66,9 @@ def owdeploy(bundle: Path, *args: str, env: dict[str, str]) -> subprocess.Comple
 
 
 def names(server: ServerProcess, collection: str) -> list[str]:
-    response = requests.get(f"{server.url}/api/v1/namespaces/_/{collection}", auth=GUEST_AUTH, timeout=30)
+    response = requests.get(
+        f"{server.url}/api/v1/namespaces/_/{collection}", auth=GUEST_AUTH, timeout=30
+    )
     response.raise_for_status()
     return sorted(e["name"] for e in response.json())
 
@@ -92,14 +98,29 @@ def test_deploy_plan_change_use_and_undeploy(server, bundle, tmp_path):
     assert [(c["op"], c["kind"], c["name"]) for c in changes] == [("update", "action", "my-worker")]
     assert "code changed" in changes[0]["reasons"]
 
-    started = requests.get(f"{server.url}/api/v1/web/guest/default/test", params={"duration_ms": "300"}, timeout=30)
+    started = requests.get(
+        f"{server.url}/api/v1/web/guest/default/test", params={"duration_ms": "300"}, timeout=30
+    )
     assert started.status_code == 200, started.text
     activation_id = started.json()["activationId"]
-    waited = owdeploy(bundle, "activation", "wait", activation_id, "--timeout", "30", "--json", env=env)
+    waited = owdeploy(
+        bundle, "activation", "wait", activation_id, "--timeout", "30", "--json", env=env
+    )
     assert waited.returncode == 0, waited.stderr
     assert json.loads(waited.stdout)["result"] == WORKER_RESULT
 
-    fired = owdeploy(bundle, "fire", "my-worker-trigger", "-p", "duration_ms", "200", "--wait", "--timeout", "30", env=env)
+    fired = owdeploy(
+        bundle,
+        "fire",
+        "my-worker-trigger",
+        "-p",
+        "duration_ms",
+        "200",
+        "--wait",
+        "--timeout",
+        "30",
+        env=env,
+    )
     assert fired.returncode == 0, fired.stderr
     assert "Hello from the long running job!" in fired.stdout
 
