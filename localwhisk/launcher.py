@@ -19,6 +19,8 @@ import traceback
 from collections.abc import Callable
 from typing import Any, BinaryIO
 
+NICENESS = 10  # added to the server's niceness, once per process
+
 Main = Callable[[Any], Any]
 
 SENTINEL = "XXX_THE_END_OF_A_WHISK_ACTIVATION_XXX"
@@ -84,6 +86,9 @@ def _load_main(folder: str, main_name: str) -> Main:
 def _init(line: bytes) -> tuple[Main, set[str]]:
     """Apply the init message: limits, environment, working folder, then import the action."""
     init = json.loads(line)["init"]
+    # Below the server in CPU priority: on a small machine an action spinning in a loop
+    # must not slow the API for every other caller (containers get CPU shares for this).
+    os.nice(NICENESS)
     memory = int(init.get("memory_mb") or 0) * 1024 * 1024
     if memory:
         # RLIMIT_DATA (not RLIMIT_AS) so threads' reserved malloc arenas do not count.

@@ -665,3 +665,11 @@ def test_a_relative_work_dir_still_runs_actions(tmp_path, monkeypatch):
 
     outcome = with_runner(Path("relative-work"), go)
     assert outcome.status == SUCCESS, outcome.result
+
+
+def test_actions_run_below_the_server_in_cpu_priority(tmp_path):
+    import os
+
+    code = spec("import os\n\ndef main(args):\n    return {'nice': os.nice(0)}\n")
+    outcome = run_one(tmp_path, job(code))
+    assert outcome.result == {"nice": min(19, os.nice(0) + 10)}  # 19 is the ceiling
