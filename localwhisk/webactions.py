@@ -47,6 +47,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from .errors import MalformedRequest
+from .mediatypes import is_binary, parse_media_type, render_type
 from .runtypes import APPLICATION_ERROR, SUCCESS
 
 EXTENSIONS = (".json", ".html", ".http", ".svg", ".text")
@@ -69,16 +70,8 @@ DEFAULT_ALLOW_HEADERS = "Authorization, Origin, X-Requested-With, Content-Type, 
 MISSING: Any = object()  # "the action has no require-whisk-auth annotation"
 
 _ENTITY_NAME = re.compile(r"\A([\w]|[\w][\w@ .&-]{0,254}[\w@.&-])\Z", re.ASCII)
-_TOKEN = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
-_PARAM = re.compile(rf'\s*;\s*({_TOKEN})\s*=\s*({_TOKEN}|"(?:[^"\\]|\\.)*")', re.ASCII)
-_MEDIA = re.compile(rf"\s*({_TOKEN})/({_TOKEN})", re.ASCII)
 _BASE64_LOOKING = re.compile(r"([A-Za-z0-9+/]{4})*([A-Za-z0-9+/]{3}=|[A-Za-z0-9+/]{2}==)?")
 _JAVA_INT = re.compile(r"[+-]?[0-9]+")
-# Types the platform's HTTP stack (Akka/Pekko MediaTypes) treats as text besides text/*
-# and the JSON family; anything else without a charset is binary (base64 on the wire).
-_TEXT_APPLICATION = frozenset(
-    {"xml", "javascript", "x-javascript", "ecmascript", "x-www-form-urlencoded", "xhtml+xml"}
-)
 _STATUS_CODES = frozenset(int(s) for s in HTTPStatus)
 _NO_BODY_CODES = frozenset({204, 304})
 
@@ -106,54 +99,6 @@ class WebResponse:
     def header(self, name: str) -> str | None:
         """The first value of header ``name`` (case-insensitive), for tests and callers."""
         return next((v for k, v in self.headers if k.lower() == name.lower()), None)
-
-
-@dataclass(frozen=True)
-class MediaType:
-    type: str  # lower case
-    subtype: str  # lower case
-    params: tuple[tuple[str, str], ...]  # names lower case; charset excluded
-
-    @property
-    def essence(self) -> str:
-        return f"{self.type}/{self.subtype}"
-
-    @property
-    def is_json(self) -> bool:
-        return self.essence == "application/json" or self.subtype.endswith("+json")
-
-
-def parse_media_type(value: str) -> tuple[MediaType, bool] | None:
-    """``"text/html; charset=utf-8"`` -> (media type, whether a charset was given); None if malformed."""
-    match = _MEDIA.match(value)
-    if not match:
-        return None
-    params: list[tuple[str, str]] = []
-    has_charset = False
-    pos = match.end()
-    while pos < len(value.rstrip()):
-        param = _PARAM.match(value, pos)
-        if not param:
-            return None
-        name = param.group(1).lower()
-        if name == "charset":
-            has_charset = True
-        else:
-            params.append((name, param.group(2)))
-        pos = param.end()
-    return MediaType(match.group(1).lower(), match.group(2).lower(), tuple(params)), has_charset
-
-
-def is_binary(media: MediaType, has_charset: bool = False) -> bool:
-    """Whether bodies of this type travel as base64 strings inside JSON."""
-    if media.type == "text" or media.is_json:
-        return False
-    if media.type == "application" and media.subtype in _TEXT_APPLICATION:
-        return False
-    if media.subtype.endswith("+xml") and media.essence != "image/svg+xml":
-        return False
-    # An unregistered type that names a charset is text to the platform's HTTP stack.
-    return not (has_charset and media.type not in {"image", "audio", "video", "font"})
 
 
 def split_web_path(rest: str) -> WebTarget | None:
@@ -478,11 +423,6 @@ def _declared_type(headers: list[tuple[str, str]]) -> str | None:
     return next((v for k, v in headers if k.lower() == "content-type"), None)
 
 
-def _render_type(media: MediaType, charset: bool) -> str:
-    text = media.essence + "".join(f"; {k}={v}" for k, v in media.params)
-    return f"{text}; charset=UTF-8" if charset else text
-
-
 def _string_entity(headers: list[tuple[str, str]], body: str) -> tuple[str, bytes]:
     declared = _declared_type(headers)
     parsed = parse_media_type(declared if declared is not None else "text/html")
@@ -490,15 +430,15 @@ def _string_entity(headers: list[tuple[str, str]], body: str) -> tuple[str, byte
         raise _Reject(400, UNKNOWN_CONTENT_TYPE)
     media, has_charset = parsed
     if is_binary(media, has_charset):
-        return _render_type(media, False), _decode_base64(body)
+        return render_type(media, False), _decode_base64(body)
     if media.is_json:
-        content_type = _render_type(media, media.essence != "application/json")
+        content_type = render_type(media, media.essence != "application/json")
         stripped = body.strip()
         # Legacy upstream: JSON sent base64-encoded is still decoded.
         if stripped and len(stripped) % 4 == 0 and _BASE64_LOOKING.fullmatch(stripped):
             return content_type, _decode_base64(body)
         return content_type, body.encode()
-    return _render_type(media, True), body.encode()
+    return render_type(media, True), body.encode()
 
 
 def _json_entity(headers: list[tuple[str, str]], body: Any) -> tuple[str, bytes]:
@@ -510,7 +450,7 @@ def _json_entity(headers: list[tuple[str, str]], body: Any) -> tuple[str, bytes]
     media = parsed[0]
     if media.essence == "application/json":
         return "application/json", _json_bytes(body)
-    return _render_type(media, True), _pretty(body).encode()
+    return render_type(media, True), _pretty(body).encode()
 
 
 def _decode_base64(text: str) -> bytes:
