@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote
 
@@ -17,7 +18,7 @@ from .errors import (
     MalformedRequest,
     UnsupportedMediaType,
 )
-from .http import Request
+from .http import Request, Response, json_response
 from .models import Package
 
 # The platform's entity name rule; \w is ASCII as in Java's default regex flavour.
@@ -130,6 +131,16 @@ def list_window(req: Request, collection: str) -> tuple[int, int, bool]:
             "skip", f"The value '{skip}' is not in the range of 0 to 2147483647 for {collection}."
         )
     return skip, limit, query_bool(req, "count")
+
+
+def list_page(
+    req: Request, collection: str, found: list[Any], shape: Callable[[Any], dict[str, Any]]
+) -> Response:
+    """One page of a collection (``limit``/``skip``), or ``{collection: n}`` with ``count``."""
+    skip, limit, count = list_window(req, collection)
+    if count:
+        return json_response(200, {collection: len(found)})
+    return json_response(200, [shape(entity) for entity in found[skip : skip + limit]])
 
 
 def key_values(body: dict[str, Any], field: str) -> list[dict[str, Any]] | None:

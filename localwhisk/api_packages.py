@@ -10,7 +10,7 @@ from .api_common import (
     check_publish,
     check_version,
     key_values,
-    list_window,
+    list_page,
     names,
     namespace_of,
     query_bool,
@@ -73,12 +73,8 @@ def _contents(ctx: Context, pkg: Package) -> list[Action]:
 async def list_packages(
     ctx: Context, req: Request, who: Identity, args: dict[str, str]
 ) -> Response:
-    namespace = namespace_of(who, args)
-    skip, limit, count = list_window(req, "packages")
-    found = ctx.store.entities("packages", namespace)
-    if count:
-        return json_response(200, {"packages": len(found)})
-    return json_response(200, [package_summary(p) for p in found[skip : skip + limit]])  # type: ignore[arg-type]
+    found = ctx.store.entities("packages", namespace_of(who, args))
+    return list_page(req, "packages", found, package_summary)
 
 
 async def get_package(ctx: Context, req: Request, who: Identity, args: dict[str, str]) -> Response:

@@ -12,7 +12,7 @@ from .api_common import (
     check_publish,
     check_version,
     key_values,
-    list_window,
+    list_page,
     names,
     namespace_of,
     query_bool,
@@ -104,12 +104,8 @@ def _register(ctx: Context, rule: Rule, status: str | None) -> None:
 
 
 async def list_rules(ctx: Context, req: Request, who: Identity, args: dict[str, str]) -> Response:
-    namespace = namespace_of(who, args)
-    skip, limit, count = list_window(req, "rules")
-    found = ctx.store.entities("rules", namespace)
-    if count:
-        return json_response(200, {"rules": len(found)})
-    return json_response(200, [rule_json(r, None) for r in found[skip : skip + limit]])  # type: ignore[arg-type]
+    found = ctx.store.entities("rules", namespace_of(who, args))
+    return list_page(req, "rules", found, lambda rule: rule_json(rule, None))
 
 
 async def get_rule(ctx: Context, req: Request, who: Identity, args: dict[str, str]) -> Response:

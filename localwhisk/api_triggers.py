@@ -9,7 +9,7 @@ from .api_common import (
     check_publish,
     check_version,
     key_values,
-    list_window,
+    list_page,
     names,
     namespace_of,
     query_bool,
@@ -61,12 +61,8 @@ def find_trigger(ctx: Context, namespace: str, name: str) -> Trigger | None:
 async def list_triggers(
     ctx: Context, req: Request, who: Identity, args: dict[str, str]
 ) -> Response:
-    namespace = namespace_of(who, args)
-    skip, limit, count = list_window(req, "triggers")
-    found = ctx.store.entities("triggers", namespace)
-    if count:
-        return json_response(200, {"triggers": len(found)})
-    return json_response(200, [trigger_summary(t) for t in found[skip : skip + limit]])  # type: ignore[arg-type]
+    found = ctx.store.entities("triggers", namespace_of(who, args))
+    return list_page(req, "triggers", found, trigger_summary)
 
 
 async def get_trigger(ctx: Context, req: Request, who: Identity, args: dict[str, str]) -> Response:
