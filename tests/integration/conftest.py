@@ -130,7 +130,7 @@ def wait_for_fixture() -> Callable[..., Any]:
     return wait_for
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def start_localwhisk() -> Callable[..., ServerProcess]:
     """Start extra servers (e.g. to restart on the same data directory)."""
     return start_server

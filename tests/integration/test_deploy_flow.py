@@ -15,18 +15,26 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
-from conftest import GUEST_AUTH, ROOT, ServerProcess, start_server
+
+# Not imported from conftest: with several test folders in one run, "conftest" may be
+# another folder's module. The values are the project's root and the guest key.
+ROOT = Path(__file__).resolve().parents[2]
+GUEST_AUTH = (
+    "23bc46b1-71f6-4ed5-8c54-816aa4f8c502",
+    "123zO3xZCLrMN6v2BKK1dXYFpXlPkccOFqm12CdAsMgRU4VrNZ9lyGVCGuMDGIwP",
+)
 
 WORKER_RESULT = {"statusCode": 200, "body": {"payload": "Hello from the long running job!"}}
 KEY = ":".join(GUEST_AUTH)
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    proc = start_server(tmp_path_factory.mktemp("deploy-flow-data"))
+def server(tmp_path_factory: pytest.TempPathFactory, start_localwhisk: Any) -> Iterator[Any]:
+    proc = start_localwhisk(tmp_path_factory.mktemp("deploy-flow-data"))
     yield proc
     proc.stop()
 
@@ -65,7 +73,7 @@ def owdeploy(bundle: Path, *args: str, env: dict[str, str]) -> subprocess.Comple
     return done
 
 
-def names(server: ServerProcess, collection: str) -> list[str]:
+def names(server: Any, collection: str) -> list[str]:
     response = requests.get(
         f"{server.url}/api/v1/namespaces/_/{collection}", auth=GUEST_AUTH, timeout=30
     )
