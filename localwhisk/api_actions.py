@@ -10,6 +10,7 @@ from .api_common import (
     bump_version,
     check_publish,
     check_version,
+    find_entity,
     key_values,
     list_window,
     merge_annotations,
@@ -73,9 +74,7 @@ def _owned(
         path = namespace
     else:
         path = f"{namespace}/{package}"
-    found = ctx.store.get(path, name)
-    if found is not None and not isinstance(found, Action):
-        raise WrongCollection()
+    found = find_entity(ctx.store, path, name, Action)
     return path, found
 
 

@@ -6,7 +6,7 @@ import json
 import re
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import unquote
 
 from .auth import Identity, resolve_namespace
@@ -17,9 +17,12 @@ from .errors import (
     MalformedQuery,
     MalformedRequest,
     UnsupportedMediaType,
+    WrongCollection,
 )
 from .http import Request, Response, json_response
 from .models import Package
+
+T = TypeVar("T")
 
 # The platform's entity name rule; \w is ASCII as in Java's default regex flavour.
 NAME_RE = re.compile(r"\A([\w]|[\w][\w@ .&-]{0,254}[\w@.&-])\Z", re.ASCII)
@@ -131,6 +134,14 @@ def list_window(req: Request, collection: str) -> tuple[int, int, bool]:
             "skip", f"The value '{skip}' is not in the range of 0 to 2147483647 for {collection}."
         )
     return skip, limit, query_bool(req, "count")
+
+
+def find_entity(store: Any, namespace: str, name: str, kind: type[T]) -> T | None:
+    """The entity named ``name`` if it is a ``kind``; 409 if the name belongs to another collection."""
+    found = store.get(namespace, name)
+    if found is not None and not isinstance(found, kind):
+        raise WrongCollection()
+    return found
 
 
 def list_page(

@@ -9,6 +9,7 @@ from .api_common import (
     check_name,
     check_publish,
     check_version,
+    find_entity,
     key_values,
     list_page,
     names,
@@ -60,10 +61,7 @@ def package_summary(pkg: Package) -> dict[str, Any]:
 
 
 def _get(ctx: Context, namespace: str, name: str) -> Package | None:
-    found = ctx.store.get(namespace, name)
-    if found is not None and not isinstance(found, Package):
-        raise WrongCollection()
-    return found
+    return find_entity(ctx.store, namespace, name, Package)
 
 
 def _contents(ctx: Context, pkg: Package) -> list[Action]:

@@ -11,6 +11,7 @@ from .api_common import (
     check_name,
     check_publish,
     check_version,
+    find_entity,
     key_values,
     list_page,
     names,
@@ -54,10 +55,7 @@ def rule_json(rule: Rule, status: str | None) -> dict[str, Any]:
 
 
 def _find(ctx: Context, namespace: str, name: str) -> Rule | None:
-    found = ctx.store.get(namespace, name)
-    if found is not None and not isinstance(found, Rule):
-        raise WrongCollection()
-    return found
+    return find_entity(ctx.store, namespace, name, Rule)
 
 
 def _reference(value: Any, namespace: str, what: str) -> dict[str, str]:

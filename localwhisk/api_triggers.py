@@ -8,6 +8,7 @@ from .api_common import (
     bump_version,
     check_publish,
     check_version,
+    find_entity,
     key_values,
     list_page,
     names,
@@ -52,10 +53,7 @@ def trigger_summary(trigger: Trigger) -> dict[str, Any]:
 
 
 def find_trigger(ctx: Context, namespace: str, name: str) -> Trigger | None:
-    found = ctx.store.get(namespace, name)
-    if found is not None and not isinstance(found, Trigger):
-        raise WrongCollection()
-    return found
+    return find_entity(ctx.store, namespace, name, Trigger)
 
 
 async def list_triggers(
