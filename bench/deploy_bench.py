@@ -36,17 +36,21 @@ PEER = ROOT / "bench" / "peer"
 ACTIONS = 200
 PARALLELISM = (1, 4, 8, 16)
 FAR_DELAY = 0.005  # seconds each way through DelayProxy: a 10 ms round trip
-# The child imports requests itself so it can count calls by method; used only for the
-# request-count runs, never for the timed ones.
+# The child counts calls by method on both transports the tool may use (the standard
+# library's by default, requests' behind a proxy); used only for the request-count runs,
+# never for the timed ones.
 COUNTING = """
 import atexit, collections, json, sys
 import requests
+from deploy.transport import HttpSession
 counts = collections.Counter()
-original = requests.Session.request
-def request(self, method, url, *args, **kwargs):
-    counts[method.upper()] += 1
-    return original(self, method, url, *args, **kwargs)
-requests.Session.request = request
+def counting(original):
+    def request(self, method, url, *args, **kwargs):
+        counts[method.upper()] += 1
+        return original(self, method, url, *args, **kwargs)
+    return request
+requests.Session.request = counting(requests.Session.request)
+HttpSession.request = counting(HttpSession.request)
 atexit.register(lambda: print("methods: " + json.dumps(counts), file=sys.stderr))
 from deploy.cli import main
 sys.exit(main(sys.argv[1:]))
@@ -260,8 +264,8 @@ def med(runs: list[Run]) -> float:
 
 # What a deploy imports before its first request: the floor under any no-op redeploy.
 DEPLOY_IMPORTS = (
-    "import requests, yaml, deploy.cli, deploy.commands, deploy.manifest, deploy.bundle,"
-    " deploy.client, deploy.plan, deploy.state, deploy.preflight, deploy.ui"
+    "import yaml, deploy.cli, deploy.commands, deploy.manifest, deploy.bundle,"
+    " deploy.client, deploy.transport, deploy.plan, deploy.state, deploy.preflight, deploy.ui"
 )
 
 

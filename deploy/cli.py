@@ -30,12 +30,9 @@ if TYPE_CHECKING:
 
 def mask(text: str, keys: set[str]) -> str:
     # lazily: settings imports pathlib, which --help does not need
-    from deploy.settings import Settings
-    from deploy.settings import mask as mask_key
+    from deploy.settings import mask_secrets, secret_forms
 
-    for key in keys:
-        text = mask_key(text, Settings("", key, "", ""))
-    return text
+    return mask_secrets(text, secret_forms(keys))
 
 
 @dataclass
@@ -53,9 +50,9 @@ class Context:
     settings: Settings | None = None
     manifest_namespace: str | None = None  # set by commands once the manifest is read
     _client: Any = field(default=None, repr=False)
-    # (settings, keys): every printed line is masked, and a 200-action plan prints 200+
-    # lines; the keys change only when settings are resolved, so they are gathered once.
-    _keys: tuple[Any, set[str]] | None = field(default=None, repr=False)
+    # (settings, forms of every key): every printed line is masked, and a 200-action deploy
+    # prints 600 lines; the keys change only when settings are resolved: gathered once.
+    _keys: tuple[Any, tuple[str, ...]] | None = field(default=None, repr=False)
 
     def mask(self, text: str) -> str:
         """Hide the resolved key and any key offered by flags or environment (even unused)."""
@@ -65,8 +62,12 @@ class Context:
                 v for v in (getattr(self.args, "auth", None), self.environ.get("WHISK_AUTH")) if v
             )
             keys.update(v for k, v in self.environ.items() if k.upper() == "AIO_RUNTIME_AUTH" and v)
-            self._keys = (self.settings, keys)
-        return mask(text, self._keys[1])
+            from deploy.settings import secret_forms
+
+            self._keys = (self.settings, secret_forms(keys))
+        from deploy.settings import mask_secrets
+
+        return mask_secrets(text, self._keys[1])
 
     def say(self, text: str) -> None:
         """Human output: stdout, or stderr when stdout carries the --json document."""

@@ -1,23 +1,29 @@
 """``OpenWhiskClient``: the only module that speaks HTTP (and the only one importing requests).
 
-Domain verbs over one ``requests.Session`` returning plain dicts; 404 on a read is
-``None``; every other failure is an ``OpenWhiskError`` subclass naming method, URL,
-status and the server's ``error``/``code``. Retries 429, 5xx and connection errors
-with exponential backoff, jitter and ``Retry-After``; never other 4xx. It does not
-decide what to write: ``apply`` calls the mutating verbs, nothing else should.
+Domain verbs over one session returning plain dicts; 404 on a read is ``None``;
+every other failure is an ``OpenWhiskError`` subclass naming method, URL, status and
+the server's ``error``/``code``. Retries 429, 5xx and connection errors with
+exponential backoff, jitter and ``Retry-After``; never other 4xx, and never a POST
+that may have reached the server. It does not decide what to write: ``apply`` calls
+the mutating verbs, nothing else should.
+
+The session is ``transport.HttpSession`` (standard library, fast to import and per
+request) unless a proxy is configured, then a ``requests.Session`` (proxies, no_proxy,
+CONNECT); a caller may pass any object with their ``request``/``auth``/``headers``,
+as the unit tests do with ``requests_session`` under ``responses``.
 """
 
 from __future__ import annotations
 
 import base64
-import email.utils
 import os
 import random
+import sys
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import quote
 
 from deploy.errors import (
@@ -30,11 +36,14 @@ from deploy.errors import (
 )
 from deploy.models import Artifact
 from deploy.settings import Settings, is_loopback, mask
+from deploy.transport import HttpSession, TransportError
 
 PAGE = 200  # the server's maximum list page (openwhisk-api.md §2.1)
 MAX_RETRY_AFTER = 60.0  # seconds; a server asking for longer is treated as "give up soon"
 POOL = 32  # connections kept per host: the most useful --parallelism
 IDEMPOTENT = frozenset({"GET", "PUT", "DELETE", "HEAD"})
+# Variables requests (and curl) take a proxy from; any of them set hands HTTP to requests.
+PROXY_VARIABLES = frozenset({"http_proxy", "https_proxy", "all_proxy"})
 ACTIVATION_HEADER = "x-openwhisk-activation-id"
 
 
@@ -58,9 +67,6 @@ class OpenWhiskClient:
         sleep: Callable[[float], None] = time.sleep,
         jitter: Callable[[], float] = random.random,
     ) -> None:
-        import requests  # lazily: `python -m deploy --help` must not pay for it
-
-        self._requests = requests
         self.settings = settings
         self.retries = retries
         self.backoff = backoff
@@ -68,14 +74,7 @@ class OpenWhiskClient:
         self.timeout = (10.0, timeout)
         self._sleep = sleep
         self._jitter = jitter
-        if session is None:
-            session = requests.Session()
-            # apply runs up to `--parallelism` requests at once; urllib3 keeps 10 per host by default
-            adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=POOL)
-            session.mount("https://", adapter)
-            session.mount("http://", adapter)
-            _settle_environment(session, settings.apihost)
-        self.session = session
+        self.session = default_session(settings.apihost) if session is None else session
         user, _, key = settings.auth.partition(":")
         self.session.auth = (user, key)
         self.session.headers.update({"Accept": "application/json", "User-Agent": "owdeploy/0.1"})
@@ -193,7 +192,6 @@ class OpenWhiskClient:
         missing_ok: bool = False,
         activation_outcome: bool = False,
     ) -> Any:
-        requests = self._requests
         attempts = self.retries + 1
         for attempt in range(attempts):
             last = attempt == attempts - 1
@@ -203,14 +201,17 @@ class OpenWhiskClient:
                 response = self.session.request(
                     method, url, params=params, json=json, timeout=self.timeout
                 )
-            except (requests.ConnectionError, requests.Timeout) as exc:
+            except Exception as exc:
+                failure = _failure(exc)
+                if failure is None:
+                    raise
                 # A POST that may have reached the server (read timeout, connection reset
                 # after sending) may have run the action: do not run it twice.
-                retryable = method in IDEMPOTENT or _never_sent(exc)
+                retryable = method in IDEMPOTENT or failure.never_sent
                 if retryable and not last:
                     self._sleep(self._delay(attempt, None))
                     continue
-                raise self._connect_error(method, url, exc) from None
+                raise self._connect_error(method, url, failure) from None
             status = response.status_code
             if (
                 activation_outcome
@@ -259,28 +260,76 @@ class OpenWhiskClient:
         )
         return cls(method, shown, status, text, code, hint)
 
-    def _connect_error(self, method: str, url: str, exc: Exception) -> ConnectError:
+    def _connect_error(self, method: str, url: str, failure: Failure) -> ConnectError:
         if is_loopback(self.settings.apihost):
             hint = "is the local server running? `make up`"
         else:
             hint = "check --apihost / WHISK_APIHOST"
-        if isinstance(exc, self._requests.ReadTimeout):
+        if failure.timed_out:
             reason = f"no answer from {self.settings.apihost} within {self.timeout[1]:g} s"
-        elif method not in IDEMPOTENT and not _never_sent(exc):
+        elif method not in IDEMPOTENT and not failure.never_sent:
             reason = (
                 f"the connection to {self.settings.apihost} broke after the request was sent "
-                f"({type(exc).__name__}); not retried, as the server may have carried it out"
+                f"({failure.cause}); not retried, as the server may have carried it out"
             )
             hint = "check its activations before running it again"
         else:
-            reason = f"cannot reach {self.settings.apihost}: {type(exc).__name__}"
+            reason = f"cannot reach {self.settings.apihost}: {failure.cause}"
         return ConnectError(
             method, self._display_url(url), None, mask(reason, self.settings), None, hint
         )
 
 
+def default_session(apihost: str, environ: Any = None) -> Any:
+    """The standard-library transport, or requests when a proxy is configured."""
+    environ = os.environ if environ is None else environ
+    if any(v and k.lower() in PROXY_VARIABLES for k, v in environ.items()):
+        return requests_session(apihost)
+    # The CA bundles requests would use (its variables, then certifi's), so trust is unchanged.
+    bundle = environ.get("REQUESTS_CA_BUNDLE") or environ.get("CURL_CA_BUNDLE")
+    return HttpSession(apihost, verify=bundle or True)
+
+
+def requests_session(apihost: str) -> Any:
+    """A ``requests.Session`` set up for one host: pooled for ``--parallelism``, environment
+    read once (requests re-reads proxy and CA variables from ``os.environ`` on every
+    request, about a quarter of a PUT's client CPU; the answer cannot change within a run).
+    ``.netrc`` is not lost: requests consults it only for sessions without auth."""
+    import requests
+
+    session = requests.Session()
+    # apply runs up to `--parallelism` requests at once; urllib3 keeps 10 per host by default
+    adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=POOL)
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    session.proxies.update(requests.utils.get_environ_proxies(apihost))
+    bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+    if bundle:
+        session.verify = bundle
+    session.trust_env = False
+    return session
+
+
+class Failure(NamedTuple):
+    """A connection failure, whichever transport reported it."""
+
+    never_sent: bool  # nothing reached the server: safe to retry even a POST
+    timed_out: bool  # sent, and no answer within the read timeout
+    cause: str  # the underlying error's name, for the message
+
+
+def _failure(exc: Exception) -> Failure | None:
+    """``exc`` as a connection failure, or None when it is something else (a bug)."""
+    if isinstance(exc, TransportError):
+        return Failure(not exc.sent, exc.timed_out, exc.cause_name)
+    requests = sys.modules.get("requests")  # imported iff a requests session is in use
+    if requests is None or not isinstance(exc, (requests.ConnectionError, requests.Timeout)):
+        return None
+    return Failure(_never_sent(exc), isinstance(exc, requests.ReadTimeout), type(exc).__name__)
+
+
 def _never_sent(exc: Exception) -> bool:
-    """Did the request fail before any byte reached the server (refused, connect timeout)?"""
+    """Did requests fail before any byte reached the server (refused, connect timeout)?"""
     import requests
     from urllib3.exceptions import ConnectTimeoutError, MaxRetryError
 
@@ -290,23 +339,6 @@ def _never_sent(exc: Exception) -> bool:
     # urllib3 wraps connect failures (NewConnectionError is one) in MaxRetryError; a reset
     # or a dropped connection while waiting for the answer comes as ProtocolError instead.
     return isinstance(cause, MaxRetryError) and isinstance(cause.reason, ConnectTimeoutError)
-
-
-def _settle_environment(session: Any, apihost: str) -> None:
-    """Read proxy and CA-bundle variables once, for the one host this client talks to.
-
-    requests re-reads them from ``os.environ`` on every request (two walks of the whole
-    environment, about a quarter of a PUT's client CPU); the answer cannot change
-    within a run, so it is resolved here and the per-request lookup is switched off.
-    ``.netrc`` is not lost: requests consults it only for sessions without auth.
-    """
-    import requests
-
-    session.proxies.update(requests.utils.get_environ_proxies(apihost))
-    bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
-    if bundle:
-        session.verify = bundle
-    session.trust_env = False
 
 
 def with_code(body: dict[str, Any], artifact: Artifact) -> dict[str, Any]:
@@ -329,6 +361,8 @@ def _parse_retry_after(value: str | None) -> float | None:
         return max(0.0, float(value))
     except ValueError:
         pass
+    import email.utils  # rarely needed: a date in Retry-After
+
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):

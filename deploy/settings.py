@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import os
 import stat
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -148,12 +148,22 @@ def mask(text: str, settings: Settings | None) -> str:
     """Replace the key, its secret half and its Basic-auth form with ``***``."""
     if not text or settings is None or not settings.auth:
         return text
-    auth = settings.auth
-    secrets = [auth, base64.b64encode(auth.encode()).decode(), auth.partition(":")[2]]
-    # Longest first, so the whole key is not half-replaced by its secret part; a one-letter
-    # "secret" (a typo in --auth) would mask half the output and protect nothing.
-    for secret in sorted(secrets, key=len, reverse=True):
-        if len(secret) >= 8:
+    return mask_secrets(text, secret_forms([settings.auth]))
+
+
+def secret_forms(keys: Iterable[str]) -> tuple[str, ...]:
+    """Every printable form of ``keys`` (whole, Basic-auth base64, secret half), longest first,
+    so the whole key is not half-replaced by its secret part. A form shorter than 8
+    characters (a typo in --auth) would mask half the output and protect nothing: left out."""
+    forms = set()
+    for auth in keys:
+        forms.update((auth, base64.b64encode(auth.encode()).decode(), auth.partition(":")[2]))
+    return tuple(sorted((f for f in forms if len(f) >= 8), key=len, reverse=True))
+
+
+def mask_secrets(text: str, forms: tuple[str, ...]) -> str:
+    for secret in forms:
+        if secret in text:
             text = text.replace(secret, "***")
     return text
 

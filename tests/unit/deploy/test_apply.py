@@ -12,7 +12,7 @@ from plan_builders import desired, manifest, on_server
 from responses import matchers
 
 from deploy.apply import ApplyFailed, apply_plan
-from deploy.client import OpenWhiskClient, with_code
+from deploy.client import OpenWhiskClient, requests_session, with_code
 from deploy.errors import ApplyError, NotFoundError, OpenWhiskError
 from deploy.models import ActionSpec, Kind, Limits, Op, PackageSpec
 from deploy.plan import build_plan, undeploy_plan
@@ -112,7 +112,10 @@ def test_deploy_sends_exact_bodies_in_level_order(rsps: responses.RequestsMock) 
                 ),
             ],
         )
-        client = OpenWhiskClient(Settings("http://127.0.0.1:3233", KEY, "guest", "local default"))
+        client = OpenWhiskClient(
+            Settings("http://127.0.0.1:3233", KEY, "guest", "local default"),
+            session=requests_session("http://127.0.0.1:3233"),  # under `responses`
+        )
         report = apply_plan(plan, client, parallelism=1, read_back=False)
     assert [c.entity.name for c in report.applied] == [
         "my-worker",
@@ -227,7 +230,10 @@ def test_update_sends_delannotations_and_empty_parameters(rsps: responses.Reques
     )
     body = change.entity.body
     assert body["delAnnotations"] == ["description"] and body["parameters"] == []
-    client = OpenWhiskClient(Settings("http://127.0.0.1:3233", KEY, "guest", "local default"))
+    client = OpenWhiskClient(
+        Settings("http://127.0.0.1:3233", KEY, "guest", "local default"),
+        session=requests_session("http://127.0.0.1:3233"),  # under `responses`
+    )
     apply_plan(plan, client, read_back=False)
     assert change.entity.kind is Kind.ACTION
 

@@ -15,6 +15,7 @@ import requests
 import responses
 
 from deploy.cli import main
+from deploy.client import requests_session
 
 KEY = "0f0e0d0c-0b0a-4999-8888-777766665555:" + "Zq9" * 21 + "x"
 SECRET = KEY.split(":", 1)[1]
@@ -140,7 +141,7 @@ def run(
         environ=ENV if env is None else env,
         home=tmp_path,
         sleep=lambda s: None,
-        **kwargs,
+        **{"session": requests_session(HOST), **kwargs},  # the transport `responses` sees
     )
     out, err = capsys.readouterr()
     assert KEY not in out + err and SECRET not in out + err, "the key was printed"

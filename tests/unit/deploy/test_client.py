@@ -1,4 +1,9 @@
-"""OpenWhiskClient against `responses`: paths, pagination, retries, error mapping."""
+"""OpenWhiskClient against `responses`: paths, pagination, retries, error mapping.
+
+The client runs over ``requests_session`` here, the transport `responses` intercepts;
+the default standard-library transport is checked against a real server in
+``test_transport.py``.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +16,7 @@ import requests
 import responses
 from responses import matchers
 
-from deploy.client import OpenWhiskClient, with_code
+from deploy.client import OpenWhiskClient, requests_session, with_code
 from deploy.errors import AuthError, ConflictError, ConnectError, OpenWhiskError, ThrottledError
 from deploy.models import Artifact
 from deploy.settings import Settings
@@ -40,6 +45,7 @@ def make(apihost: str = HOST, retries: int = 3) -> tuple[OpenWhiskClient, Sleeps
         backoff=0.5,
         sleep=sleeps,
         jitter=lambda: 0.5,
+        session=requests_session(apihost),
     )
     return client, sleeps
 

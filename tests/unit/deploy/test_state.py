@@ -10,7 +10,7 @@ import responses
 from plan_builders import ART_W, manifest, on_server
 from responses import matchers
 
-from deploy.client import OpenWhiskClient
+from deploy.client import OpenWhiskClient, requests_session
 from deploy.models import ActionSpec, Limits, Op
 from deploy.plan import build_plan, desired_entities
 from deploy.settings import Settings
@@ -55,7 +55,10 @@ def test_noop_redeploy_of_200_actions_takes_at_most_10_requests(
     )
     rsps.get(f"{NS}/triggers", json=[], match=page)
     rsps.get(f"{NS}/rules", json=[], match=page)
-    client = OpenWhiskClient(Settings("https://ow.example", KEY, "guest", "flags"))
+    client = OpenWhiskClient(
+        Settings("https://ow.example", KEY, "guest", "flags"),
+        session=requests_session("https://ow.example"),  # under `responses`
+    )
     plan = build_plan(desired, fetch_state(client, desired), "openwhisk-async")
     assert plan.is_empty and len(plan.changes) == 200
     assert client.request_count <= 10
@@ -79,7 +82,10 @@ def test_only_changed_entities_are_fetched_in_full(rsps: responses.RequestsMock)
     )
     rsps.get(f"{NS}/triggers", json=[])
     rsps.get(f"{NS}/rules", json=[])
-    client = OpenWhiskClient(Settings("https://ow.example", KEY, "guest", "flags"))
+    client = OpenWhiskClient(
+        Settings("https://ow.example", KEY, "guest", "flags"),
+        session=requests_session("https://ow.example"),  # under `responses`
+    )
     plan = build_plan(desired, fetch_state(client, desired), "openwhisk-async")
     [update] = [c for c in plan.changes if c.op is not Op.NOOP]
     assert update.entity.name == "a007" and "timeout 9000 → 60000" in update.reasons
