@@ -3,7 +3,9 @@
 Owns zipping. Zips are deterministic (entries sorted by archive path, fixed
 timestamp, modes and compression level, no extra fields), so the same source
 gives the same bytes and sha256 on any machine and checkout, and ``plan`` can
-skip unchanged code by comparing digests. Reads files only; no network.
+skip unchanged code by comparing digests. While it reads the sources it also notes
+whether they use the OpenWhisk API (``Artifact.uses_api``, for ``preflight``), so no
+zip is read twice. Reads files only; no network.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import glob
 import hashlib
 import io
 import os
+import stat
 import zipfile
 from pathlib import Path, PurePosixPath
 
@@ -30,23 +33,36 @@ FILE_MODE = (
 COMPRESS_LEVEL = 6
 SKIP_NAMES = {"__pycache__", ".git", ".DS_Store"}
 SKIP_SUFFIXES = (".pyc",)
+# Code that calls the OpenWhisk API needs the provide-api-key annotation to get a key.
+API_MARKERS = (b"__OW_API_KEY", b"/api/v1/namespaces")
+SCANNED = (".py", ".js")  # sources searched for API_MARKERS
+SCAN_LIMIT = 2 * 1024 * 1024  # larger files are data or vendored code, not the action's own
+CHUNK = 1024 * 1024  # files larger than this are streamed into the zip
 
 
 def build_artifact(spec: ActionSpec, *, limit: int = EXEC_LIMIT) -> Artifact:
     """The code of ``spec``: inline text, a given ``.zip``, or a deterministic zip of its source."""
     if spec.code is not None:
-        return _sized(spec, spec.code.encode("utf-8"), binary=False, limit=limit)
+        data = spec.code.encode("utf-8")
+        return _sized(spec, data, binary=False, limit=limit, uses_api=_mentions_api(data))
     source = spec.function
     if source is None:
         raise BundleError(f"action {spec.path}: expected function or code, found neither")
-    if not source.exists():
-        raise BundleError(f"action {spec.path}: expected {source} to exist, found nothing there")
-    if source.is_file() and source.suffix.lower() == ".zip":
-        return _sized(spec, source.read_bytes(), binary=True, limit=limit)
-    if source.is_file() and source.suffix.lower() != ".py":
+    try:
+        is_dir = stat.S_ISDIR(os.stat(source).st_mode)  # one stat: 200 actions, 200 calls
+    except OSError:
+        raise BundleError(
+            f"action {spec.path}: expected {source} to exist, found nothing there"
+        ) from None
+    suffix = source.suffix.lower()
+    if not is_dir and suffix == ".zip":
+        data = source.read_bytes()
+        return _sized(spec, data, binary=True, limit=limit, uses_api=_zip_mentions_api(data))
+    if not is_dir and suffix != ".py":
         # Other single files go as text, as wskdeploy sends them; the runtime reads them as source.
-        return _sized(spec, source.read_bytes(), binary=False, limit=limit)
-    if source.is_dir():
+        data = source.read_bytes()
+        return _sized(spec, data, binary=False, limit=limit, uses_api=_mentions_api(data))
+    if is_dir:
         entries = folder_entries(source)
         if spec.runtime.startswith("python") and "__main__.py" not in entries:
             raise BundleError(
@@ -58,16 +74,36 @@ def build_artifact(spec: ActionSpec, *, limit: int = EXEC_LIMIT) -> Artifact:
         entries = {
             "__main__.py": source
         }  # one .py file: zipped too, so every Python action is uniform
-    entries.update(include_entries(spec))
-    entries = {arc: path for arc, path in entries.items() if not _excluded(arc, spec.exclude)}
-    return _sized(spec, write_zip(entries, limit=limit, name=spec.path), binary=True, limit=limit)
+    if spec.include:
+        entries.update(include_entries(spec))
+    if spec.exclude:
+        entries = {arc: path for arc, path in entries.items() if not _excluded(arc, spec.exclude)}
+    data, uses_api = zip_sources(entries, limit=limit, name=spec.path)
+    return _sized(spec, data, binary=True, limit=limit, uses_api=uses_api)
 
 
-def _sized(spec: ActionSpec, data: bytes, *, binary: bool, limit: int) -> Artifact:
+def _sized(spec: ActionSpec, data: bytes, *, binary: bool, limit: int, uses_api: bool) -> Artifact:
     size = _sent_size(len(data)) if binary else len(data)
     if size > limit:
         raise BundleError(_too_large(spec.path, size, limit))
-    return Artifact(data=data, sha256=hashlib.sha256(data).hexdigest(), binary=binary)
+    return Artifact(data, hashlib.sha256(data).hexdigest(), binary, uses_api)
+
+
+def _mentions_api(data: bytes) -> bool:
+    return any(marker in data for marker in API_MARKERS)
+
+
+def _zip_mentions_api(data: bytes) -> bool:
+    """For a zip given as is: its sources searched as ``zip_sources`` searches a folder's."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            return any(
+                _mentions_api(archive.read(info))
+                for info in archive.infolist()
+                if info.filename.endswith(SCANNED) and info.file_size < SCAN_LIMIT
+            )
+    except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError):
+        return False  # not ours to judge: the server decides whether the zip is usable
 
 
 def _sent_size(raw: int) -> int:
@@ -176,30 +212,49 @@ def _excluded(arc: str, patterns: tuple[str, ...]) -> bool:
 
 
 def write_zip(entries: dict[str, Path], *, limit: int = EXEC_LIMIT, name: str = "") -> bytes:
-    """Zip ``entries`` deterministically, streaming each file; stop early past ``limit``."""
+    """Zip ``entries`` deterministically; stop early past ``limit``."""
+    return zip_sources(entries, limit=limit, name=name)[0]
+
+
+def zip_sources(
+    entries: dict[str, Path], *, limit: int = EXEC_LIMIT, name: str = ""
+) -> tuple[bytes, bool]:
+    """The zip of ``entries``, and whether any source in it mentions ``API_MARKERS``."""
     buffer = io.BytesIO()
+    uses_api = False
     with zipfile.ZipFile(
         buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=COMPRESS_LEVEL
     ) as archive:
         for arc in sorted(entries):
             info = zipfile.ZipInfo(arc, date_time=FIXED_TIME)
             info.compress_type = zipfile.ZIP_DEFLATED
-            # Python 3.13 renamed the attribute; both spell the same fixed level.
-            setattr(
-                info,
-                "compress_level" if hasattr(info, "compress_level") else "_compresslevel",
-                COMPRESS_LEVEL,
-            )
+            setattr(info, _LEVEL_ATTRIBUTE, COMPRESS_LEVEL)
             info.create_system = 3  # "made on Unix" whatever the host, so the bytes agree
             info.external_attr = FILE_MODE << 16
-            info.file_size = entries[arc].stat().st_size
-            with entries[arc].open("rb") as source, archive.open(info, "w") as target:
-                # Checked per chunk: one huge file is refused once the zip passes the limit,
-                # not after all of it was compressed into memory.
-                while chunk := source.read(1024 * 1024):
-                    target.write(chunk)
-                    if _sent_size(buffer.tell()) > limit:
-                        break
+            with entries[arc].open("rb") as source:
+                # Files up to CHUNK are read whole, so their text is searched for API_MARKERS
+                # on the way in; larger ones stream, so a huge file is refused once the zip
+                # passes the limit, not after all of it is in memory.
+                size = os.fstat(source.fileno()).st_size
+                data = source.read() if size <= CHUNK else source.read(CHUNK)
+                if arc.endswith(SCANNED) and size < SCAN_LIMIT and not uses_api:
+                    uses_api = _mentions_api(data)
+                if size <= CHUNK:
+                    archive.writestr(info, data)
+                else:
+                    info.file_size = size
+                    with archive.open(info, "w") as target:
+                        while data:
+                            target.write(data)
+                            if _sent_size(buffer.tell()) > limit:
+                                break
+                            data = source.read(CHUNK)
             if _sent_size(buffer.tell()) > limit:
                 raise BundleError(_too_large(name or arc, _sent_size(buffer.tell()), limit))
-    return buffer.getvalue()
+    return buffer.getvalue(), uses_api
+
+
+# Python 3.13 renamed ZipInfo's attribute; both spell the same fixed level.
+_LEVEL_ATTRIBUTE = (
+    "compress_level" if hasattr(zipfile.ZipInfo(), "compress_level") else "_compresslevel"
+)

@@ -147,6 +147,8 @@ class Artifact:
     data: bytes
     sha256: str
     binary: bool  # True for a zip
+    # Its sources mention __OW_API_KEY or the REST path: found while bundling, read by preflight.
+    uses_api: bool = False
 
 
 @dataclass(frozen=True)

@@ -1,14 +1,12 @@
 """Checks before any write: will this plan work on this server?
 
 Takes the desired entities, the current ones and the server's ``GET /`` document;
-returns warnings and raises ``PreflightError`` with every problem at once. Pure
-apart from reading the in-memory artifacts; never calls the client itself.
+returns warnings and raises ``PreflightError`` with every problem at once. Pure: what
+the code contains was noted by ``bundle`` (``Artifact.uses_api``); never calls the client.
 """
 
 from __future__ import annotations
 
-import io
-import zipfile
 from collections.abc import Iterable
 from typing import Any
 
@@ -24,7 +22,6 @@ LIMITS = (
     ("memory", "action_memory", MB, "MB"),
     ("logs", "action_logs", MB, "MB"),
 )
-API_MARKERS = (b"__OW_API_KEY", b"/api/v1/namespaces")
 
 
 def check(
@@ -70,7 +67,7 @@ def check(
                     f"{label}: web action with timeout {timeout} ms; callers are cut "
                     f"at {SYNC_CUT_MS} ms anyway (start long work non-blocking)"
                 )
-            if annotations.get("provide-api-key") is not True and _calls_api(entity):
+            if annotations.get("provide-api-key") is not True and _uses_api(entity):
                 warnings.append(
                     f"{label}: its code uses the OpenWhisk API (__OW_API_KEY) but the "
                     "action lacks the annotation provide-api-key: true, so the key "
@@ -135,19 +132,5 @@ def _local(path: str, namespace: str) -> str | None:
     return "/".join(parts[1:])
 
 
-def _calls_api(entity: Entity) -> bool:
-    artifact = entity.artifact
-    if artifact is None:
-        return False
-    if not artifact.binary:
-        return any(m in artifact.data for m in API_MARKERS)
-    try:
-        with zipfile.ZipFile(io.BytesIO(artifact.data)) as archive:
-            for info in archive.infolist():
-                if info.filename.endswith((".py", ".js")) and info.file_size < 2 * MB:
-                    data = archive.read(info)
-                    if any(m in data for m in API_MARKERS):
-                        return True
-    except zipfile.BadZipFile:
-        return False
-    return False
+def _uses_api(entity: Entity) -> bool:
+    return entity.artifact is not None and entity.artifact.uses_api

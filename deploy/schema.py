@@ -8,7 +8,6 @@ asks this module whether each key and value is acceptable.
 
 from __future__ import annotations
 
-import difflib
 import json
 import re
 from collections.abc import Mapping
@@ -245,6 +244,8 @@ class Context:
             line = data.line_of(key)
             where = f"{path}.{key}" if path else str(key)
             if key not in allowed:
+                import difflib  # only for a misspelt key: a valid manifest never pays for it
+
                 close = difflib.get_close_matches(str(key), sorted(allowed), n=1)
                 hint = (
                     f"did you mean '{close[0]}'?"

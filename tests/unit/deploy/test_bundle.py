@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from deploy.bundle import EXEC_LIMIT, build_artifact
+from deploy.bundle import CHUNK, EXEC_LIMIT, build_artifact
 from deploy.errors import BundleError
 from deploy.models import ActionSpec
 
@@ -237,3 +237,53 @@ class TestSize:
             "data/words.txt",
             "helper.py",
         ]
+
+
+class TestStreaming:
+    def test_a_file_larger_than_a_chunk_is_streamed_and_reads_back_whole(self, tmp_path):
+        folder = make_folder(tmp_path / "src", {"__main__.py": "x"})
+        blob = os.urandom(CHUNK) + b"tail"  # one chunk and a bit: the streamed path
+        (folder / "blob.bin").write_bytes(blob)
+        data = build_artifact(action(folder)).data
+        assert zipfile.ZipFile(io.BytesIO(data)).read("blob.bin") == blob
+
+    def test_a_streamed_file_over_the_limit_is_refused(self, tmp_path):
+        folder = make_folder(tmp_path / "src", {"__main__.py": "x"})
+        (folder / "blob.bin").write_bytes(os.urandom(CHUNK + 1))
+        with pytest.raises(BundleError, match="expected code of at most"):
+            build_artifact(action(folder), limit=CHUNK // 2)
+
+
+KEY_USE = "import os\nkey = os.environ['__OW_API_KEY']\n"
+
+
+class TestApiUse:
+    """Bundling notes code that calls the OpenWhisk API, so preflight need not reopen zips."""
+
+    def test_a_folder_whose_module_reads_the_key_uses_the_api(self, tmp_path):
+        folder = make_folder(tmp_path / "src", {**SOURCE, "helper.py": KEY_USE})
+        assert build_artifact(action(folder)).uses_api
+
+    def test_a_rest_path_in_a_js_file_uses_the_api(self, tmp_path):
+        folder = make_folder(tmp_path / "src", {**SOURCE, "lib/call.js": "'/api/v1/namespaces'"})
+        assert build_artifact(action(folder)).uses_api
+
+    def test_plain_code_and_markers_in_data_files_do_not(self, tmp_path):
+        folder = make_folder(tmp_path / "src", {**SOURCE, "notes.txt": KEY_USE})
+        assert not build_artifact(action(folder)).uses_api
+
+    def test_single_files_inline_code_and_given_zips_are_searched_too(self, tmp_path):
+        single = tmp_path / "one.py"
+        single.write_text(KEY_USE)
+        given = tmp_path / "given.zip"
+        given.write_bytes(build_artifact(action(single)).data)
+        assert build_artifact(action(single)).uses_api
+        assert build_artifact(action(given)).uses_api
+        assert build_artifact(action(code=KEY_USE)).uses_api
+        assert not build_artifact(action(code="def main(a):\n    return a\n")).uses_api
+
+    def test_a_given_file_that_is_not_a_zip_is_sent_and_judged_by_the_server(self, tmp_path):
+        broken = tmp_path / "broken.zip"
+        broken.write_bytes(b"not a zip " + KEY_USE.encode())
+        artifact = build_artifact(action(broken))
+        assert artifact.binary and not artifact.uses_api

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import io
-import zipfile
 from typing import Any
 
 import pytest
@@ -110,10 +108,7 @@ def test_web_action_longer_than_the_synchronous_cut_warns() -> None:
 
 
 def test_code_using_the_api_key_without_provide_api_key_warns() -> None:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("__main__.py", "import os\nkey = os.environ['__OW_API_KEY']\n")
-    calls_api = Artifact(buffer.getvalue(), "sha-api", True)
+    calls_api = Artifact(b"zip", "sha-api", True, uses_api=True)  # as bundle found it
     m = manifest(actions=(manifest().actions[0], ActionSpec(None, "test", "python:3.11")))
     [warning] = check(desired(m, {"my-worker": ART_W, "test": calls_api}), [], INFO, "guest")
     assert "provide-api-key: true" in warning

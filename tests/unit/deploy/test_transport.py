@@ -218,3 +218,25 @@ def test_the_default_session_is_this_transport_unless_a_proxy_is_set() -> None:
     assert isinstance(default_session("https://x.example", {"NO_PROXY": "x"}), HttpSession)
     chosen = default_session("https://x.example", {"HTTPS_PROXY": "http://proxy:3128"})
     assert type(chosen).__name__ == "Session" and type(chosen).__module__ == "requests.sessions"
+
+
+class SendLog:
+    """A socket stand-in that records each send: the wire is the same, the calls are seen."""
+
+    def __init__(self) -> None:
+        self.sends: list[bytes] = []
+
+    def sendall(self, data: bytes) -> None:
+        self.sends.append(bytes(data))
+
+
+def test_headers_and_body_leave_in_one_send() -> None:
+    from deploy.transport import _Connection
+
+    connection = _Connection("127.0.0.1", 9)
+    connection.sock = SendLog()  # type: ignore[assignment]
+    connection.body = b'{"a":1}'
+    connection.request("PUT", "/x", headers={"Content-Length": "7"})
+    (only,) = connection.sock.sends
+    assert only.startswith(b"PUT /x HTTP/1.1\r\n") and only.endswith(b'\r\n\r\n{"a":1}')
+    assert connection.body == b""  # consumed: the next request carries no stale body
