@@ -124,10 +124,12 @@ def _serve(protocol_in: BinaryIO, out: BinaryIO, main: Main, previous: set[str])
         except Exception as ex:
             print(traceback.format_exc(), file=sys.stderr)
             result = {"error": str(ex)}
-        out.write(json.dumps(result, ensure_ascii=False).encode("utf-8"))
-        out.write(b"\n")
-        out.flush()
+        line = json.dumps(result, ensure_ascii=False).encode("utf-8") + b"\n"
+        # Sentinels first: when the result arrives the logs are already complete in the
+        # pipes, so the server reads all three in one wake-up instead of waiting again.
         _end_of_activation()
+        out.write(line)
+        out.flush()
 
 
 def _end_of_activation() -> None:

@@ -17,7 +17,6 @@ common case writes each such activation once, finished. Reads see unwritten reco
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import queue
 import sqlite3
@@ -27,6 +26,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from . import codec
 from .models import ENTITY_TYPES, Activation, Entity
 from .runtypes import WHISK_ERROR
 
@@ -49,8 +49,7 @@ INSERT_ACTIVATION = (
 INTERRUPTED = "The activation was interrupted because the server stopped before it completed."
 
 
-_encoder = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
-_encode = _encoder.encode  # json.dumps with options would build an encoder per call
+_encode = codec.dumps_text
 
 
 def _write_rows(db: sqlite3.Connection, rows: list[Row]) -> None:
@@ -143,7 +142,7 @@ class Store:
         for path_, name, collection, doc in self._db.execute(
             "select path, name, collection, doc from entities"
         ):
-            self._entities[(path_, name)] = ENTITY_TYPES[collection](**json.loads(doc))
+            self._entities[(path_, name)] = ENTITY_TYPES[collection](**codec.loads(doc))
         self._pending: dict[str, Activation] = {}  # deferred, not yet handed to the writer
         self._held: dict[str, Activation] = {}  # put with ``hold``: written only when needed
         self._unwritten: dict[str, tuple[Activation, Row]] = {}  # handed over, not committed
@@ -304,7 +303,7 @@ class Store:
         row = self._db.execute(
             "select doc from activations where id = ?", (activation_id,)
         ).fetchone()
-        return Activation(**json.loads(row[0])) if row else None
+        return Activation(**codec.loads(row[0])) if row else None
 
     def put_activations(self, acts: list[Activation]) -> None:
         """Write many finished records now, in one transaction (imports, benchmarks)."""
@@ -351,7 +350,7 @@ class Store:
             f"select doc from activations where {where} order by start desc limit ? offset ?",
             (*args, limit, skip),
         )
-        return [Activation(**json.loads(doc)) for (doc,) in rows]
+        return [Activation(**codec.loads(doc)) for (doc,) in rows]
 
     def count_activations(
         self,
@@ -378,7 +377,7 @@ class Store:
         rows = self._db.execute("select doc from activations where running = 1").fetchall()
         now = int(time.time() * 1000)
         for (doc,) in rows:
-            act = Activation(**json.loads(doc))
+            act = Activation(**codec.loads(doc))
             fail_activation(act, now)
             self.put_activation(act)
         return len(rows)
