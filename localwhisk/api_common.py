@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 from urllib.parse import unquote
 
+from . import codec
 from .auth import Identity, resolve_namespace
 from .errors import (
     BadRequest,
@@ -83,7 +83,7 @@ def read_json(req: Request) -> Any:
     ):
         raise UnsupportedMediaType(content_type)
     try:
-        return json.loads(req.body)
+        return codec.loads(req.body)
     except (ValueError, UnicodeDecodeError) as exc:
         raise MalformedRequest(str(exc)) from None
 

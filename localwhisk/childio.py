@@ -8,19 +8,18 @@ from fd 3 with a deadline. It neither starts nor kills processes: that is ``runn
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import time
 from collections import deque
 
-from localwhisk import launcher
+from localwhisk import codec, launcher
 from localwhisk.outcomes import MAX_RESULT_BYTES, TRUNCATED_PREFIX_BYTES, log_line
 
 MIB = 1024 * 1024
 SENTINEL = launcher.SENTINEL.encode()
+SENTINEL_LINE = launcher.SENTINEL_LINE
 _PART_LINE = 1024 * 1024  # an unterminated line longer than this is logged in pieces
 _NEVER = 1 << 62  # sentinel count of a stream at EOF: every activation counts as ended
-_encoder = json.JSONEncoder(ensure_ascii=False)  # json.dumps with options builds one per call
 
 
 def _wake(future: asyncio.Future[None]) -> None:
@@ -144,6 +143,11 @@ class ChildIO:
             transport.close()
 
     def _chunk(self, stream: _Output, chunk: bytes) -> None:
+        if chunk == SENTINEL_LINE and not stream.pending:
+            # A quiet activation's whole output: count it without splitting lines.
+            self.sentinels[stream.name] += 1
+            self._check_settled()
+            return
         ns = time.time_ns()
         *lines, pending = (stream.pending + chunk).split(b"\n")
         for line in lines:
@@ -251,7 +255,7 @@ class ChildIO:
 
     def send(self, message: dict) -> None:
         assert self.process.stdin is not None
-        self.process.stdin.write(_encoder.encode(message).encode() + b"\n")
+        self.process.stdin.write(codec.dumps(message) + b"\n")
 
     @property
     def out_of_memory(self) -> bool:

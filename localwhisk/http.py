@@ -9,15 +9,29 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qsl
+
+from . import codec
 
 JSON_TYPE = "application/json"
 
-_encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+dumps = codec.dumps  # compact JSON, as the platform's spray-json writes it
 
 
-def dumps(value: Any) -> bytes:
-    """Compact JSON, as the platform's spray-json writes it."""
-    return _encoder.encode(value).encode("utf-8")
+def parse_query(text: str) -> dict[str, str]:
+    """``dict(parse_qsl(text, keep_blank_values=True))``: the last value of a name wins.
+
+    Query strings with nothing to decode (``blocking=true&result=true``) are split
+    directly: parse_qsl costs more than the rest of routing on every invoke.
+    """
+    if "%" in text or "+" in text:
+        return dict(parse_qsl(text, keep_blank_values=True))
+    query: dict[str, str] = {}
+    for part in text.split("&"):
+        if part:
+            name, _, value = part.partition("=")
+            query[name] = value
+    return query
 
 
 @dataclass(slots=True)

@@ -65,6 +65,30 @@ def merge_arguments(resolved: Resolved, payload: dict[str, Any]) -> dict[str, An
     return {**resolved.params, **payload}
 
 
+async def _settle(task: asyncio.Task[Any], seconds: float) -> None:
+    """Wait until ``task`` is done or ``seconds`` pass; never cancels it.
+
+    ``asyncio.wait`` does the same with a set, a counter and a callback per task:
+    this is the blocking invoke's hot path, so it gets the one-future version.
+    """
+    if task.done():
+        return
+    loop = asyncio.get_running_loop()
+    waiter: asyncio.Future[None] = loop.create_future()
+
+    def wake(_: object = None) -> None:
+        if not waiter.done():
+            waiter.set_result(None)
+
+    timer = loop.call_later(seconds, wake)
+    task.add_done_callback(wake)
+    try:
+        await waiter
+    finally:
+        timer.cancel()
+        task.remove_done_callback(wake)
+
+
 class Invoker:
     def __init__(
         self,
@@ -108,7 +132,7 @@ class Invoker:
         act = self._open(who, resolved, cause=None, hold=blocking)
         task = self.spawn(self._execute(who, resolved, args, act, request_id))
         if blocking:
-            await asyncio.wait((task,), timeout=wait_ms / 1000)
+            await _settle(task, wait_ms / 1000)
             if not act.running:
                 # The caller sees the result: the finished record is committed first.
                 await self.store.durable()

@@ -104,18 +104,25 @@ def _init(line: bytes) -> tuple[Main, set[str]]:
 
 def _serve(protocol_in: BinaryIO, out: BinaryIO, main: Main, previous: set[str]) -> None:
     env = os.environ
+    names: dict[str, str] = {}  # context key -> its variable's name
     while True:
         line = protocol_in.readline()
         if not line:
             return
         args = json.loads(line)
         payload = args.pop("value", {})
-        current = {f"__OW_{key.upper()}" for key in args}
+        current = set()
+        for key, value in args.items():
+            name = names.get(key) or names.setdefault(key, f"__OW_{key.upper()}")
+            current.add(name)
+            text = str(value)
+            # Most of the context (namespace, action name, version) repeats: setting a
+            # variable costs a putenv, so only what changed is set.
+            if env.get(name) != text:
+                env[name] = text
         # A key sent last time but not now (api_key) must not leak into this activation.
         for stale in previous - current:
             env.pop(stale, None)
-        for key, value in args.items():
-            env[f"__OW_{key.upper()}"] = str(value)
         previous = current
         try:
             result = main(payload)
@@ -124,10 +131,12 @@ def _serve(protocol_in: BinaryIO, out: BinaryIO, main: Main, previous: set[str])
         except Exception as ex:
             print(traceback.format_exc(), file=sys.stderr)
             result = {"error": str(ex)}
-        out.write(json.dumps(result, ensure_ascii=False).encode("utf-8"))
-        out.write(b"\n")
-        out.flush()
+        line = json.dumps(result, ensure_ascii=False).encode("utf-8") + b"\n"
+        # Sentinels first: when the result arrives the logs are already complete in the
+        # pipes, so the server reads all three in one wake-up instead of waiting again.
         _end_of_activation()
+        out.write(line)
+        out.flush()
 
 
 def _end_of_activation() -> None:

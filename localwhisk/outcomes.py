@@ -6,10 +6,10 @@ choices follow OpenWhisk's invoker (``Messages``, ``ActivationResponse``, ``LogL
 
 from __future__ import annotations
 
-import json
 import re
 import time
 
+from localwhisk import codec
 from localwhisk.runtypes import APPLICATION_ERROR, DEVELOPER_ERROR, SUCCESS
 
 MAX_RESULT_BYTES = 1024 * 1024
@@ -48,7 +48,7 @@ def outcome_for_result(data: bytes, size: int) -> tuple[str, object, bool]:
         message = f"The action produced a response that exceeded the allowed length: {size} > {MAX_RESULT_BYTES} bytes. The truncated response was: {trunk}"
         return APPLICATION_ERROR, {"error": message}, True
     try:
-        result = json.loads(data)
+        result = codec.loads(data)
     except ValueError:
         text = re.sub(r"\s+", " ", data.decode("utf-8", "replace"))[:TRUNCATED_PREFIX_BYTES]
         return (

@@ -65,6 +65,12 @@ class Pool(Generic[P]):
 
     async def acquire(self, key: Hashable, action: str) -> P | None:
         """A warm idle process for ``key``, or None: a slot reserved to start a new one."""
+        if not self._queues:
+            # Nobody is waiting, so order cannot matter: answer without a future
+            # (the warm invoke's common case).
+            granted, proc = self._try_grant(key, action)
+            if granted:
+                return proc
         waiter = _Waiter(key, action)
         queue = self._queues.get(action)
         if queue is None:
@@ -132,27 +138,33 @@ class Pool(Generic[P]):
             self._dispatch()
 
     def _grant(self, waiter: _Waiter) -> bool:
-        for entry in reversed(self._idle):  # most recently used: the warmest
-            if entry.key == waiter.key:
+        granted, proc = self._try_grant(waiter.key, waiter.action)
+        if granted:
+            waiter.future.set_result(proc)
+        return granted
+
+    def _try_grant(self, key: Hashable, action: str) -> tuple[bool, P | None]:
+        """(True, idle process) or (True, None) for a reserved slot; (False, None) if neither."""
+        for index in range(len(self._idle) - 1, -1, -1):  # most recently used: the warmest
+            entry = self._idle[index]
+            if entry.key == key:
                 if entry.timer is not None:
                     entry.timer.cancel()
-                self._idle.remove(entry)
-                waiter.future.set_result(entry.proc)
-                return True
-        if self._per_action[waiter.action] >= self.max_per_action:
+                del self._idle[index]
+                return True, entry.proc
+        if self._per_action[action] >= self.max_per_action:
             # The action is at its limit; an idle process of its old revision makes room.
-            stale = next((e for e in self._idle if e.action == waiter.action), None)
+            stale = next((e for e in self._idle if e.action == action), None)
             if stale is None:
-                return False
+                return False, None
             self._drop_idle(stale)
         if self._total >= self.max_total:
             if not self._idle:
-                return False
+                return False, None
             self._drop_idle(self._idle[0])  # least recently used, any action
         self._total += 1
-        self._per_action[waiter.action] += 1
-        waiter.future.set_result(None)
-        return True
+        self._per_action[action] += 1
+        return True, None
 
     def _dispatch(self) -> None:
         """Serve waiters in arrival order; one that cannot run yet does not block others.

@@ -12,13 +12,12 @@ import logging
 import os
 from collections.abc import Awaitable, Callable
 from typing import Any
-from urllib.parse import parse_qsl
 
 from . import routes
 from .config import CODE_SIZE_LIMIT
 from .context import Context
 from .errors import ApiError, InternalError, MethodNotAllowed, PayloadTooLarge, RouteNotFound
-from .http import Request, Response, dumps
+from .http import Request, Response, dumps, parse_query
 
 log = logging.getLogger("localwhisk.server")
 
@@ -126,7 +125,7 @@ class App:
         request = Request(
             method=method,
             path=scope["path"],
-            query=dict(parse_qsl(query_string, keep_blank_values=True)) if query_string else {},
+            query=parse_query(query_string) if query_string else {},
             headers=headers,
             body=body,
             request_id=request_id,

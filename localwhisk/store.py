@@ -4,11 +4,13 @@ WAL mode, parameterised statements, schema as constants. Entities are few and re
 on every invoke, so they live in memory too and are written through at once.
 
 Activation records on the invoke path are written behind, by one writer thread with
-its own connection: records collected during an event-loop turn go in one
-transaction (a record written twice, running then finished, is written once), and
-no commit runs on the event loop itself. ``durable()`` is awaited before a caller
-is told anything about a record (its id, or its result), so whatever was
-acknowledged exists on disk; concurrent callers share one commit (group commit).
+its own connection (``writebehind``): records collected during an event-loop turn go
+in one transaction (a record written twice, running then finished, is written once).
+``durable()`` is awaited before a caller is told anything about a record (its id, or
+its result), so whatever was acknowledged exists on disk; concurrent callers share
+one commit (group commit). When the writer holds nothing and only a few records
+wait, ``durable()`` commits them on the loop instead: cheaper than two thread
+hand-offs for a lone caller. Checkpoints run on their own thread, never in a commit.
 A record put with ``hold`` (a blocking invoke's running state, which nobody has
 seen yet) stays in memory until it changes, ``durable()`` or ``sync()``: the
 common case writes each such activation once, finished. Reads see unwritten records.
@@ -17,18 +19,18 @@ common case writes each such activation once, finished. Reads see unwritten reco
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-import queue
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
+from . import codec
 from .models import ENTITY_TYPES, Activation, Entity
 from .runtypes import WHISK_ERROR
+from .writebehind import Checkpointer, Row, Writer
 
 SCHEMA = (
     """create table if not exists entities (
@@ -46,11 +48,11 @@ INSERT_ACTIVATION = (
     "insert or replace into activations (id, namespace, entity_key, start, running, doc)"
     " values (?, ?, ?, ?, ?, ?)"
 )
+INLINE_ROWS = 4  # at most this many records are committed on the loop, and only when idle
 INTERRUPTED = "The activation was interrupted because the server stopped before it completed."
 
 
-_encoder = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
-_encode = _encoder.encode  # json.dumps with options would build an encoder per call
+_encode = codec.dumps_text
 
 
 def _write_rows(db: sqlite3.Connection, rows: list[Row]) -> None:
@@ -65,7 +67,6 @@ def _write_rows(db: sqlite3.Connection, rows: list[Row]) -> None:
 
 
 log = logging.getLogger("localwhisk.store")
-Row = tuple[Any, ...]
 
 
 def _connect(path: Path) -> sqlite3.Connection:
@@ -74,51 +75,8 @@ def _connect(path: Path) -> sqlite3.Connection:
     # WAL + NORMAL: a commit survives a crash of this process; only a power loss may
     # drop the last transactions, which is fine for a local server.
     db.execute("pragma synchronous=normal")
+    db.execute("pragma wal_autocheckpoint=0")  # _Checkpointer's job, off the commit path
     return db
-
-
-class _Writer:
-    """One thread committing batches of activation rows on its own connection."""
-
-    def __init__(self, path: Path) -> None:
-        self._db = _connect(path)
-        self._queue: queue.SimpleQueue[tuple[list[Row], Callable[[], None]] | None] = (
-            queue.SimpleQueue()
-        )
-        self._thread = threading.Thread(target=self._serve, name="localwhisk-store", daemon=True)
-        self._thread.start()
-
-    def submit(self, rows: list[Row], done: Callable[[], None]) -> None:
-        self._queue.put((rows, done))
-
-    def close(self) -> None:
-        self._queue.put(None)
-        self._thread.join()
-        self._db.close()
-
-    def _serve(self) -> None:
-        stopping = False
-        while not stopping:
-            item = self._queue.get()
-            batch = [item]
-            # Group commit: take whatever else is already queued into the same transaction.
-            while True:
-                try:
-                    batch.append(self._queue.get_nowait())
-                except queue.Empty:
-                    break
-            stopping = any(entry is None for entry in batch)
-            work = [entry for entry in batch if entry is not None]
-            rows = [row for entry in work for row in entry[0]]
-            if rows:
-                try:
-                    _write_rows(self._db, rows)
-                except sqlite3.Error:
-                    log.exception("could not write %d activation record(s)", len(rows))
-                    if self._db.in_transaction:
-                        self._db.execute("rollback")
-            for _, done in work:
-                done()
 
 
 def _row(act: Activation) -> tuple[Any, ...]:
@@ -143,7 +101,7 @@ class Store:
         for path_, name, collection, doc in self._db.execute(
             "select path, name, collection, doc from entities"
         ):
-            self._entities[(path_, name)] = ENTITY_TYPES[collection](**json.loads(doc))
+            self._entities[(path_, name)] = ENTITY_TYPES[collection](**codec.loads(doc))
         self._pending: dict[str, Activation] = {}  # deferred, not yet handed to the writer
         self._held: dict[str, Activation] = {}  # put with ``hold``: written only when needed
         self._unwritten: dict[str, tuple[Activation, Row]] = {}  # handed over, not committed
@@ -152,13 +110,15 @@ class Store:
         # caller needing everything so far durable can join it instead of queueing one.
         self._last_batch: list[asyncio.Future[None]] | None = None
         self._flush_scheduled = False
+        self._checkpointer = Checkpointer(partial(_connect, path))
         self.recovered = self._fail_interrupted()
-        self._writer = _Writer(path)
+        self._writer = Writer(partial(_connect, path), _write_rows, self._checkpointer)
 
     def close(self) -> None:
         self._release_held()
         self.flush()
         self._writer.close()
+        self._checkpointer.close()
         self._db.close()
 
     # -- entities ------------------------------------------------------------------
@@ -202,6 +162,7 @@ class Store:
                 self.sync()  # an older version still queued must not land after this one
             self._pending.pop(act.activation_id, None)
             self._db.execute(INSERT_ACTIVATION, _row(act))
+            self._checkpointer.note(1)
             return
         if hold:
             self._held[act.activation_id] = act
@@ -217,8 +178,15 @@ class Store:
     async def durable(self) -> None:
         """Return once every record put so far is committed."""
         self._release_held()
-        if not self._pending and not self._unwritten:
-            return
+        if not self._unwritten:
+            if not self._pending:
+                return
+            if len(self._pending) <= INLINE_ROWS:
+                # The writer holds nothing: a few rows commit here in tens of
+                # microseconds, less than the two thread hand-offs would take. Under
+                # load the writer is busy and batches keep going to it.
+                self._write_pending()
+                return
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         if self._pending:
             self._waiters.append(waiter)
@@ -230,6 +198,15 @@ class Store:
             self._waiters.append(waiter)
             self._hand_over([])
         await waiter
+
+    def _write_pending(self) -> None:
+        rows = [_row(act) for act in self._pending.values()]
+        self._pending.clear()
+        try:
+            _write_rows(self._db, rows)
+        except sqlite3.Error:  # as on the writer's thread: logged, the server goes on
+            log.exception("could not write %d activation record(s)", len(rows))
+        self._checkpointer.note(len(rows))
 
     def _schedule(self) -> None:
         if self._flush_scheduled:
@@ -304,12 +281,13 @@ class Store:
         row = self._db.execute(
             "select doc from activations where id = ?", (activation_id,)
         ).fetchone()
-        return Activation(**json.loads(row[0])) if row else None
+        return Activation(**codec.loads(row[0])) if row else None
 
     def put_activations(self, acts: list[Activation]) -> None:
         """Write many finished records now, in one transaction (imports, benchmarks)."""
         self.sync()
         _write_rows(self._db, [_row(act) for act in acts])
+        self._checkpointer.note(len(acts))
 
     def list_plan(self, namespace: str, entity_key: str | None = None) -> str:
         """SQLite's query plan for ``list_activations`` (shows the index it uses)."""
@@ -351,7 +329,7 @@ class Store:
             f"select doc from activations where {where} order by start desc limit ? offset ?",
             (*args, limit, skip),
         )
-        return [Activation(**json.loads(doc)) for (doc,) in rows]
+        return [Activation(**codec.loads(doc)) for (doc,) in rows]
 
     def count_activations(
         self,
@@ -371,6 +349,7 @@ class Store:
         cursor = self._db.execute(
             "delete from activations where running = 0 and start < ?", (older_than_ms,)
         )
+        self._checkpointer.note(cursor.rowcount)
         return cursor.rowcount
 
     def _fail_interrupted(self) -> int:
@@ -378,7 +357,7 @@ class Store:
         rows = self._db.execute("select doc from activations where running = 1").fetchall()
         now = int(time.time() * 1000)
         for (doc,) in rows:
-            act = Activation(**json.loads(doc))
+            act = Activation(**codec.loads(doc))
             fail_activation(act, now)
             self.put_activation(act)
         return len(rows)

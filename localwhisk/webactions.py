@@ -44,9 +44,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
-from urllib.parse import parse_qsl
 
 from .errors import MalformedRequest
+from .http import parse_query
 from .mediatypes import is_binary, parse_media_type, render_type
 from .runtypes import APPLICATION_ERROR, SUCCESS
 
@@ -181,7 +181,7 @@ def build_arguments(
         params["__ow_body"] = _raw_body(body, content_type)
         return WebArguments(params, frozenset())
 
-    query = dict(parse_qsl(query_string, keep_blank_values=True))
+    query = parse_query(query_string)
     parsed = _body_value(body, content_type)
     params.update(query)
     keys = set(query)
@@ -220,7 +220,7 @@ def _body_value(body: bytes, content_type: str | None) -> Any:
             raise MalformedRequest(str(exc)) from exc
     text = body.decode("utf-8", errors="replace")
     if media.essence == "application/x-www-form-urlencoded":
-        return dict(parse_qsl(text, keep_blank_values=True))
+        return parse_query(text)
     return text
 
 

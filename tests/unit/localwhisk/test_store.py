@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from localwhisk.models import Action, Activation, Trigger
-from localwhisk.store import INTERRUPTED, Store
+from localwhisk.store import INLINE_ROWS, INTERRUPTED, Store
 
 
 def activation(activation_id: str, key: str, start: int, running: bool = False) -> Activation:
@@ -123,3 +123,23 @@ def test_lists_include_records_still_being_written(tmp_path):
     assert asyncio.run(go()) == [102, 101, 100]
     store.close()
     assert Store(tmp_path / "db").count_activations("guest", "a") == 3
+
+
+def test_durable_commits_through_the_writer_when_many_records_wait(tmp_path):
+    # One or a few records commit on the loop when the writer is idle; more go to the
+    # writer thread. Both must leave every record on disk when durable() returns.
+    store = Store(tmp_path / "db")
+
+    async def go(count: int, first: int) -> int:
+        for i in range(first, first + count):
+            store.put_activation(activation(f"{i:032d}", "a", i), defer=True)
+        await store.durable()
+        other = Store(tmp_path / "db")
+        try:
+            return other.count_activations("guest", "a")
+        finally:
+            other.close()
+
+    assert asyncio.run(go(1, 0)) == 1
+    assert asyncio.run(go(INLINE_ROWS + 5, 1)) == INLINE_ROWS + 6
+    store.close()
