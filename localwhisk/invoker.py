@@ -108,6 +108,7 @@ class Invoker:
         self._clock = clock
         self._tasks: set[asyncio.Task[Any]] = set()
         self._running: dict[str, Activation] = {}
+        self._awaited: set[str] = set()  # blocking callers still inside their window
         self._codes = CodeSpecs()
         self.closing = False
 
@@ -132,7 +133,17 @@ class Invoker:
         act = self._open(who, resolved, cause=None, hold=blocking)
         task = self.spawn(self._execute(who, resolved, args, act, request_id))
         if blocking:
-            await _settle(task, wait_ms / 1000)
+            # While its caller waits, the finished record is held too: durable() below
+            # then commits it directly instead of behind a flush to the writer thread.
+            self._awaited.add(act.activation_id)
+            try:
+                await _settle(task, wait_ms / 1000)
+            except BaseException:
+                if not act.running:  # nobody will ask for it to be durable: write it behind
+                    self.store.put_activation(act, defer=True)
+                raise
+            finally:
+                self._awaited.discard(act.activation_id)
             if not act.running:
                 # The caller sees the result: the finished record is committed first.
                 await self.store.durable()
@@ -188,7 +199,8 @@ class Invoker:
         self._running.pop(act.activation_id, None)
         act.running = False
         if not self.closing:
-            self.store.put_activation(act, defer=True)
+            hold = act.activation_id in self._awaited
+            self.store.put_activation(act, defer=True, hold=hold)
 
     # -- running -------------------------------------------------------------------
 

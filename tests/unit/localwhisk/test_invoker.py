@@ -271,3 +271,65 @@ def test_invocations_are_throttled_when_switched_on(tmp_path):
 
     with pytest.raises(RateThrottled):
         asyncio.run(go())
+
+
+def _on_disk(tmp_path, activation_id: str):
+    from localwhisk.store import Store
+
+    other = Store(tmp_path / "db.sqlite")  # a second connection sees only what is committed
+    try:
+        return other.get_activation(activation_id)
+    finally:
+        other.close()
+
+
+def test_a_blocking_result_is_on_disk_when_the_caller_gets_it(tmp_path):
+    ctx = make_context(tmp_path, FakeRunner())
+    ctx.store.put(code_action("quick"))
+
+    async def go():
+        resolved = resolve_action(ctx.store, "guest", None, "quick")
+        return await ctx.invoker.invoke(
+            GUEST, resolved, {"x": 1}, blocking=True, wait_ms=5000, request_id="t"
+        )
+
+    done = asyncio.run(go())
+    assert done.activation is not None
+    stored = _on_disk(tmp_path, done.activation_id)
+    assert stored is not None and not stored.running and stored.result == done.activation.result
+
+
+def test_a_blocking_caller_cancelled_after_the_result_still_leaves_the_record(tmp_path):
+    runner = FakeRunner()
+    ctx = make_context(tmp_path, runner)
+    ctx.store.put(code_action("quick"))
+
+    async def go():
+        runner.gate = asyncio.Event()
+        resolved = resolve_action(ctx.store, "guest", None, "quick")
+        call = asyncio.ensure_future(
+            ctx.invoker.invoke(GUEST, resolved, {}, blocking=True, wait_ms=5000, request_id="t")
+        )
+        for _ in range(100):  # until the activation is running (bounded)
+            if ctx.invoker._running:
+                break
+            await asyncio.sleep(0.01)
+        (activation_id,) = ctx.invoker._running
+        runner.gate.set()
+        for _ in range(100):  # until it finished, while its caller has not resumed yet
+            if not ctx.invoker._running:
+                break
+            await asyncio.sleep(0)
+        call.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await call
+        # Nobody calls durable() for it now: it must still be written behind, unprompted.
+        for _ in range(200):
+            stored = _on_disk(tmp_path, activation_id)
+            if stored is not None and not stored.running:
+                return stored
+            await asyncio.sleep(0.01)
+        return None
+
+    stored = asyncio.run(go())
+    assert stored is not None and not stored.running
