@@ -1,4 +1,4 @@
-"""``OpenWhiskClient``: the only module that speaks HTTP (and the only one importing requests).
+"""``OpenWhiskClient``: the OpenWhisk API as domain verbs; the only module importing requests.
 
 Domain verbs over one session returning plain dicts; 404 on a read is ``None``;
 every other failure is an ``OpenWhiskError`` subclass naming method, URL, status and
