@@ -75,7 +75,7 @@ def _connect(path: Path) -> sqlite3.Connection:
     # WAL + NORMAL: a commit survives a crash of this process; only a power loss may
     # drop the last transactions, which is fine for a local server.
     db.execute("pragma synchronous=normal")
-    db.execute("pragma wal_autocheckpoint=0")  # _Checkpointer's job, off the commit path
+    db.execute("pragma wal_autocheckpoint=0")  # writebehind.Checkpointer does it, off commits
     return db
 
 
