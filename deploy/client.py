@@ -1,4 +1,4 @@
-"""``OpenWhiskClient``: the OpenWhisk API as domain verbs; the only module importing requests.
+"""``OpenWhiskClient``: the OpenWhisk API as domain verbs over an HTTP session.
 
 Domain verbs over one session returning plain dicts; 404 on a read is ``None``;
 every other failure is an ``OpenWhiskError`` subclass naming method, URL, status and
@@ -7,23 +7,21 @@ exponential backoff, jitter and ``Retry-After``; never other 4xx, and never a PO
 that may have reached the server. It does not decide what to write: ``apply`` calls
 the mutating verbs, nothing else should.
 
-The session is ``transport.HttpSession`` (standard library, fast to import and per
-request) unless a proxy is configured, then a ``requests.Session`` (proxies, no_proxy,
-CONNECT); a caller may pass any object with their ``request``/``auth``/``headers``,
-as the unit tests do with ``requests_session`` under ``responses``.
+Which session it gets, and what a session's failures mean, is ``sessions``'; a
+caller may pass any object with a ``request``/``auth``/``headers`` of
+``requests.Session``'s shape, as the unit tests do with ``requests_session`` under
+``responses``.
 """
 
 from __future__ import annotations
 
 import base64
-import os
 import random
-import sys
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any
 from urllib.parse import quote
 
 from deploy.errors import (
@@ -35,15 +33,12 @@ from deploy.errors import (
     ThrottledError,
 )
 from deploy.models import Artifact
+from deploy.sessions import Failure, default_session, failure_of
 from deploy.settings import Settings, is_loopback, mask
-from deploy.transport import HttpSession, TransportError
 
 PAGE = 200  # the server's maximum list page (openwhisk-api.md §2.1)
 MAX_RETRY_AFTER = 60.0  # seconds; a server asking for longer is treated as "give up soon"
-POOL = 32  # connections kept per host: the most useful --parallelism
 IDEMPOTENT = frozenset({"GET", "PUT", "DELETE", "HEAD"})
-# Variables requests (and curl) take a proxy from; any of them set hands HTTP to requests.
-PROXY_VARIABLES = frozenset({"http_proxy", "https_proxy", "all_proxy"})
 ACTIVATION_HEADER = "x-openwhisk-activation-id"
 
 
@@ -202,7 +197,7 @@ class OpenWhiskClient:
                     method, url, params=params, json=json, timeout=self.timeout
                 )
             except Exception as exc:
-                failure = _failure(exc)
+                failure = failure_of(exc)
                 if failure is None:
                     raise
                 # A POST that may have reached the server (read timeout, connection reset
@@ -278,67 +273,6 @@ class OpenWhiskClient:
         return ConnectError(
             method, self._display_url(url), None, mask(reason, self.settings), None, hint
         )
-
-
-def default_session(apihost: str, environ: Any = None) -> Any:
-    """The standard-library transport, or requests when a proxy is configured."""
-    environ = os.environ if environ is None else environ
-    if any(v and k.lower() in PROXY_VARIABLES for k, v in environ.items()):
-        return requests_session(apihost)
-    # The CA bundles requests would use (its variables, then certifi's), so trust is unchanged.
-    bundle = environ.get("REQUESTS_CA_BUNDLE") or environ.get("CURL_CA_BUNDLE")
-    return HttpSession(apihost, verify=bundle or True)
-
-
-def requests_session(apihost: str) -> Any:
-    """A ``requests.Session`` set up for one host: pooled for ``--parallelism``, environment
-    read once (requests re-reads proxy and CA variables from ``os.environ`` on every
-    request, about a quarter of a PUT's client CPU; the answer cannot change within a run).
-    ``.netrc`` is not lost: requests consults it only for sessions without auth."""
-    import requests
-
-    session = requests.Session()
-    # apply runs up to `--parallelism` requests at once; urllib3 keeps 10 per host by default
-    adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=POOL)
-    session.mount("https://", adapter)
-    session.mount("http://", adapter)
-    session.proxies.update(requests.utils.get_environ_proxies(apihost))
-    bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
-    if bundle:
-        session.verify = bundle
-    session.trust_env = False
-    return session
-
-
-class Failure(NamedTuple):
-    """A connection failure, whichever transport reported it."""
-
-    never_sent: bool  # nothing reached the server: safe to retry even a POST
-    timed_out: bool  # sent, and no answer within the read timeout
-    cause: str  # the underlying error's name, for the message
-
-
-def _failure(exc: Exception) -> Failure | None:
-    """``exc`` as a connection failure, or None when it is something else (a bug)."""
-    if isinstance(exc, TransportError):
-        return Failure(not exc.sent, exc.timed_out, exc.cause_name)
-    requests = sys.modules.get("requests")  # imported iff a requests session is in use
-    if requests is None or not isinstance(exc, (requests.ConnectionError, requests.Timeout)):
-        return None
-    return Failure(_never_sent(exc), isinstance(exc, requests.ReadTimeout), type(exc).__name__)
-
-
-def _never_sent(exc: Exception) -> bool:
-    """Did requests fail before any byte reached the server (refused, connect timeout)?"""
-    import requests
-    from urllib3.exceptions import ConnectTimeoutError, MaxRetryError
-
-    if isinstance(exc, requests.ConnectTimeout):
-        return True
-    cause = exc.args[0] if exc.args else None
-    # urllib3 wraps connect failures (NewConnectionError is one) in MaxRetryError; a reset
-    # or a dropped connection while waiting for the answer comes as ProtocolError instead.
-    return isinstance(cause, MaxRetryError) and isinstance(cause.reason, ConnectTimeoutError)
 
 
 def with_code(body: dict[str, Any], artifact: Artifact) -> dict[str, Any]:

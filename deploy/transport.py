@@ -7,7 +7,7 @@ runs under it. ``requests`` costs a deploy about 100 ms of imports and ~2 ms of 
 per request; this costs a fraction of both. One keep-alive connection per thread
 (``apply`` runs requests from a pool). It never retries: a failure is a
 ``TransportError`` saying whether any byte of the request may have left, so
-``client`` can decide. ``client.default_session`` picks requests instead when a proxy
+``client`` can decide. ``sessions.default_session`` picks requests instead when a proxy
 is configured.
 """
 

@@ -52,7 +52,7 @@ def test_localwhisk_never_imports_the_deploy_tool_or_actions(path):
 @pytest.mark.parametrize(
     ("package", "library", "owner"),
     [
-        ("deploy", "requests", "client.py"),
+        ("deploy", "requests", "sessions.py"),
         ("deploy", "http", "transport.py"),
         ("localwhisk", "sqlite3", "store.py"),
         ("localwhisk", "subprocess", "runner.py"),

@@ -18,8 +18,9 @@ from typing import Any
 
 import pytest
 
-from deploy.client import OpenWhiskClient, default_session
+from deploy.client import OpenWhiskClient
 from deploy.errors import ConnectError
+from deploy.sessions import default_session
 from deploy.settings import Settings
 from deploy.transport import HttpSession, TransportError
 
