@@ -48,6 +48,7 @@ INSERT_ACTIVATION = (
     "insert or replace into activations (id, namespace, entity_key, start, running, doc)"
     " values (?, ?, ?, ?, ?, ?)"
 )
+STATEMENT_ROWS = 500  # activation rows per insert statement
 INLINE_ROWS = 4  # at most this many records are committed on the loop, and only when idle
 INTERRUPTED = "The activation was interrupted because the server stopped before it completed."
 
@@ -55,11 +56,34 @@ INTERRUPTED = "The activation was interrupted because the server stopped before 
 _encode = codec.dumps_text
 
 
+# A whole batch as one statement: executemany steps SQLite once per row, and each
+# step gives up and retakes the GIL, which a busy event loop holds for up to 5 ms.
+INSERT_ACTIVATIONS = (
+    "insert or replace into activations (id, namespace, entity_key, start, running, doc)"
+    " select json_extract(value, '$[0]'), json_extract(value, '$[1]'),"
+    " json_extract(value, '$[2]'), json_extract(value, '$[3]'),"
+    " json_extract(value, '$[4]'), json_extract(value, '$[5]') from json_each(?)"
+)
+
+
 def _write_rows(db: sqlite3.Connection, rows: list[Row]) -> None:
-    """Insert or replace ``rows`` in one transaction; later rows of an id win."""
+    """Insert or replace ``rows`` in one transaction; later rows of an id win.
+
+    Up to STATEMENT_ROWS rows (every batch the writer sees under load) go as one
+    statement, which SQLite's autocommit makes its own transaction: no begin and
+    commit steps, each of which would retake the GIL too. Bulk writes are cut into
+    statements of that size inside one transaction, so no batch becomes one huge text.
+    """
+    if len(rows) == 1:
+        db.execute(INSERT_ACTIVATION, rows[0])
+        return
+    if len(rows) <= STATEMENT_ROWS:
+        db.execute(INSERT_ACTIVATIONS, (codec.dumps_text(rows),))
+        return
     db.execute("begin")
     try:
-        db.executemany(INSERT_ACTIVATION, rows)
+        for at in range(0, len(rows), STATEMENT_ROWS):
+            db.execute(INSERT_ACTIVATIONS, (codec.dumps_text(rows[at : at + STATEMENT_ROWS]),))
     except BaseException:
         db.execute("rollback")
         raise

@@ -143,3 +143,18 @@ def test_durable_commits_through_the_writer_when_many_records_wait(tmp_path):
     assert asyncio.run(go(1, 0)) == 1
     assert asyncio.run(go(INLINE_ROWS + 5, 1)) == INLINE_ROWS + 6
     store.close()
+
+
+def test_batched_writes_keep_the_last_version_of_each_record(tmp_path):
+    # Batches go as one statement (or several, in one transaction, when large); a record
+    # written twice in a batch, running then finished, must end finished.
+    from localwhisk.store import STATEMENT_ROWS
+
+    store = Store(tmp_path / "db")
+    for count in (3, STATEMENT_ROWS * 2 + 7):
+        running = [activation(f"{i:032d}", "a", i, running=True) for i in range(count)]
+        finished = [activation(f"{i:032d}", "a", i) for i in range(count)]
+        store.put_activations(running + finished)
+        assert store.count_activations("guest", "a") == count
+        assert all(not act.running for act in store.list_activations("guest", "a", limit=200))
+    store.close()
