@@ -211,11 +211,6 @@ def _excluded(arc: str, patterns: tuple[str, ...]) -> bool:
     return any(fnmatch.fnmatchcase(prefix, pattern) for pattern in patterns for prefix in prefixes)
 
 
-def write_zip(entries: dict[str, Path], *, limit: int = EXEC_LIMIT, name: str = "") -> bytes:
-    """Zip ``entries`` deterministically; stop early past ``limit``."""
-    return zip_sources(entries, limit=limit, name=name)[0]
-
-
 def zip_sources(
     entries: dict[str, Path], *, limit: int = EXEC_LIMIT, name: str = ""
 ) -> tuple[bytes, bool]:

@@ -104,7 +104,6 @@ def _init(line: bytes) -> tuple[Main, set[str]]:
 
 def _serve(protocol_in: BinaryIO, out: BinaryIO, main: Main, previous: set[str]) -> None:
     env = os.environ
-    names: dict[str, str] = {}  # context key -> its variable's name
     while True:
         line = protocol_in.readline()
         if not line:
@@ -113,7 +112,7 @@ def _serve(protocol_in: BinaryIO, out: BinaryIO, main: Main, previous: set[str])
         payload = args.pop("value", {})
         current = set()
         for key, value in args.items():
-            name = names.get(key) or names.setdefault(key, f"__OW_{key.upper()}")
+            name = f"__OW_{key.upper()}"
             current.add(name)
             text = str(value)
             # Most of the context (namespace, action name, version) repeats: setting a

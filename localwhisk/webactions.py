@@ -45,8 +45,9 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
 
+from . import codec
 from .errors import MalformedRequest
-from .http import parse_query
+from .http import dumps, parse_query
 from .mediatypes import is_binary, parse_media_type, render_type
 from .runtypes import APPLICATION_ERROR, SUCCESS
 
@@ -215,7 +216,7 @@ def _body_value(body: bytes, content_type: str | None) -> Any:
         if not body.strip():
             return None
         try:
-            return json.loads(body)
+            return codec.loads(body)
         except (ValueError, UnicodeDecodeError) as exc:
             raise MalformedRequest(str(exc)) from exc
     text = body.decode("utf-8", errors="replace")
@@ -312,14 +313,10 @@ def _invalid_media(media: str) -> _Reject:
     return _Reject(400, f"Response is not valid '{media}'.")
 
 
-def _json_bytes(value: Any) -> bytes:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
-
-
 def _as_json(value: Any) -> WebResponse:
     if not isinstance(value, (dict, list)):
         raise _invalid_media("application/json")
-    return WebResponse(200, [("Content-Type", "application/json")], _json_bytes(value))
+    return WebResponse(200, [("Content-Type", "application/json")], dumps(value))
 
 
 def _as_markup(value: Any, alias: str, media: str, content_type: str) -> WebResponse:
@@ -449,7 +446,7 @@ def _json_entity(headers: list[tuple[str, str]], body: Any) -> tuple[str, bytes]
         raise _Reject(400, CONTENT_TYPE_MISMATCH)
     media = parsed[0]
     if media.essence == "application/json":
-        return "application/json", _json_bytes(body)
+        return "application/json", dumps(body)
     return render_type(media, True), _pretty(body).encode()
 
 
