@@ -78,8 +78,8 @@ soak: $(STAMP)
 	$(PY) -m bench.soak
 
 lint: $(STAMP)
-	$(PY) -m ruff check actions deploy localwhisk tests bench
-	$(PY) -m ruff format --check actions deploy localwhisk tests bench
+	$(PY) -m ruff check actions deploy localwhisk whiskfacts tests bench
+	$(PY) -m ruff format --check actions deploy localwhisk whiskfacts tests bench
 
 clean: down
 	rm -rf $(VENV) $(LW_DIR) .pytest_cache .ruff_cache

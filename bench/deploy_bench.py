@@ -42,7 +42,7 @@ FAR_DELAY = 0.005  # seconds each way through DelayProxy: a 10 ms round trip
 COUNTING = """
 import atexit, collections, json, sys
 import requests
-from deploy.transport import HttpSession
+from deploy.http.transport import HttpSession
 counts = collections.Counter()
 def counting(original):
     def request(self, method, url, *args, **kwargs):
@@ -264,8 +264,8 @@ def med(runs: list[Run]) -> float:
 
 # What a deploy imports before its first request: the floor under any no-op redeploy.
 DEPLOY_IMPORTS = (
-    "import yaml, deploy.cli, deploy.commands, deploy.manifest, deploy.bundle,"
-    " deploy.client, deploy.transport, deploy.plan, deploy.state, deploy.preflight, deploy.ui"
+    "import yaml, deploy.cli, deploy.commands, deploy.manifest.loader, deploy.bundle,"
+    " deploy.http.client, deploy.http.transport, deploy.plan, deploy.state, deploy.preflight, deploy.ui"
 )
 
 

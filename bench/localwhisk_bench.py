@@ -20,9 +20,9 @@ from pathlib import Path
 
 from bench.http import AUTH, Client, percentile, time_requests, wrk
 from bench.process import start_server
-from localwhisk.invoker import new_activation_id
 from localwhisk.models import Activation
-from localwhisk.store import Store
+from localwhisk.platform.invoker import new_activation_id
+from localwhisk.storage.store import Store
 
 NOOP = "def main(args):\n    return {}\n"
 SLEEPER = "import time\n\ndef main(args):\n    time.sleep(float(args.get('s', 1)))\n    return {'slept': args.get('s', 1)}\n"

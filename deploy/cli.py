@@ -94,7 +94,7 @@ class Context:
 
     def client(self) -> Any:
         if self._client is None:
-            from deploy.client import OpenWhiskClient
+            from deploy.http.client import OpenWhiskClient
 
             self._client = OpenWhiskClient(self.resolve(), session=self.session, sleep=self.sleep)
         return self._client

@@ -183,7 +183,7 @@ def target(ctx: Any) -> int:
 
 
 def _load(ctx: Any) -> Any:
-    from deploy import manifest as manifest_module
+    from deploy.manifest import loader as manifest_module
 
     path = manifest_module.find_manifest(Path(ctx.args.manifest))
     manifest = manifest_module.load_manifest(path, ctx.environ, project_name=ctx.args.projectname)

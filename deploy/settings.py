@@ -15,15 +15,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from deploy.errors import SettingsError
+from whiskfacts.guest import GUEST_AUTH, GUEST_NAMESPACE
 
 LOCAL_APIHOST = "http://127.0.0.1:3233"
-LOCAL_NAMESPACE = "guest"
-# OpenWhisk's well-known guest key (ansible/files/auth.guest, standalone.conf): not a secret,
-# but masked like any other key so output never teaches people to paste keys around.
-GUEST_AUTH = (
-    "23bc46b1-71f6-4ed5-8c54-816aa4f8c502:"
-    "123zO3xZCLrMN6v2BKK1dXYFpXlPkccOFqm12CdAsMgRU4VrNZ9lyGVCGuMDGIwP"
-)
+# The guest key is not a secret, but it is masked like any other key so that
+# output never teaches people to paste keys around.
+LOCAL_NAMESPACE = GUEST_NAMESPACE
 ADOBE_APIHOST = "https://adobeioruntime.net"
 LOCAL_SOURCE = "local default"
 FIELDS = ("apihost", "auth", "namespace")

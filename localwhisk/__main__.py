@@ -16,7 +16,8 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from .config import GUEST_KEY, GUEST_NAMESPACE, GUEST_UUID, Limits, Namespace, Settings
+from localwhisk.config import Limits, Namespace, Settings
+from whiskfacts.guest import GUEST_KEY, GUEST_NAMESPACE, GUEST_UUID
 
 ENV_PREFIX = "LOCALWHISK_"
 
@@ -82,7 +83,7 @@ def _is_loopback(host: str) -> bool:
 
 
 def settings_from(ns: argparse.Namespace) -> Settings:
-    from .auth import parse_namespace_spec
+    from localwhisk.platform.auth import parse_namespace_spec
 
     spaces = [Namespace(GUEST_NAMESPACE, GUEST_UUID, GUEST_KEY)]
     for spec in ns.namespace:
@@ -164,7 +165,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
             flush=True,
         )
-    from .service import serve  # imported late: argparse errors stay fast
+    from localwhisk.service import serve  # imported late: argparse errors stay fast
 
     pid_file: Path | None = ns.pid_file
     try:

@@ -8,9 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-GUEST_NAMESPACE = "guest"
-GUEST_UUID = "23bc46b1-71f6-4ed5-8c54-816aa4f8c502"
-GUEST_KEY = "123zO3xZCLrMN6v2BKK1dXYFpXlPkccOFqm12CdAsMgRU4VrNZ9lyGVCGuMDGIwP"
+from whiskfacts.guest import GUEST_KEY, GUEST_NAMESPACE, GUEST_UUID
 
 MB = 1024 * 1024
 # Code may be far bigger than arguments: OpenWhisk's exec-size-limit is 48 MB.

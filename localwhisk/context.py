@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .auth import Authenticator
-from .config import Settings
-from .invoker import Invoker
-from .store import Store
+from localwhisk.config import Settings
+from localwhisk.platform.auth import Authenticator
+from localwhisk.platform.invoker import Invoker
+from localwhisk.storage.store import Store
 
 
 @dataclass

@@ -19,6 +19,8 @@ Messages are the platform's exact texts (see the fact sheet §2.2).
 
 from __future__ import annotations
 
+from whiskfacts.names import ILLEGAL_NAME
+
 
 class ApiError(Exception):
     status = 500
@@ -47,7 +49,7 @@ class MalformedQuery(BadRequest):
 
 
 class IllegalName(BadRequest):
-    message = "The name of the entity contains illegal characters."
+    message = ILLEGAL_NAME
 
 
 class ReservedParameters(BadRequest):

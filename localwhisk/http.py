@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
-from . import codec
+from localwhisk import codec
 
 JSON_TYPE = "application/json"
 

@@ -11,9 +11,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from .runtypes import STATUS_CODES, SUCCESS
-
 KeyValues = list[dict[str, Any]]
+
+# An activation's response.status, and the statusCode each is stored with.
+SUCCESS = "success"
+APPLICATION_ERROR = "application error"
+DEVELOPER_ERROR = "action developer error"
+WHISK_ERROR = "whisk internal error"
+
+STATUS_CODES = {SUCCESS: 0, APPLICATION_ERROR: 1, DEVELOPER_ERROR: 2, WHISK_ERROR: 3}
 
 
 def lookup(pairs: KeyValues, key: str, default: Any = None) -> Any:

@@ -11,15 +11,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from . import (
-    api_actions,
-    api_activations,
-    api_meta,
-    api_packages,
-    api_rules,
-    api_triggers,
-    api_web,
-)
+from localwhisk.api import actions as api_actions
+from localwhisk.api import activations as api_activations
+from localwhisk.api import meta as api_meta
+from localwhisk.api import packages as api_packages
+from localwhisk.api import rules as api_rules
+from localwhisk.api import triggers as api_triggers
+from localwhisk.api import web as api_web
 
 Handler = Callable[..., Awaitable[Any]]
 

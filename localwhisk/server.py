@@ -13,11 +13,17 @@ import os
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from . import routes
-from .config import CODE_SIZE_LIMIT
-from .context import Context
-from .errors import ApiError, InternalError, MethodNotAllowed, PayloadTooLarge, RouteNotFound
-from .http import Request, Response, dumps, parse_query
+from localwhisk import routes
+from localwhisk.config import CODE_SIZE_LIMIT
+from localwhisk.context import Context
+from localwhisk.errors import (
+    ApiError,
+    InternalError,
+    MethodNotAllowed,
+    PayloadTooLarge,
+    RouteNotFound,
+)
+from localwhisk.http import Request, Response, dumps, parse_query
 
 log = logging.getLogger("localwhisk.server")
 

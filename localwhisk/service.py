@@ -19,12 +19,12 @@ from types import FrameType
 
 import uvicorn
 
-from .auth import Authenticator
-from .config import Settings
-from .context import Context
-from .invoker import Invoker
-from .server import App
-from .store import Store
+from localwhisk.config import Settings
+from localwhisk.context import Context
+from localwhisk.platform.auth import Authenticator
+from localwhisk.platform.invoker import Invoker
+from localwhisk.server import App
+from localwhisk.storage.store import Store
 
 log = logging.getLogger("localwhisk")
 PRUNE_EVERY_S = 3600.0
@@ -67,7 +67,7 @@ def serve(settings: Settings, sock: socket.socket, url: str) -> None:
     tasks: set[asyncio.Task[None]] = set()
 
     async def startup() -> Context:
-        from .runner import Runner
+        from localwhisk.runtime.runner import Runner
 
         store = Store(settings.data_dir / "localwhisk.db")
         if store.recovered:

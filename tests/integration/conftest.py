@@ -22,11 +22,10 @@ from typing import Any
 import pytest
 from lw_client import Client, wait_for
 
+from whiskfacts.guest import GUEST_KEY, GUEST_UUID
+
 ROOT = Path(__file__).resolve().parents[2]
-GUEST_AUTH = (
-    "23bc46b1-71f6-4ed5-8c54-816aa4f8c502",
-    "123zO3xZCLrMN6v2BKK1dXYFpXlPkccOFqm12CdAsMgRU4VrNZ9lyGVCGuMDGIwP",
-)
+GUEST_AUTH = (GUEST_UUID, GUEST_KEY)
 READY_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 15.0
 

@@ -20,13 +20,12 @@ from typing import Any
 import pytest
 import requests
 
+from whiskfacts.guest import GUEST_KEY, GUEST_UUID
+
 # Not imported from conftest: with several test folders in one run, "conftest" may be
 # another folder's module. The values are the project's root and the guest key.
 ROOT = Path(__file__).resolve().parents[2]
-GUEST_AUTH = (
-    "23bc46b1-71f6-4ed5-8c54-816aa4f8c502",
-    "123zO3xZCLrMN6v2BKK1dXYFpXlPkccOFqm12CdAsMgRU4VrNZ9lyGVCGuMDGIwP",
-)
+GUEST_AUTH = (GUEST_UUID, GUEST_KEY)
 
 WORKER_RESULT = {"statusCode": 200, "body": {"payload": "Hello from the long running job!"}}
 KEY = ":".join(GUEST_AUTH)

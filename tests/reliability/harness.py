@@ -26,11 +26,10 @@ from typing import Any
 import requests
 from faultproxy import NO_RETRY, FaultProxy, Schedule
 
+from whiskfacts.guest import GUEST_KEY, GUEST_UUID
+
 ROOT = Path(__file__).resolve().parents[2]
-GUEST_AUTH = (
-    "23bc46b1-71f6-4ed5-8c54-816aa4f8c502",
-    "123zO3xZCLrMN6v2BKK1dXYFpXlPkccOFqm12CdAsMgRU4VrNZ9lyGVCGuMDGIwP",
-)
+GUEST_AUTH = (GUEST_UUID, GUEST_KEY)
 KEY = ":".join(GUEST_AUTH)
 TOOL_TIMEOUT_S = 120.0
 COLLECTIONS = ("packages", "actions", "triggers", "rules")

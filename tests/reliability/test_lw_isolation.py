@@ -233,8 +233,9 @@ def test_nothing_of_the_first_namespace_changed(env):
 
 def test_secrets_are_compared_in_constant_time(monkeypatch):
     """Both credential checks go through hmac.compare_digest (no ``==`` on secrets)."""
-    from localwhisk import auth, webactions
+    from localwhisk.api import webactions
     from localwhisk.config import Namespace
+    from localwhisk.platform import auth
 
     calls = []
     real = hmac.compare_digest  # the module object is shared: keep the original

@@ -203,7 +203,7 @@ def test_a_bug_traceback_is_masked(run, project):
 def test_a_bug_in_a_real_process_prints_a_masked_traceback(rel_server, home, tmp_path):
     # The bug is planted in a fresh interpreter: the traceback is the real one, printed by main.
     plant = (
-        "import sys, deploy.client as c\n"
+        "import sys, deploy.http.client as c\n"
         "def broken(self):\n"
         "    raise ValueError(f'state {self.settings.auth} {self.session.auth}')\n"
         "c.OpenWhiskClient.server_info = broken\n"

@@ -12,11 +12,11 @@ from plan_builders import desired, manifest, on_server
 from responses import matchers
 
 from deploy.apply import ApplyFailed, apply_plan
-from deploy.client import OpenWhiskClient, with_code
 from deploy.errors import ApplyError, NotFoundError, OpenWhiskError
+from deploy.http.client import OpenWhiskClient, with_code
+from deploy.http.sessions import requests_session
 from deploy.models import ActionSpec, Kind, Limits, Op, PackageSpec
 from deploy.plan import build_plan, undeploy_plan
-from deploy.sessions import requests_session
 from deploy.settings import Settings
 
 KEY = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee:" + "k" * 64

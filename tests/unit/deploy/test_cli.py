@@ -15,7 +15,7 @@ import requests
 import responses
 
 from deploy.cli import main
-from deploy.sessions import requests_session
+from deploy.http.sessions import requests_session
 
 KEY = "0f0e0d0c-0b0a-4999-8888-777766665555:" + "Zq9" * 21 + "x"
 SECRET = KEY.split(":", 1)[1]

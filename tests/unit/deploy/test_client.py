@@ -16,10 +16,10 @@ import requests
 import responses
 from responses import matchers
 
-from deploy.client import OpenWhiskClient, with_code
 from deploy.errors import AuthError, ConflictError, ConnectError, OpenWhiskError, ThrottledError
+from deploy.http.client import OpenWhiskClient, with_code
+from deploy.http.sessions import requests_session
 from deploy.models import Artifact
-from deploy.sessions import requests_session
 from deploy.settings import Settings
 
 KEY = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee:" + "k" * 64

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from deploy import yamlsource
+from deploy.manifest import yamlsource
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -34,7 +34,7 @@ def test_libyaml_gives_the_same_values_and_lines_as_pure_python() -> None:
 
 def test_a_manifest_without_template_tags_does_not_import_jinja2() -> None:
     probe = (
-        "import os, sys\nfrom pathlib import Path\nfrom deploy.manifest import load_manifest\n"
+        "import os, sys\nfrom pathlib import Path\nfrom deploy.manifest.loader import load_manifest\n"
         f"load_manifest(Path({str(ROOT / 'manifest.yaml')!r}), os.environ)\n"
         "print('jinja2' in sys.modules)"
     )

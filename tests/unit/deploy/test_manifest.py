@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from deploy.errors import ManifestError
-from deploy.manifest import find_manifest, load_manifest
+from deploy.manifest.loader import find_manifest, load_manifest
 from deploy.models import Limits, Where
 
 REPO = Path(__file__).resolve().parents[3]

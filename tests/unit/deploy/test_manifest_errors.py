@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from deploy.errors import ManifestError
-from deploy.manifest import load_manifest
+from deploy.manifest.loader import load_manifest
 
 CORPUS = Path(__file__).parent / "bad_manifests"
 CASES = sorted(CORPUS.glob("*.yaml"))

@@ -10,10 +10,10 @@ import responses
 from plan_builders import ART_W, manifest, on_server
 from responses import matchers
 
-from deploy.client import OpenWhiskClient
+from deploy.http.client import OpenWhiskClient
+from deploy.http.sessions import requests_session
 from deploy.models import ActionSpec, Limits, Op
 from deploy.plan import build_plan, desired_entities
-from deploy.sessions import requests_session
 from deploy.settings import Settings
 from deploy.state import fetch_state
 

@@ -18,11 +18,11 @@ from typing import Any
 
 import pytest
 
-from deploy.client import OpenWhiskClient
 from deploy.errors import ConnectError
-from deploy.sessions import default_session
+from deploy.http.client import OpenWhiskClient
+from deploy.http.sessions import default_session
+from deploy.http.transport import HttpSession, TransportError
 from deploy.settings import Settings
-from deploy.transport import HttpSession, TransportError
 
 KEY = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee:" + "k" * 64
 
@@ -232,7 +232,7 @@ class SendLog:
 
 
 def test_headers_and_body_leave_in_one_send() -> None:
-    from deploy.transport import _Connection
+    from deploy.http.transport import _Connection
 
     connection = _Connection("127.0.0.1", 9)
     connection.sock = SendLog()  # type: ignore[assignment]

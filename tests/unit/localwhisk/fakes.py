@@ -16,14 +16,16 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from localwhisk.auth import Authenticator
-from localwhisk.config import GUEST_KEY, GUEST_UUID, Limits, Settings
+from localwhisk.config import Limits, Settings
 from localwhisk.context import Context
 from localwhisk.http import Response
-from localwhisk.invoker import Invoker
-from localwhisk.runtypes import SUCCESS, RunJob, RunOutcome
+from localwhisk.models import SUCCESS
+from localwhisk.platform.auth import Authenticator
+from localwhisk.platform.invoker import Invoker
+from localwhisk.runtime.contract import RunJob, RunOutcome
 from localwhisk.server import App
-from localwhisk.store import Store
+from localwhisk.storage.store import Store
+from whiskfacts.guest import GUEST_KEY, GUEST_UUID
 
 GUEST_HEADER = "Basic " + base64.b64encode(f"{GUEST_UUID}:{GUEST_KEY}".encode()).decode()
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from fakes import FakeRunner, call, header, make_app, make_context, outcome
 
-from localwhisk.runtypes import APPLICATION_ERROR, DEVELOPER_ERROR, WHISK_ERROR
+from localwhisk.models import APPLICATION_ERROR, DEVELOPER_ERROR, WHISK_ERROR
 
 NS = "/api/v1/namespaces/_"
 CODE = {"kind": "python:3.11", "code": "def main(a): return a"}

@@ -6,9 +6,15 @@ import base64
 
 import pytest
 
-from localwhisk.auth import Authenticator, Identity, parse_namespace_spec, resolve_namespace
-from localwhisk.config import GUEST_KEY, GUEST_UUID, Namespace
+from localwhisk.config import Namespace
 from localwhisk.errors import AuthInvalid, AuthMissing, Forbidden
+from localwhisk.platform.auth import (
+    Authenticator,
+    Identity,
+    parse_namespace_spec,
+    resolve_namespace,
+)
+from whiskfacts.guest import GUEST_KEY, GUEST_UUID
 
 OTHER = Namespace("team", "11111111-2222-3333-4444-555555555555", "k" * 64)
 

@@ -8,14 +8,14 @@ import json
 import pytest
 from fakes import FakeRunner, make_context, now_ms, outcome
 
-from localwhisk.auth import Identity
-from localwhisk.config import GUEST_KEY, GUEST_UUID, Limits
+from localwhisk.config import Limits
 from localwhisk.errors import RateThrottled, ReservedParameters
-from localwhisk.firing import fire
-from localwhisk.invoker import STOPPED
-from localwhisk.models import Action, Package, Trigger
-from localwhisk.resolver import resolve_action
-from localwhisk.runtypes import APPLICATION_ERROR, SUCCESS
+from localwhisk.models import APPLICATION_ERROR, SUCCESS, Action, Package, Trigger
+from localwhisk.platform.auth import Identity
+from localwhisk.platform.firing import fire
+from localwhisk.platform.invoker import STOPPED
+from localwhisk.platform.resolver import resolve_action
+from whiskfacts.guest import GUEST_KEY, GUEST_UUID
 
 GUEST = Identity("guest", GUEST_UUID, GUEST_KEY)
 
@@ -274,7 +274,7 @@ def test_invocations_are_throttled_when_switched_on(tmp_path):
 
 
 def _on_disk(tmp_path, activation_id: str):
-    from localwhisk.store import Store
+    from localwhisk.storage.store import Store
 
     other = Store(tmp_path / "db.sqlite")  # a second connection sees only what is committed
     try:

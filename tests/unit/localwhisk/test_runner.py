@@ -13,15 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from localwhisk.runner import Runner
-from localwhisk.runtypes import (
-    APPLICATION_ERROR,
-    DEVELOPER_ERROR,
-    SUCCESS,
-    CodeSpec,
-    RunJob,
-    RunOutcome,
-)
+from localwhisk.models import APPLICATION_ERROR, DEVELOPER_ERROR, SUCCESS
+from localwhisk.runtime.contract import CodeSpec, RunJob, RunOutcome
+from localwhisk.runtime.runner import Runner
 
 DID_NOT_RUN = "The action did not initialize or run as expected. Log data might be missing."
 EXITED = "The action did not produce a valid response and exited unexpectedly."

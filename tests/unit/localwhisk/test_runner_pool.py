@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from localwhisk.codecache import CodeCache, CodeError
-from localwhisk.pool import Pool
-from localwhisk.runtypes import CodeSpec
+from localwhisk.runtime.codecache import CodeCache, CodeError
+from localwhisk.runtime.contract import CodeSpec
+from localwhisk.runtime.pool import Pool
 
 
 def make_pool(evicted: list, **kw) -> Pool[str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from localwhisk.models import Action, Activation, Trigger
-from localwhisk.store import INLINE_ROWS, INTERRUPTED, Store
+from localwhisk.storage.store import INLINE_ROWS, INTERRUPTED, Store
 
 
 def activation(activation_id: str, key: str, start: int, running: bool = False) -> Activation:
@@ -148,7 +148,7 @@ def test_durable_commits_through_the_writer_when_many_records_wait(tmp_path):
 def test_batched_writes_keep_the_last_version_of_each_record(tmp_path):
     # Batches go as one statement (or several, in one transaction, when large); a record
     # written twice in a batch, running then finished, must end finished.
-    from localwhisk.store import STATEMENT_ROWS
+    from localwhisk.storage.store import STATEMENT_ROWS
 
     store = Store(tmp_path / "db")
     for count in (3, STATEMENT_ROWS * 2 + 7):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from localwhisk.errors import ConcurrencyThrottled, RateThrottled
-from localwhisk.throttle import Throttle
+from localwhisk.platform.throttle import Throttle
 
 
 class Clock:

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from localwhisk import webactions as w
+from localwhisk.api import webactions as w
 from localwhisk.errors import MalformedRequest
-from localwhisk.runtypes import APPLICATION_ERROR, DEVELOPER_ERROR, SUCCESS, WHISK_ERROR
+from localwhisk.models import APPLICATION_ERROR, DEVELOPER_ERROR, SUCCESS, WHISK_ERROR
 
 TID = "tid-1"
 JSON = [("Content-Type", "application/json")]

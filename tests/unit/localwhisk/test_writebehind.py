@@ -8,8 +8,8 @@ import time
 from pathlib import Path
 
 from localwhisk.models import Activation
-from localwhisk.store import Store
-from localwhisk.writebehind import CHECKPOINT_ROWS, Checkpointer, Writer
+from localwhisk.storage.store import Store
+from localwhisk.storage.writebehind import CHECKPOINT_ROWS, Checkpointer, Writer
 
 
 class FakeConnection:

@@ -1,0 +1,339 @@
+"""One manifest entry -> one spec: actions, sequences, triggers and rules.
+
+Each ``parse_*`` gets the entry's raw name and mapping with its line and YAML
+path, reports every problem to the ``Context`` and returns a spec (or None when
+the entry is too broken to describe). Cross-entity checks live in ``manifest``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from deploy.manifest.fields import (
+    WHISK_AUTH,
+    parse_annotations,
+    parse_exclude,
+    parse_include,
+    parse_inputs,
+    parse_limits,
+)
+from deploy.manifest.schema import (
+    ACTION_KEYS,
+    RULE_KEYS,
+    RUNTIMES,
+    SEQUENCE_KEYS,
+    TRIGGER_KEYS,
+    Context,
+    article,
+    show,
+    valid_whisk_auth,
+    web_annotations,
+    web_flag,
+)
+from deploy.manifest.yamlsource import LineDict
+from deploy.models import ActionSpec, Limits, RuleSpec, SequenceSpec, TriggerSpec, Where
+from whiskfacts.names import is_entity_name
+
+WEB_VALUES = "true, yes, raw, false or no"
+
+
+def _entry(
+    ctx: Context, raw_name: Any, raw: Any, line: int, path: str, what: str, allowed: set[str]
+) -> tuple[str | None, LineDict | None]:
+    name = ctx.name(raw_name, line, path, what)
+    data = ctx.mapping(raw, line, path, f"a {what} mapping")
+    if data is not None:
+        ctx.keys(data, path, allowed, f"{what} key")
+    return name, data
+
+
+def _legacy(ctx: Context, data: LineDict, path: str, old: str, new: str) -> str:
+    """The key to read: ``new``, or the legacy ``old`` with a warning."""
+    if old not in data:
+        return new
+    if new in data:
+        ctx.warn(
+            data.line_of(old), f"{path}.{old}", f"legacy key ignored: {new} is also given and wins"
+        )
+        return new
+    ctx.warn(data.line_of(old), f"{path}.{old}", f"legacy key: write {new} instead")
+    return old
+
+
+def _web(ctx: Context, data: LineDict, path: str, key: str) -> str | None:
+    if key not in data:
+        return None
+    flag = web_flag(data[key])
+    if flag is None:
+        ctx.problem(data.line_of(key), f"{path}.{key}", WEB_VALUES, show(data[key]))
+    return flag
+
+
+def _described(data: LineDict, annotations: dict[str, Any]) -> dict[str, Any]:
+    # OpenWhisk has no description field; UIs read the `description` annotation.
+    if isinstance(data.get("description"), str):
+        annotations.setdefault("description", data["description"])
+    return annotations
+
+
+def parse_action(
+    ctx: Context, base: Path, package: str | None, raw_name: Any, raw: Any, line: int, path: str
+) -> ActionSpec | None:
+    name, data = _entry(ctx, raw_name, raw, line, path, "action", ACTION_KEYS)
+    if data is None:
+        return None
+    function_key = _legacy(ctx, data, path, "location", "function")
+    function = ctx.string(data, function_key, path)
+    code = ctx.string(data, "code", path, expand=False)
+    runtime = ctx.string(data, "runtime", path, expand=False)
+    main = ctx.string(data, "main", path, expand=False)
+    resolved: Path | None = None
+    if code is not None and function is not None:
+        ctx.problem(
+            data.line_of("code"),
+            f"{path}.code",
+            "either function or code",
+            "both",
+            "code is inline source; function names a file or folder",
+        )
+    elif code is not None:
+        if runtime is None:
+            ctx.problem(
+                data.line_of("code"),
+                f"{path}.runtime",
+                "a runtime with inline code",
+                "none",
+                "add runtime: python:3.11",
+            )
+    elif function is not None:
+        fline, fpath = data.line_of(function_key), f"{path}.{function_key}"
+        resolved = base / function
+        if function.startswith(("http://", "https://")):
+            ctx.problem(
+                fline,
+                fpath,
+                "a local file or folder",
+                f"URL {show(function)}",
+                "download it next to the manifest",
+            )
+        elif not resolved.exists():
+            ctx.problem(
+                fline,
+                fpath,
+                "an existing file or folder",
+                f"{show(function)}, which does not exist",
+                f"paths are relative to the manifest's folder, {base}",
+            )
+        elif runtime is None:
+            runtime = None if resolved.is_dir() else RUNTIMES.get(resolved.suffix.lower())
+            if runtime is None:
+                kind = (
+                    "a folder"
+                    if resolved.is_dir()
+                    else f"a {resolved.suffix or 'extensionless'} file"
+                )
+                ctx.problem(
+                    fline,
+                    f"{path}.runtime",
+                    f"a runtime for {kind}",
+                    "none",
+                    "add runtime: python:3.11",
+                )
+    elif empty := next((k for k in (function_key, "code") if k in data and data[k] is None), ""):
+        # `function:` with nothing after it: ctx.string treats null as absent, so say it here
+        what = "a file or folder" if empty == function_key else "inline source"
+        ctx.problem(data.line_of(empty), f"{path}.{empty}", what, show(None))
+    elif function_key in data or "code" in data or "docker" in data or "native" in data:
+        pass  # already reported: a wrong type, or an unsupported kind of action
+    else:
+        ctx.problem(line, path, "function (a file or folder) or code (inline source)", "neither")
+    annotations = _described(
+        data,
+        parse_annotations(
+            ctx, data.get("annotations"), data.line_of("annotations"), f"{path}.annotations"
+        ),
+    )
+    flag = _web(ctx, data, path, _legacy(ctx, data, path, "web-export", "web"))
+    if "raw-http" in data:
+        raw_http = data["raw-http"]
+        rline, rpath = data.line_of("raw-http"), f"{path}.raw-http"
+        if not isinstance(raw_http, bool):
+            ctx.problem(rline, rpath, "true or false", show(raw_http))
+        elif raw_http and flag in (None, "false"):
+            ctx.problem(
+                rline,
+                rpath,
+                "a web action (raw-http only applies to web actions)",
+                "raw-http: true without web",
+                "write web: raw",
+            )
+        elif raw_http:
+            flag = "raw"
+        elif flag == "raw":
+            ctx.problem(rline, rpath, "raw-http to agree with web: raw", "raw-http: false")
+        else:
+            annotations["raw-http"] = False
+    if flag is not None:
+        annotations.update(web_annotations(flag))  # overwrites raw-http/final, as wskdeploy does
+    if "require-whisk-auth" in data:
+        aline, apath = data.line_of("require-whisk-auth"), f"{path}.require-whisk-auth"
+        value = ctx.expand(data["require-whisk-auth"], aline, apath)
+        if valid_whisk_auth(value):
+            annotations["require-whisk-auth"] = value
+        else:
+            ctx.problem(aline, apath, WHISK_AUTH, show(value))
+    limits = (
+        parse_limits(ctx, data["limits"], data.line_of("limits"), f"{path}.limits")
+        if "limits" in data
+        else Limits()
+    )
+    inputs = parse_inputs(ctx, data.get("inputs"), data.line_of("inputs"), f"{path}.inputs")
+    include = (
+        parse_include(ctx, data["include"], data.line_of("include"), f"{path}.include")
+        if "include" in data
+        else ()
+    )
+    # Sources are relative to the manifest's folder, like function: resolve them the same way.
+    include = tuple((str(base / source), dest) for source, dest in include)
+    exclude = (
+        parse_exclude(ctx, data["exclude"], data.line_of("exclude"), f"{path}.exclude")
+        if "exclude" in data
+        else ()
+    )
+    if name is None:
+        return None
+    return ActionSpec(
+        package=package,
+        name=name,
+        runtime=runtime or "",
+        function=resolved,
+        code=code,
+        main=main,
+        annotations=annotations,
+        inputs=inputs,
+        limits=limits,
+        include=include,
+        exclude=exclude,
+        where=Where(ctx.file, line, path),
+    )
+
+
+def _reference_ok(name: str) -> bool:
+    """``x``, ``pkg/x`` or ``/ns/pkg/x``: each part a valid entity name."""
+    parts = name[1:].split("/") if name.startswith("/") else name.split("/")
+    return 0 < len(parts) <= 3 and all(is_entity_name(part) for part in parts)
+
+
+def resolve(package: str | None, name: str) -> str:
+    """wskdeploy resolves a bare name against the declaring package (none for default)."""
+    return f"{package}/{name}" if package and "/" not in name else name
+
+
+def parse_sequence(
+    ctx: Context, package: str | None, raw_name: Any, raw: Any, line: int, path: str
+) -> SequenceSpec | None:
+    name, data = _entry(ctx, raw_name, raw, line, path, "sequence", SEQUENCE_KEYS)
+    if data is None:
+        return None
+    aline, apath = data.line_of("actions"), f"{path}.actions"
+    listed = ctx.expand(data.get("actions"), aline, apath)
+    if isinstance(listed, str):
+        listed = listed.split(",")
+    components: list[str] = []
+    if not isinstance(listed, list) or not all(isinstance(item, str) for item in listed):
+        ctx.problem(aline, apath, "a comma-separated string of action names", show(listed))
+    elif not [item for item in listed if item.strip()]:
+        ctx.problem(
+            aline,
+            apath,
+            "at least one action name",
+            "an empty list",
+            'write actions: "first, second"',
+        )
+    else:
+        for item in (item.strip() for item in listed):
+            if not _reference_ok(item):
+                ctx.problem(aline, apath, "action names such as a, pkg/a or /ns/pkg/a", show(item))
+            else:
+                components.append(resolve(package, item))
+    annotations = _described(
+        data,
+        parse_annotations(
+            ctx, data.get("annotations"), data.line_of("annotations"), f"{path}.annotations"
+        ),
+    )
+    flag = _web(ctx, data, path, "web")
+    if flag is not None:
+        annotations.update(web_annotations(flag))
+    inputs = parse_inputs(ctx, data.get("inputs"), data.line_of("inputs"), f"{path}.inputs")
+    if name is None:
+        return None
+    return SequenceSpec(
+        package=package,
+        name=name,
+        components=tuple(components),
+        annotations=annotations,
+        inputs=inputs,
+        where=Where(ctx.file, line, path),
+    )
+
+
+def parse_trigger(
+    ctx: Context, raw_name: Any, raw: Any, line: int, path: str
+) -> TriggerSpec | None:
+    name, data = _entry(ctx, raw_name, raw, line, path, "trigger", TRIGGER_KEYS)
+    if data is None:
+        return None
+    feed = ctx.string(data, _legacy(ctx, data, path, "source", "feed"), path)
+    annotations = _described(
+        data,
+        parse_annotations(
+            ctx, data.get("annotations"), data.line_of("annotations"), f"{path}.annotations"
+        ),
+    )
+    inputs = parse_inputs(ctx, data.get("inputs"), data.line_of("inputs"), f"{path}.inputs")
+    if name is None:
+        return None
+    return TriggerSpec(
+        name=name,
+        inputs=inputs,
+        annotations=annotations,
+        feed=feed,
+        where=Where(ctx.file, line, path),
+    )
+
+
+def parse_rule(
+    ctx: Context, package: str | None, raw_name: Any, raw: Any, line: int, path: str
+) -> RuleSpec | None:
+    name, data = _entry(ctx, raw_name, raw, line, path, "rule", RULE_KEYS)
+    if data is None:
+        return None
+    ends: dict[str, str] = {}
+    for key in ("trigger", "action"):
+        before = len(ctx.problems)
+        value = ctx.string(data, key, path)
+        if len(ctx.problems) > before:
+            continue  # a wrong type or an unset variable, already reported
+        if value is None:
+            ctx.problem(
+                line, f"{path}.{key}", f"the {key} the rule connects", "none", f"add {key}: <name>"
+            )
+        elif not _reference_ok(value.strip()):
+            ctx.problem(
+                data.line_of(key),
+                f"{path}.{key}",
+                f"{article(key)} {key} name such as x, pkg/x or /ns/pkg/x",
+                show(value),
+            )
+        else:
+            ends[key] = value.strip()
+    if name is None or len(ends) != 2:
+        return None
+    return RuleSpec(
+        name=name,
+        trigger=ends["trigger"],
+        action=resolve(package, ends["action"]),
+        where=Where(ctx.file, line, path),
+    )

@@ -1,0 +1,250 @@
+"""The value-level parts shared by entities: inputs, annotations, limits, include/exclude.
+
+Each ``parse_*`` takes the raw YAML value with its line and path, reports every
+problem to the ``Context`` and returns a clean value (plain dicts, never
+``LineDict``), so a bad field never stops the rest of the manifest being checked.
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import PurePosixPath, PureWindowsPath
+from typing import Any
+
+from deploy.manifest.interpolation import needs_interpolation
+from deploy.manifest.schema import (
+    LIMIT_KEYS,
+    PARAM_KEYS,
+    TYPES,
+    ZERO,
+    Context,
+    inferred_type,
+    show,
+    typed_value,
+    valid_whisk_auth,
+)
+from deploy.manifest.yamlsource import LineDict, LineList
+from deploy.models import Limits
+
+_TYPE_NAMES = "string, integer, float, boolean, json or slice"
+# limits key -> (Limits field, what a valid value is); aliases are aio's spellings.
+_LIMITS = {
+    "timeout": ("timeout", "a positive integer (milliseconds)"),
+    "memorySize": ("memory", "a positive integer (MB)"),
+    "logSize": ("logs", "a non-negative integer (MB)"),
+    "concurrency": ("concurrency", "a positive integer"),
+}
+_ALIASES = {
+    "memory": ("memorySize", "aio's spelling of memorySize, accepted"),
+    "concurrentActivations": (
+        "concurrency",
+        "read as per-container concurrency, as aio does (wskdeploy ignores it); prefer concurrency",
+    ),
+}
+
+
+def parse_inputs(ctx: Context, raw: Any, line: int, path: str) -> dict[str, Any]:
+    data = ctx.mapping(raw, line, path, "a mapping of input names to values")
+    if data is None:
+        return {}
+    result: dict[str, Any] = {}
+    for name, value in data.items():
+        vline, vpath = data.line_of(name), f"{path}.{name}"
+        if not isinstance(name, str):
+            ctx.problem(vline, vpath, "an input name (a string)", show(name))
+            continue
+        if isinstance(value, LineDict) and value.keys() & {"type", "value", "default"}:
+            parsed = _multi_line(ctx, value, vline, vpath)
+            if parsed is not _BAD:
+                result[name] = parsed
+        elif isinstance(value, str) and value in TYPES:
+            # wskdeploy's quirk: `name: string` declares the type and deploys its zero value.
+            result[name] = copy.deepcopy(ZERO[TYPES[value]])
+        else:
+            result[name] = ctx.expand(value, vline, vpath)
+    return result
+
+
+_BAD = object()
+
+
+def _multi_line(ctx: Context, spec: LineDict, line: int, path: str) -> Any:
+    ctx.keys(spec, path, PARAM_KEYS, "input key")
+    declared = spec.get("type")
+    kind = TYPES.get(declared) if isinstance(declared, str) else None
+    if declared is not None and kind is None:
+        ctx.problem(spec.line_of("type"), f"{path}.type", f"a type ({_TYPE_NAMES})", show(declared))
+        return _BAD
+    required = spec.get("required", False)
+    if not isinstance(required, bool):
+        ctx.problem(spec.line_of("required"), f"{path}.required", "true or false", show(required))
+        return _BAD
+    key = (
+        "value"
+        if spec.get("value") is not None
+        else "default"
+        if spec.get("default") is not None
+        else None
+    )
+    if key is None:
+        if required:
+            ctx.problem(line, path, "a value or default for a required input", "neither")
+            return _BAD
+        return copy.deepcopy(ZERO[kind]) if kind else ""
+    raw = spec[key]
+    vline, vpath = spec.line_of(key), f"{path}.{key}"
+    before = len(ctx.problems)
+    value = ctx.expand(raw, vline, vpath)
+    if kind is None or len(ctx.problems) > before:
+        return value
+    if isinstance(raw, str) and needs_interpolation(raw) and isinstance(value, str):
+        value = _from_text(kind, value)  # a $VAR is text; let it fill a typed input
+    ok, value = typed_value(kind, value)
+    if not ok:
+        ctx.problem(
+            vline, vpath, f"a value of type {kind}", f"{show(value)} ({inferred_type(value)})"
+        )
+        return _BAD
+    return value
+
+
+def _from_text(kind: str, text: str) -> Any:
+    try:
+        if kind == "integer":
+            return int(text)
+        if kind == "float":
+            return float(text)
+    except ValueError:
+        return text
+    if kind == "boolean" and text.lower() in ("true", "false"):
+        return text.lower() == "true"
+    return text
+
+
+def parse_annotations(ctx: Context, raw: Any, line: int, path: str) -> dict[str, Any]:
+    data = ctx.mapping(raw, line, path, "a mapping of annotation names to values")
+    if data is None:
+        return {}
+    result: dict[str, Any] = {}
+    for key, value in data.items():
+        kline, kpath = data.line_of(key), f"{path}.{key}"
+        if not isinstance(key, str):
+            ctx.problem(kline, kpath, "an annotation name (a string)", show(key))
+            continue
+        value = ctx.expand(value, kline, kpath)
+        if key == "require-whisk-auth" and not valid_whisk_auth(value):
+            ctx.problem(kline, kpath, WHISK_AUTH, show(value))
+            continue
+        if key in AIO_ONLY_ANNOTATIONS and value not in (False, None):
+            # aio rewrites such actions (e.g. behind Adobe's IMS validator sequence);
+            # written as a bare annotation it would enforce nothing, silently.
+            ctx.problem(
+                kline,
+                kpath,
+                "an annotation this tool can honour",
+                f"aio-only {key!r}",
+                AIO_ONLY_ANNOTATIONS[key],
+            )
+            continue
+        result[key] = value
+    return result
+
+
+AIO_ONLY_ANNOTATIONS = {
+    "require-adobe-auth": "deploy it with aio, or protect the action with require-whisk-auth",
+    "include-ims-credentials": "deploy it with aio, or pass credentials as inputs",
+}
+WHISK_AUTH = "a non-empty string, a positive integer up to 2^53-1, or true/false"
+
+
+def parse_limits(ctx: Context, raw: Any, line: int, path: str) -> Limits:
+    data = ctx.mapping(
+        raw, line, path, "a mapping of limits (timeout, memorySize, logSize, concurrency)"
+    )
+    if data is None:
+        return Limits()
+    ctx.keys(data, path, LIMIT_KEYS, "limits key")
+    values: dict[str, int] = {}
+    for key in sorted(data, key=data.line_of):
+        canonical = key
+        if key in _ALIASES:
+            canonical, note = _ALIASES[key]
+            if canonical in data:
+                ctx.warn(
+                    data.line_of(key),
+                    f"{path}.{key}",
+                    f"ignored: {canonical} is also given and wins",
+                )
+                continue
+            ctx.warn(data.line_of(key), f"{path}.{key}", note)
+        if canonical not in _LIMITS:
+            continue
+        target, what = _LIMITS[canonical]
+        value = data[key]
+        floor = 0 if canonical == "logSize" else 1  # OpenWhisk's log limit range starts at 0 MB
+        if isinstance(value, bool) or not isinstance(value, int) or value < floor:
+            ctx.problem(
+                data.line_of(key),
+                f"{path}.{key}",
+                what,
+                show(value),
+                "limits are plain integers; the server's ranges are checked at preflight",
+            )
+            continue
+        values[target] = value
+    return Limits(**values)
+
+
+def _relative(
+    ctx: Context, value: Any, line: int, path: str, what: str, inside: str = "the manifest's folder"
+) -> str | None:
+    """A relative path or glob without ``..``: the zip must only take what the project holds."""
+    if not isinstance(value, str) or not value.strip():
+        ctx.problem(line, path, what, show(value))
+        return None
+    value = ctx.expand(value, line, path)
+    if not isinstance(value, str):
+        return None
+    if (
+        PurePosixPath(value).is_absolute()
+        or PureWindowsPath(value).is_absolute()
+        or value.startswith("\\")
+    ):
+        ctx.problem(line, path, f"{what} relative to {inside}", f"absolute path {show(value)}")
+        return None
+    if ".." in PurePosixPath(value.replace("\\", "/")).parts:
+        ctx.problem(line, path, f"{what} inside {inside}", f"{show(value)} (leaves it with ..)")
+        return None
+    return value
+
+
+def parse_include(ctx: Context, raw: Any, line: int, path: str) -> tuple[tuple[str, str], ...]:
+    if not isinstance(raw, LineList):
+        ctx.problem(line, path, "a list of [source, destination] pairs", show(raw))
+        return ()
+    pairs: list[tuple[str, str]] = []
+    for index, item in enumerate(raw):
+        iline, ipath = raw.line_of(index), f"{path}[{index}]"
+        if not isinstance(item, list) or len(item) not in (1, 2):
+            ctx.problem(iline, ipath, "a [source, destination] pair", show(item))
+            continue
+        src = _relative(ctx, item[0], iline, ipath, "a source path or glob")
+        dest = (
+            _relative(ctx, item[-1], iline, ipath, "a destination path", "the zip")
+            if len(item) == 2
+            else src
+        )
+        if src is not None and dest is not None:
+            pairs.append((src, dest))
+    return tuple(pairs)
+
+
+def parse_exclude(ctx: Context, raw: Any, line: int, path: str) -> tuple[str, ...]:
+    if not isinstance(raw, LineList):
+        ctx.problem(line, path, "a list of globs", show(raw))
+        return ()
+    globs = [
+        _relative(ctx, item, raw.line_of(i), f"{path}[{i}]", "a glob", "the action's folder")
+        for i, item in enumerate(raw)
+    ]
+    return tuple(g for g in globs if g is not None)

@@ -1,0 +1,355 @@
+"""Reads a wskdeploy-format manifest into inert ``models``: ``load_manifest(path, environ)``.
+
+The pipeline is: bytes (digest) -> Jinja2 (``{{ env.X }}``) -> YAML with lines ->
+project/packages walk (this module) -> one spec per entry (``entities``).
+Every problem is collected with its file, line and YAML path and raised as one
+``ManifestError``; legacy keys become ``Manifest.warnings``. No network, no
+zipping, and ``os.environ`` is never read: the caller passes ``environ``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from deploy.errors import ManifestError
+from deploy.manifest.entities import parse_action, parse_rule, parse_sequence, parse_trigger
+from deploy.manifest.fields import parse_annotations, parse_inputs
+from deploy.manifest.interpolation import render_template
+from deploy.manifest.schema import PACKAGE_KEYS, PROJECT_KEYS, TOP_KEYS, Context, show
+from deploy.manifest.yamlsource import LineDict, load_yaml
+from deploy.models import (
+    ActionSpec,
+    Manifest,
+    PackageSpec,
+    RuleSpec,
+    SequenceSpec,
+    TriggerSpec,
+    Where,
+)
+
+MANIFEST_NAMES = ("manifest.yaml", "manifest.yml")
+_LINE = re.compile(r":(\d+):")
+
+
+def find_manifest(path: Path) -> Path:
+    """``path`` itself if it is a file; in a folder ``manifest.yaml``, else ``manifest.yml``."""
+    if path.is_dir():
+        for name in MANIFEST_NAMES:
+            if (path / name).is_file():
+                return path / name
+        raise ManifestError(
+            [f"{path}: expected {' or '.join(MANIFEST_NAMES)} in this folder, found neither"]
+        )
+    return path
+
+
+def load_manifest(
+    path: Path, environ: Mapping[str, str], *, project_name: str | None = None
+) -> Manifest:
+    """Read, template, parse and validate ``path``; raise ManifestError with every problem.
+
+    ``project_name`` is the fallback for manifests without ``project.name``
+    (wskdeploy's ``--projectname``); the managed-project annotation needs one.
+    """
+    file = str(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ManifestError(
+            [f"{file}:0: (file): expected a readable manifest, found {exc.strerror or exc}"]
+        ) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ManifestError(
+            [
+                f"{file}:0: (file): expected UTF-8 text, found byte {raw[exc.start]:#04x} at offset {exc.start}"
+            ]
+        ) from None
+    rendered, problems = render_template(text, environ, file)
+    if problems:
+        raise ManifestError(_in_file_order(file, problems))
+    data, problems = load_yaml(rendered, file)
+    ctx = Context(file=file, environ=environ, problems=list(problems))
+    if data is None and problems:
+        raise ManifestError(problems)
+    walker = _Walker(ctx, path.parent)
+    name, namespace = walker.top(data, project_name)
+    walker.cross_check()
+    if ctx.problems:
+        raise ManifestError(_in_file_order(file, ctx.problems))
+    return Manifest(
+        project=name or "",
+        file=path,
+        digest=hashlib.sha256(raw).hexdigest(),
+        packages=tuple(walker.packages),
+        actions=tuple(walker.actions),
+        sequences=tuple(walker.sequences),
+        triggers=tuple(walker.triggers),
+        rules=tuple(walker.rules),
+        warnings=tuple(_in_file_order(file, ctx.warnings)),
+        namespace=namespace,
+    )
+
+
+def _in_file_order(file: str, lines: list[str]) -> list[str]:
+    def line_of(text: str) -> int:
+        found = _LINE.match(text, len(file))
+        return int(found.group(1)) if found else 0
+
+    return sorted(lines, key=line_of)  # stable: same-line problems keep their order
+
+
+class _Walker:
+    """Walks project -> packages -> entries, collecting specs into lists."""
+
+    def __init__(self, ctx: Context, base: Path) -> None:
+        self.ctx = ctx
+        self.base = base
+        self.packages: list[PackageSpec] = []
+        self.actions: list[ActionSpec] = []
+        self.sequences: list[SequenceSpec] = []
+        self.triggers: list[TriggerSpec] = []
+        self.rules: list[RuleSpec] = []
+
+    def top(self, data: Any, fallback_name: str | None) -> tuple[str | None, str | None]:
+        ctx = self.ctx
+        if not isinstance(data, LineDict):
+            ctx.problem(
+                1,
+                "(top)",
+                "a mapping with project: or packages:",
+                "an empty file" if data is None else show(data),
+            )
+            return None, None
+        ctx.keys(data, "", TOP_KEYS, "top-level key")
+        project_key = "project"
+        if "application" in data:
+            project_key = "application" if "project" not in data else "project"
+            ctx.warn(
+                data.line_of("application"),
+                "application",
+                "legacy key: write project instead"
+                if project_key == "application"
+                else "legacy key ignored: project is also given and wins",
+            )
+        project = ctx.mapping(
+            data.get(project_key),
+            data.line_of(project_key),
+            project_key,
+            "a project mapping (name, packages, ...)",
+        )
+        name = namespace = None
+        sources: list[tuple[LineDict, str, bool]] = []  # (container, its path, is legacy `package`)
+        if project is not None and project_key in data:
+            # project.namespace is handed to the CLI (Manifest.namespace), unlike a package's.
+            ctx.keys(
+                project, project_key, PROJECT_KEYS, "project key", used=frozenset({"namespace"})
+            )
+            ctx.inputs = parse_inputs(
+                ctx, project.get("inputs"), project.line_of("inputs"), f"{project_key}.inputs"
+            )
+            name = ctx.string(project, "name", project_key)
+            namespace = ctx.string(project, "namespace", project_key)
+            if "packages" in data and "packages" in project:
+                ctx.warn(
+                    project.line_of("packages"),
+                    f"{project_key}.packages",
+                    "ignored: top-level packages is also given and wins (as in wskdeploy)",
+                )
+            elif "packages" in project:
+                sources.append((project, project_key, False))
+            if "package" in project:
+                sources.append((project, project_key, True))
+        if "packages" in data:
+            sources.append((data, "", False))
+        if "package" in data:
+            sources.append((data, "", True))
+        if not sources:
+            ctx.problem(1, "packages", "a packages mapping (at the top or under project)", "none")
+        seen: dict[str, str] = {}
+        for container, prefix, legacy in sources:
+            self.package_map(container, prefix, legacy, seen)
+        if name is not None and not name.strip():
+            ctx.problem(
+                project.line_of("name"), f"{project_key}.name", "a project name", show(name)
+            )
+        if name is None and not (project is not None and "name" in project):
+            name = fallback_name
+            if name is None:
+                # wskdeploy deploys such manifests unmanaged; we always manage, so the
+                # project is named after the manifest's folder, and the user is told.
+                name = self.base.resolve().name or "default"
+                ctx.warn(
+                    project.line if project is not None and project_key in data else 1,
+                    f"{project_key}.name",
+                    f"not set; the project is named {name!r} after the manifest's folder "
+                    "(set project.name or --projectname to keep it stable when the folder moves)",
+                )
+        elif name is not None and fallback_name is not None and name != fallback_name:
+            ctx.problem(
+                project.line_of("name") if project is not None else 1,
+                f"{project_key}.name",
+                f"the project name given on the command line ({fallback_name!r})",
+                show(name),
+            )
+        return name, namespace
+
+    def package_map(
+        self, container: LineDict, prefix: str, legacy: bool, seen: dict[str, str]
+    ) -> None:
+        ctx = self.ctx
+        key = "package" if legacy else "packages"
+        path = f"{prefix}.{key}" if prefix else key
+        line = container.line_of(key)
+        if legacy:
+            ctx.warn(line, path, "legacy key: write packages: {<name>: ...} instead")
+            data = ctx.mapping(container[key], line, path, "a package mapping with name:")
+            if data is None:
+                return
+            raw_name = data.get("name")
+            if raw_name is None:
+                ctx.problem(line, f"{path}.name", "the package's name", "none")
+                return
+            self.package(raw_name, data, line, path, seen, allowed=PACKAGE_KEYS | {"name"})
+            return
+        packages = ctx.mapping(container[key], line, path, "a mapping of package names to packages")
+        for raw_name, raw in (packages or {}).items():
+            self.package(raw_name, raw, packages.line_of(raw_name), f"{path}.{raw_name}", seen)
+
+    def package(
+        self,
+        raw_name: Any,
+        raw: Any,
+        line: int,
+        path: str,
+        seen: dict[str, str],
+        allowed: set[str] = PACKAGE_KEYS,
+    ) -> None:
+        ctx = self.ctx
+        default = raw_name == "default"
+        name = "default" if default else ctx.name(raw_name, line, path, "package")
+        data = ctx.mapping(raw, line, path, "a package mapping (actions, triggers, ...)")
+        if data is None:
+            return
+        ctx.keys(data, path, allowed, "package key")
+        if name is not None and name in seen:
+            ctx.problem(line, path, "each package once", f"{name!r} again (first at {seen[name]})")
+        elif name is not None:
+            seen[name] = path
+        package = None if default else name
+        if default:
+            for key in ("public", "inputs", "annotations", "description"):
+                if key in data:
+                    ctx.problem(
+                        data.line_of(key),
+                        f"{path}.{key}",
+                        "no package settings under default (it means no package)",
+                        f"'{key}'",
+                        "set it on each action instead",
+                    )
+        else:
+            public = data.get("public", False)
+            if not isinstance(public, bool):
+                ctx.problem(data.line_of("public"), f"{path}.public", "true or false", show(public))
+            annotations = parse_annotations(
+                ctx, data.get("annotations"), data.line_of("annotations"), f"{path}.annotations"
+            )
+            if isinstance(data.get("description"), str):
+                annotations.setdefault("description", data["description"])
+            inputs = parse_inputs(ctx, data.get("inputs"), data.line_of("inputs"), f"{path}.inputs")
+            if name is not None:
+                self.packages.append(
+                    PackageSpec(
+                        name=name,
+                        inputs=inputs,
+                        annotations=annotations,
+                        publish=public is True,
+                        where=Where(ctx.file, line, path),
+                    )
+                )
+        for section, what in (
+            ("actions", "action"),
+            ("sequences", "sequence"),
+            ("triggers", "trigger"),
+            ("rules", "rule"),
+        ):
+            sline, spath = data.line_of(section), f"{path}.{section}"
+            entries = ctx.mapping(
+                data.get(section), sline, spath, f"a mapping of {what} names to {what}s"
+            )
+            for entry, value in (entries or {}).items():
+                self.entry(
+                    section, package, entry, value, entries.line_of(entry), f"{spath}.{entry}"
+                )
+
+    def entry(
+        self, section: str, package: str | None, raw_name: Any, raw: Any, line: int, path: str
+    ) -> None:
+        ctx = self.ctx
+        if section == "actions":
+            spec: Any = parse_action(ctx, self.base, package, raw_name, raw, line, path)
+            target: list[Any] = self.actions
+        elif section == "sequences":
+            spec, target = parse_sequence(ctx, package, raw_name, raw, line, path), self.sequences
+        elif section == "triggers":
+            spec, target = parse_trigger(ctx, raw_name, raw, line, path), self.triggers
+        else:
+            spec, target = parse_rule(ctx, package, raw_name, raw, line, path), self.rules
+        if spec is not None:
+            target.append(spec)
+
+    def cross_check(self) -> None:
+        """Names that must be unique across packages, and references to record."""
+        ctx = self.ctx
+        code: dict[str, Any] = {}
+        for spec in [*self.actions, *self.sequences]:
+            if spec.path in code:
+                ctx.problem(
+                    spec.where.line,
+                    spec.where.path,
+                    "one action or sequence per name",
+                    f"{spec.path!r} again (first at {code[spec.path].where.path})",
+                )
+            code.setdefault(spec.path, spec)
+        for kind, specs in (("trigger", self.triggers), ("rule", self.rules)):
+            first: dict[str, Any] = {}
+            for spec in specs:
+                if spec.name in first:
+                    ctx.problem(
+                        spec.where.line,
+                        spec.where.path,
+                        f"each {kind} name once in the namespace ({kind}s are not in packages)",
+                        f"{spec.name!r} again (first at {first[spec.name].where.path})",
+                    )
+                first.setdefault(spec.name, spec)
+        triggers = {t.name for t in self.triggers}
+        # Allowed (the entity may already be on the server), but said, so preflight is no surprise.
+        for rule in self.rules:
+            if rule.trigger not in triggers:
+                ctx.warn(
+                    rule.where.line,
+                    f"{rule.where.path}.trigger",
+                    f"trigger {rule.trigger!r} is not"
+                    " in this manifest; it must already exist on the server",
+                )
+            if rule.action.lstrip("/") not in code:
+                ctx.warn(
+                    rule.where.line,
+                    f"{rule.where.path}.action",
+                    f"action {rule.action!r} is not"
+                    " in this manifest; it must already exist on the server",
+                )
+        for sequence in self.sequences:
+            for component in sequence.components:
+                if component not in code:
+                    ctx.warn(
+                        sequence.where.line,
+                        f"{sequence.where.path}.actions",
+                        f"action {component!r}"
+                        " is not in this manifest; it must already exist on the server",
+                    )

@@ -1,0 +1,213 @@
+"""Request parsing shared by the handler modules: names, bodies, query flags, lists."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+from urllib.parse import unquote
+
+from localwhisk import codec
+from localwhisk.errors import (
+    BadRequest,
+    Forbidden,
+    IllegalName,
+    MalformedQuery,
+    MalformedRequest,
+    UnsupportedMediaType,
+    WrongCollection,
+)
+from localwhisk.http import Request, Response, json_response
+from localwhisk.models import Package
+from localwhisk.platform.auth import Identity, resolve_namespace
+from whiskfacts.names import is_entity_name
+
+T = TypeVar("T")
+
+LIST_MAX = 200
+LIST_DEFAULT = 30
+_TRUE = {"true", "yes", "on"}
+_FALSE = {"false", "no", "off"}
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def check_name(raw: str) -> str:
+    """A decoded, valid entity name, or 400."""
+    name = unquote(raw)
+    if not is_entity_name(name):
+        raise IllegalName()
+    return name
+
+
+def names(who: Identity, args: dict[str, str]) -> tuple[str, str | None, str]:
+    """(namespace, package or None, name) from route groups, validated and resolved."""
+    namespace = resolve_namespace(who, unquote(args["ns"]))
+    package = check_name(args["pkg"]) if "pkg" in args else None
+    return namespace, package, check_name(args["name"])
+
+
+def check_entitled(store: Any, caller: str, path: str) -> None:
+    """403 unless namespace ``caller`` may refer to an entity under ``path`` (``ns[/pkg]``).
+
+    As the controller's entitlement check on referenced entities (rule trigger and
+    action, sequence components): the caller's own namespace, or a published package
+    of another one; anything else of another namespace is not the caller's to use.
+    """
+    parts = path.strip("/").split("/")
+    if parts[0] == caller:
+        return
+    if len(parts) == 2:
+        package = store.get(parts[0], parts[1])
+        if isinstance(package, Package) and package.publish:
+            return
+    raise Forbidden()
+
+
+def namespace_of(who: Identity, args: dict[str, str]) -> str:
+    return resolve_namespace(who, unquote(args["ns"]))
+
+
+def read_json(req: Request) -> Any:
+    """The JSON body (``{}`` when empty); 415 for other content types, 400 if malformed."""
+    if not req.body.strip():
+        return {}
+    content_type = req.header("content-type")
+    media = content_type.split(";", 1)[0].strip().lower()
+    if media != "application/json" and not (
+        media.startswith("application/") and media.endswith("+json")
+    ):
+        raise UnsupportedMediaType(content_type)
+    try:
+        return codec.loads(req.body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise MalformedRequest(str(exc)) from None
+
+
+def read_object(req: Request) -> dict[str, Any]:
+    body = read_json(req)
+    if not isinstance(body, dict):
+        raise MalformedRequest("Object expected")
+    return body
+
+
+def query_bool(req: Request, name: str, default: bool = False) -> bool:
+    raw = req.query.get(name)
+    if raw is None or raw == "":
+        return default
+    value = raw.lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise MalformedQuery(name, f"'{raw}' is not a valid Boolean value")
+
+
+def query_int(req: Request, name: str) -> int | None:
+    raw = req.query.get(name)
+    if raw is None or raw == "":
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        raise MalformedQuery(name, f"'{raw}' is not a valid 32-bit signed integer value") from None
+
+
+def list_window(req: Request, collection: str) -> tuple[int, int, bool]:
+    """(skip, limit, count) with the platform's defaults and range errors."""
+    limit = query_int(req, "limit")
+    if limit is None:
+        limit = LIST_DEFAULT
+    elif limit == 0:
+        limit = LIST_MAX
+    elif not 0 <= limit <= LIST_MAX:
+        raise MalformedQuery(
+            "limit", f"The value '{limit}' is not in the range of 0 to {LIST_MAX} for {collection}."
+        )
+    skip = query_int(req, "skip") or 0
+    if skip < 0:
+        raise MalformedQuery(
+            "skip", f"The value '{skip}' is not in the range of 0 to 2147483647 for {collection}."
+        )
+    return skip, limit, query_bool(req, "count")
+
+
+def find_entity(store: Any, namespace: str, name: str, kind: type[T]) -> T | None:
+    """The entity named ``name`` if it is a ``kind``; 409 if the name belongs to another collection."""
+    found = store.get(namespace, name)
+    if found is not None and not isinstance(found, kind):
+        raise WrongCollection()
+    return found
+
+
+def list_page(
+    req: Request, collection: str, found: list[Any], shape: Callable[[Any], dict[str, Any]]
+) -> Response:
+    """One page of a collection (``limit``/``skip``), or ``{collection: n}`` with ``count``."""
+    skip, limit, count = list_window(req, collection)
+    if count:
+        return json_response(200, {collection: len(found)})
+    return json_response(200, [shape(entity) for entity in found[skip : skip + limit]])
+
+
+def key_values(body: dict[str, Any], field: str) -> list[dict[str, Any]] | None:
+    """A validated ``[{key, value}]`` list from a body field, or None when absent."""
+    value = body.get(field)
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(
+        isinstance(p, dict) and isinstance(p.get("key"), str) for p in value
+    ):
+        raise MalformedRequest(f"'{field}' must be an array of {{key, value}} objects")
+    return [dict(p) for p in value]
+
+
+def merge_annotations(
+    old: list[dict[str, Any]], new: list[dict[str, Any]] | None, delete: Any = None
+) -> list[dict[str, Any]]:
+    """Old ++ new (new keys replace old ones), minus ``delAnnotations`` keys."""
+    removed = set(delete) if isinstance(delete, list) else set()
+    incoming = new or []
+    replaced = {p["key"] for p in incoming}
+    kept = [p for p in old if p["key"] not in replaced and p["key"] not in removed]
+    return kept + [p for p in incoming if p["key"] not in removed]
+
+
+def set_annotation(pairs: list[dict[str, Any]], key: str, value: Any) -> list[dict[str, Any]]:
+    return [p for p in pairs if p.get("key") != key] + [{"key": key, "value": value}]
+
+
+def bump_version(version: str) -> str:
+    parts = version.split(".")
+    try:
+        major, minor, patch = (int(p) for p in parts)
+    except ValueError:
+        return "0.0.1"
+    return f"{major}.{minor}.{patch + 1}"
+
+
+def check_version(value: Any) -> str:
+    if not isinstance(value, str) or not re.fullmatch(r"\d+\.\d+\.\d+", value):
+        raise MalformedRequest("version must be a semantic version 'major.minor.patch'")
+    return value
+
+
+def check_publish(value: Any, default: bool) -> bool:
+    if value is None:
+        return default
+    if not isinstance(value, bool):
+        raise BadRequest("The request content was malformed:\n'publish' must be a boolean")
+    return value
+
+
+_last_stamp = 0
+
+
+def stamp() -> int:
+    """An ``updated`` time in epoch ms that never repeats, so newest-first order is total."""
+    global _last_stamp
+    _last_stamp = max(now_ms(), _last_stamp + 1)
+    return _last_stamp

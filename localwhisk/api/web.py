@@ -1,0 +1,104 @@
+"""The web-action route: lookup, ``require-whisk-auth``, a blocking invoke, and the answer.
+
+Translation both ways is ``webactions`` (pure); this module does the I/O around it.
+The activation runs as the action's owner, whoever calls.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import unquote
+
+from localwhisk.api import webactions as web
+from localwhisk.context import Context
+from localwhisk.errors import ApiError, NotFound, ReservedParameters, WebAuthFailed
+from localwhisk.http import Request, Response, dumps
+from localwhisk.models import lookup
+from localwhisk.platform.auth import Identity
+from localwhisk.platform.jobs import truthy
+from localwhisk.platform.resolver import resolve_action
+
+
+def _to_response(answer: web.WebResponse, extra: list[tuple[str, str]]) -> Response:
+    content_type = None
+    headers: list[tuple[str, str]] = []
+    for name, value in answer.headers:
+        if name.lower() == "content-type" and content_type is None:
+            content_type = value
+        else:
+            headers.append((name, value))
+    return Response(answer.status, answer.body, content_type, headers + extra)
+
+
+async def handle(
+    ctx: Context, req: Request, _who: Identity | None, args: dict[str, str]
+) -> Response:
+    cors = web.cors_headers(req.headers)
+    try:
+        return await _handle(ctx, req, args, cors)
+    except ApiError as err:
+        body = dumps({"error": err.message, "code": req.request_id})
+        return Response(err.status, body, "application/json", list(err.headers) + cors)
+
+
+async def _handle(
+    ctx: Context, req: Request, args: dict[str, str], cors: list[tuple[str, str]]
+) -> Response:
+    namespace = unquote(args["ns"])
+    target = web.split_web_path(unquote(args["rest"]))
+    owner = ctx.auth.identity_of(namespace)
+    if target is None or owner is None:
+        raise NotFound()
+    try:
+        resolved = resolve_action(ctx.store, namespace, target.package, target.action)
+    except ApiError:
+        raise NotFound() from None
+    action = resolved.action
+    if action.annotation("web-export") is not True:
+        raise NotFound()
+    custom_options = action.annotation("web-custom-options") is True
+    extra = [] if custom_options else cors
+    if req.method == "OPTIONS" and not custom_options:
+        return _to_response(web.options_response(req.headers), [])
+    caller = ctx.auth.identify(req.header("authorization"))
+    if req.method != "OPTIONS":
+        required = lookup(action.annotations, "require-whisk-auth", web.MISSING)
+        secret = req.headers.get(web.WHISK_AUTH_HEADER)
+        if not web.check_whisk_auth(required, secret, caller is not None):
+            raise WebAuthFailed()
+    arguments = web.build_arguments(
+        method=req.method,
+        headers=req.headers,
+        query_string=req.raw_query,
+        body=req.body,
+        content_type=req.headers.get("content-type"),
+        ow_path=target.ow_path,
+        user=caller.namespace if caller is not None else None,
+        raw=action.annotation("raw-http") is True,
+    )
+    final_keys = (
+        [k for k, v in resolved.params.items() if v is not None]
+        if truthy(action.annotation("final"))
+        else []
+    )
+    if web.reserved_collisions(arguments, final_keys):
+        raise ReservedParameters()
+    done = await ctx.invoker.invoke(
+        owner,
+        resolved,
+        arguments.params,
+        blocking=True,
+        wait_ms=ctx.settings.limits.blocking_wait_ms,
+        request_id=req.request_id,
+    )
+    act = done.activation
+    if act is None:
+        answer = web.not_ready_response(req.request_id, done.activation_id)
+    else:
+        answer = web.render_result(
+            target.extension,
+            act.status,
+            act.result,
+            transaction_id=req.request_id,
+            activation_id=done.activation_id,
+        )
+    return _to_response(answer, extra)

@@ -1,0 +1,303 @@
+"""Invoking actions: arguments, activation records, blocking waits, sequences.
+
+Each invocation gets a running activation record at once, runs in a referenced
+background task, and is finished in place. A blocking caller waits on that task
+for at most its window and then gets only the id while the action keeps running,
+as on OpenWhisk. Nothing is acknowledged before it is on disk: the record is made
+durable before an id or a result goes back, so a crash cannot lose an activation
+a caller has seen (a blocking one's running state is only held in memory until then).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from localwhisk.config import Settings
+from localwhisk.errors import ApiError, ReservedParameters
+from localwhisk.models import APPLICATION_ERROR, SUCCESS, WHISK_ERROR, Activation
+from localwhisk.platform.auth import Identity
+from localwhisk.platform.jobs import CodeSpecs, build_job, record_outcome, truthy
+from localwhisk.platform.resolver import Resolved, resolve_fqn
+from localwhisk.platform.throttle import Throttle
+from localwhisk.runtime.contract import RunJob, RunOutcome
+from localwhisk.storage.store import Store, fail_activation
+
+log = logging.getLogger("localwhisk.platform.invoker")
+
+STOPPED = "The activation was interrupted because the server is shutting down."
+MISSING_COMPONENT = "Sequence component does not exist."
+
+
+class RunnerLike(Protocol):
+    async def run(self, job: RunJob) -> RunOutcome: ...
+
+    async def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class Invocation:
+    activation_id: str
+    activation: Activation | None  # None while it is still running
+
+
+def new_activation_id() -> str:
+    """32 hex digits like the platform's: microseconds since the epoch, then 76 random bits.
+
+    Time first, so new ids land at the end of the table's id index instead of at random
+    pages: inserts stay as fast at a million records as at ten thousand.
+    """
+    return f"{time.time_ns() // 1000:013x}{os.urandom(10).hex()[:19]}"
+
+
+def merge_arguments(resolved: Resolved, payload: dict[str, Any]) -> dict[str, Any]:
+    """Inherited parameters < request body; ``final`` forbids overriding defined ones."""
+    if payload and truthy(resolved.action.annotation("final")):
+        if any(resolved.params.get(key) is not None for key in payload):
+            raise ReservedParameters()
+    if not payload:
+        return dict(resolved.params)
+    return {**resolved.params, **payload}
+
+
+async def _settle(task: asyncio.Task[Any], seconds: float) -> None:
+    """Wait until ``task`` is done or ``seconds`` pass; never cancels it.
+
+    ``asyncio.wait`` does the same with a set, a counter and a callback per task:
+    this is the blocking invoke's hot path, so it gets the one-future version.
+    """
+    if task.done():
+        return
+    loop = asyncio.get_running_loop()
+    waiter: asyncio.Future[None] = loop.create_future()
+
+    def wake(_: object = None) -> None:
+        if not waiter.done():
+            waiter.set_result(None)
+
+    timer = loop.call_later(seconds, wake)
+    task.add_done_callback(wake)
+    try:
+        await waiter
+    finally:
+        timer.cancel()
+        task.remove_done_callback(wake)
+
+
+class Invoker:
+    def __init__(
+        self,
+        store: Store,
+        runner: RunnerLike,
+        settings: Settings,
+        throttle: Throttle | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.store = store
+        self.runner = runner
+        self.settings = settings
+        limits = settings.limits
+        self.throttle = throttle or Throttle(
+            limits.invocations_per_minute, limits.concurrent_invocations, limits.fires_per_minute
+        )
+        self._clock = clock
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._running: dict[str, Activation] = {}
+        self._awaited: set[str] = set()  # blocking callers still inside their window
+        self._codes = CodeSpecs()
+        self.closing = False
+
+    def now_ms(self) -> int:
+        return int(self._clock() * 1000)
+
+    # -- entry points --------------------------------------------------------------
+
+    async def invoke(
+        self,
+        who: Identity,
+        resolved: Resolved,
+        payload: dict[str, Any],
+        *,
+        blocking: bool,
+        wait_ms: int,
+        request_id: str,
+    ) -> Invocation:
+        """Start an activation; wait up to ``wait_ms`` for it when blocking."""
+        self.throttle.check_invoke(who.namespace)
+        args = merge_arguments(resolved, payload)
+        act = self._open(who, resolved, cause=None, hold=blocking)
+        task = self.spawn(self._execute(who, resolved, args, act, request_id))
+        if blocking:
+            # While its caller waits, the finished record is held too: durable() below
+            # then commits it directly instead of behind a flush to the writer thread.
+            self._awaited.add(act.activation_id)
+            try:
+                await _settle(task, wait_ms / 1000)
+            except BaseException:
+                if not act.running:  # nobody will ask for it to be durable: write it behind
+                    self.store.put_activation(act, defer=True)
+                raise
+            finally:
+                self._awaited.discard(act.activation_id)
+            if not act.running:
+                # The caller sees the result: the finished record is committed first.
+                await self.store.durable()
+                return Invocation(act.activation_id, act)
+        # The caller gets only the id: make the running record durable before answering.
+        await self.store.durable()
+        return Invocation(act.activation_id, None)
+
+    def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        """Run in the background, keeping a reference so the task cannot be collected."""
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def shutdown(self, grace_s: float = 5.0) -> None:
+        """Record every running activation as failed, then stop the tasks."""
+        self.closing = True
+        now = self.now_ms()
+        for act in list(self._running.values()):
+            fail_activation(act, now, STOPPED)
+            self.store.put_activation(act, defer=True)
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.wait(tasks, timeout=grace_s)
+        self.store.sync()
+
+    # -- records -------------------------------------------------------------------
+
+    def _open(
+        self, who: Identity, resolved: Resolved, cause: str | None, hold: bool = False
+    ) -> Activation:
+        action = resolved.action
+        act = Activation(
+            activation_id=new_activation_id(),
+            namespace=who.namespace,
+            name=action.name,
+            version=action.version,
+            subject=who.subject,
+            start=self.now_ms(),
+            cause=cause,
+            entity_key=resolved.entity_key,
+            running=True,
+        )
+        self._running[act.activation_id] = act
+        # A blocking caller learns of it only through durable(): until then it may stay in memory.
+        self.store.put_activation(act, defer=True, hold=hold)
+        return act
+
+    def _close(self, act: Activation) -> None:
+        self._running.pop(act.activation_id, None)
+        act.running = False
+        if not self.closing:
+            hold = act.activation_id in self._awaited
+            self.store.put_activation(act, defer=True, hold=hold)
+
+    # -- running -------------------------------------------------------------------
+
+    async def _execute(
+        self, who: Identity, resolved: Resolved, args: dict[str, Any], act: Activation, tid: str
+    ) -> Activation:
+        namespace = who.namespace
+        self.throttle.started(namespace)
+        try:
+            await self._run(who, resolved, args, act, tid, topmost=True)
+        except asyncio.CancelledError:
+            if act.running:
+                fail_activation(act, self.now_ms(), STOPPED)
+            raise
+        except Exception:
+            log.exception("activation %s failed inside the server", act.activation_id)
+            fail_activation(act, self.now_ms(), "There was an internal server error.")
+        finally:
+            self.throttle.finished(namespace)
+            self._close(act)
+        return act
+
+    async def _run(
+        self,
+        who: Identity,
+        resolved: Resolved,
+        args: dict[str, Any],
+        act: Activation,
+        tid: str,
+        topmost: bool = False,
+        in_sequence: bool = False,
+    ) -> None:
+        if resolved.action.kind == "sequence":
+            await self._run_sequence(who, resolved, args, act, tid, topmost)
+            return
+        job = build_job(
+            self.settings,
+            self._codes.get(resolved.action),
+            who,
+            resolved,
+            args,
+            act,
+            tid,
+            self.now_ms(),
+        )
+        outcome = await self.runner.run(job)
+        record_outcome(resolved, act, outcome, in_sequence)
+
+    async def _run_sequence(
+        self,
+        who: Identity,
+        resolved: Resolved,
+        args: dict[str, Any],
+        act: Activation,
+        tid: str,
+        topmost: bool,
+    ) -> None:
+        current: Any = args
+        act.status, act.result = SUCCESS, {}
+        for fqn in resolved.action.exec.get("components", []):
+            try:
+                component = resolve_fqn(self.store, fqn, who.namespace)
+            except ApiError:
+                act.status, act.result = APPLICATION_ERROR, {"error": MISSING_COMPONENT}
+                break
+            child = self._open(who, component, cause=act.activation_id)
+            act.logs.append(child.activation_id)
+            inputs = current if isinstance(current, dict) else {"result": current}
+            try:
+                await self._run(
+                    who, component, {**component.params, **inputs}, child, tid, in_sequence=True
+                )
+            except asyncio.CancelledError:
+                if child.running:
+                    fail_activation(child, self.now_ms(), STOPPED)
+                self._close(child)
+                raise
+            except Exception:
+                log.exception("sequence component %s failed inside the server", fqn)
+                fail_activation(child, self.now_ms(), "There was an internal server error.")
+            self._close(child)
+            act.status, act.result, act.size = child.status, child.result, child.size
+            if child.status != SUCCESS:
+                break
+            current = child.result
+        act.end = max(self.now_ms(), act.start)
+        action = resolved.action
+        annotations: list[dict[str, Any]] = []
+        if topmost:
+            annotations.append({"key": "topmost", "value": True})
+        annotations += [
+            {"key": "path", "value": resolved.path},
+            {"key": "kind", "value": "sequence"},
+            {"key": "limits", "value": action.limits},
+        ]
+        if resolved.binding is not None:
+            annotations.append({"key": "binding", "value": resolved.binding})
+        act.annotations = annotations
+        if act.status not in (SUCCESS, APPLICATION_ERROR) and act.result is None:
+            act.status, act.result = WHISK_ERROR, {"error": "There was an internal server error."}

@@ -1,0 +1,394 @@
+"""Runs Python actions in warm child processes: the only module that starts subprocesses.
+
+Mirrors the OpenWhisk Python runtime (ActionLoop): one long-lived ``launcher.py`` per
+action revision, an init line then one JSON line per activation on its stdin, the
+result on fd 3, logs cut at the sentinel. Turns everything an action can do wrong into
+the platform's outcome. Slots and queueing live in ``pool``, code folders in ``codecache``,
+pipe reading and log capture in ``childio``, the platform's wording in ``outcomes``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import shutil
+import signal
+import sys
+import tempfile
+import time
+from collections import deque
+from pathlib import Path
+
+from localwhisk.models import DEVELOPER_ERROR, WHISK_ERROR
+from localwhisk.runtime import launcher
+from localwhisk.runtime.childio import MIB, ChildIO
+from localwhisk.runtime.codecache import CodeCache, CodeError
+from localwhisk.runtime.contract import RunJob, RunOutcome
+from localwhisk.runtime.outcomes import (
+    DID_NOT_RUN,
+    EXITED,
+    NO_INIT,
+    OUT_OF_MEMORY,
+    TRUNCATED_PREFIX_BYTES,
+    kind_message,
+    log_line,
+    now_ms,
+    outcome_for_result,
+)
+from localwhisk.runtime.pool import Pool
+
+LAUNCHER = Path(launcher.__file__).resolve()
+KINDS = {"python:3", "python:default", "python:3.9", "python:3.10", "python:3.11", "python:3.12"}
+_SETTLE_S = 0.5  # bound on waiting for logs of a process that is already dead
+_SENTINEL_S = 2.0  # bound on waiting for the sentinels once the result is in
+
+
+def _kill(proc: ChildIO) -> None:
+    """Kill the whole process group: forked grandchildren die with the action."""
+    # The group outlives its leader while a grandchild is alive, so always signal it.
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    # os.kill, not Process.kill: Popen.kill polls, and reaping behind the child
+    # watcher's back makes asyncio report a bogus exit status.
+    if proc.process.returncode is None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(proc.pid, signal.SIGKILL)
+
+
+def _child_env() -> dict[str, str]:
+    """A container's worth of environment: nothing of the server's own settings leaks in."""
+    env = {key: os.environ[key] for key in ("PATH", "HOME", "LANG", "LC_ALL") if key in os.environ}
+    env.setdefault("PATH", os.defpath)
+    env.setdefault("LANG", "C.UTF-8")
+    env["__OW_WAIT_FOR_ACK"] = "1"
+    return env
+
+
+def _process_key(job: RunJob) -> tuple:
+    """What a warm process is bound to. The revision stands for the code (it changes on
+    every update), so megabytes of base64 are never compared per activation."""
+    spec = job.code
+    env = tuple(sorted(spec.init_env.items()))
+    return (
+        spec.action,
+        spec.revision,
+        spec.kind,
+        spec.main,
+        spec.binary,
+        env,
+        job.memory_mb,
+        job.api_host,
+    )
+
+
+class Runner:
+    """Runs python actions in warm processes; ``run`` never raises for action misbehaviour."""
+
+    def __init__(
+        self,
+        work_dir: Path,
+        *,
+        max_per_action: int = 4,
+        max_total: int = 64,
+        idle_seconds: float = 600.0,
+        prewarm: int = 1,
+    ) -> None:
+        # Absolute: children run with their code folder as cwd, so a relative path would dangle.
+        work_dir = Path(work_dir).resolve()
+        work_dir.mkdir(parents=True, exist_ok=True)
+        self._root = Path(tempfile.mkdtemp(prefix="runner-", dir=work_dir))
+        self._code = CodeCache(self._root / "code")
+        self._spare_dir = self._root / "spare"
+        self._spare_dir.mkdir()
+        self._pool: Pool[ChildIO] = Pool(
+            max_per_action=max_per_action,
+            max_total=max_total,
+            idle_seconds=idle_seconds,
+            evict=self._discard,
+        )
+        self._prewarm = max(0, prewarm)
+        self._spares: deque[ChildIO] = deque()
+        self._starting = 0
+        self._live: set[ChildIO] = set()
+        self._reaping: set[asyncio.Future] = set()
+        self._current: dict[str, tuple] = {}
+        self._revisions: dict[tuple[str, str], int] = {}  # live processes per (action, revision)
+        self._closed = False
+        with contextlib.suppress(RuntimeError):  # no running loop yet: prewarm on first run
+            asyncio.get_running_loop()
+            self._refill()
+
+    def can_run(self, kind: str) -> bool:
+        return kind in KINDS
+
+    async def run(self, job: RunJob) -> RunOutcome:
+        spec = job.code
+        if not self.can_run(spec.kind):
+            now = now_ms()
+            return RunOutcome(DEVELOPER_ERROR, {"error": kind_message(spec.kind)}, [], now, now)
+        key = _process_key(job)
+        if self._current.get(spec.action) != key:
+            # A new revision never runs old code: idle processes of the old one go now.
+            self._current[spec.action] = key
+            self._pool.retire(spec.action, key)
+        queued = time.monotonic()
+        try:
+            if self._closed:
+                raise RuntimeError("runner closed")
+            proc = await self._pool.acquire(key, spec.action)
+        except RuntimeError:
+            now = now_ms()
+            return RunOutcome(
+                WHISK_ERROR, {"error": "The local server is shutting down."}, [], now, now
+            )
+        wait_ms = int((time.monotonic() - queued) * 1000)
+        start = now_ms()
+        init_ms: int | None = None
+        keep = False
+        if proc is not None and proc.exited.done():
+            # Died while idle (e.g. closed its own stdout): this slot gets a fresh process.
+            self._discard(proc)
+            proc = None
+        try:
+            if proc is None:
+                init_started = time.monotonic()
+                proc, failure = await self._cold_start(job, key)
+                init_ms = int((time.monotonic() - init_started) * 1000)
+                if failure is not None:
+                    message, timed_out, logs = failure
+                    if proc is not None:
+                        logs = await self._dead_logs(proc, job)
+                    return RunOutcome(
+                        DEVELOPER_ERROR,
+                        {"error": message},
+                        logs,
+                        start,
+                        now_ms(),
+                        init_ms=init_ms,
+                        wait_ms=wait_ms,
+                        timed_out=timed_out,
+                    )
+            status, result, keep, timed_out, size = await self._activate(proc, job)
+            logs = proc.take_logs(job.logs_mb * MIB) if keep else await self._dead_logs(proc, job)
+            return RunOutcome(
+                status,
+                result,
+                logs,
+                start,
+                now_ms(),
+                init_ms=init_ms,
+                wait_ms=wait_ms,
+                timed_out=timed_out,
+                size=size,
+            )
+        except OSError as exc:  # the launcher could not be started at all
+            return RunOutcome(
+                WHISK_ERROR,
+                {"error": f"Failed to start the action process: {exc}"},
+                [],
+                start,
+                now_ms(),
+                init_ms=init_ms,
+                wait_ms=wait_ms,
+            )
+        finally:
+            # Old revisions are not kept warm once a newer one has been asked for.
+            keep = keep and not self._closed and self._current.get(spec.action) == key
+            self._pool.release(proc if keep else None, key, spec.action, keep=keep)
+            if proc is not None and not keep:
+                self._discard(proc)
+
+    async def _cold_start(self, job: RunJob, key: tuple) -> tuple[ChildIO | None, tuple | None]:
+        """Lay out the code, take a prewarmed launcher and send it the init line (≈ /init)."""
+        try:
+            folder = await self._code.prepare(job.code)
+        except CodeError as exc:
+            cause = str(exc)
+            logs = [log_line("stderr", cause), log_line("stderr", DID_NOT_RUN)]
+            return None, (f"The action failed during initialization: {cause}", False, logs)
+        proc = await self._fresh()
+        proc.key = key
+        ident = (job.code.action, job.code.revision)
+        self._revisions[ident] = self._revisions.get(ident, 0) + 1
+        proc.log_limit = job.logs_mb * MIB
+        env = {**job.code.init_env, "__OW_API_HOST": job.api_host}
+        proc.send(
+            {
+                "init": {
+                    "dir": str(folder),
+                    "main": job.code.main or "main",
+                    "env": env,
+                    "context": job.context,
+                    "memory_mb": job.memory_mb,
+                }
+            }
+        )
+        kind, data, _ = await proc.read_reply(job.timeout_ms / 1000)
+        if kind == "timeout":
+            return proc, (
+                f"The action exceeded its time limits of {job.timeout_ms} milliseconds during initialization.",
+                True,
+                [],
+            )
+        if kind == "line":
+            try:
+                reply = json.loads(data)
+            except ValueError:
+                reply = {"error": data.decode("utf-8", "replace")[:TRUNCATED_PREFIX_BYTES]}
+            if reply == {"ok": True}:
+                return proc, None
+            cause = reply.get("error") if isinstance(reply, dict) else reply
+            return proc, (f"The action failed during initialization: {cause}", False, [])
+        return proc, (OUT_OF_MEMORY if await self._out_of_memory(proc) else NO_INIT, False, [])
+
+    async def _activate(
+        self, proc: ChildIO, job: RunJob
+    ) -> tuple[str, object, bool, bool, int | None]:
+        """One activation on a ready process: (status, result, keep warm, timed out, size)."""
+        proc.log_limit = job.logs_mb * MIB
+        proc.runs += 1
+        proc.send({"value": job.params, **job.context})
+        kind, data, size = await proc.read_reply(job.timeout_ms / 1000)
+        if kind == "line":
+            status, result, keep = outcome_for_result(data, size)
+            if keep:
+                await proc.logs_settled(_SENTINEL_S)
+            return status, result, keep, False, size
+        if kind == "timeout":
+            return (
+                DEVELOPER_ERROR,
+                {"error": f"The action exceeded its time limits of {job.timeout_ms} milliseconds."},
+                False,
+                True,
+                None,
+            )
+        message = OUT_OF_MEMORY if await self._out_of_memory(proc) else EXITED
+        return DEVELOPER_ERROR, {"error": message}, False, False, None
+
+    async def _out_of_memory(self, proc: ChildIO) -> bool:
+        """After fd 3 closed: did the launcher exit with its out-of-memory status?"""
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(asyncio.shield(proc.exited), _SETTLE_S)
+        return proc.out_of_memory
+
+    async def _dead_logs(self, proc: ChildIO, job: RunJob) -> list[str]:
+        """Kill the process group, collect what it printed, add the developer-error line."""
+        _kill(proc)
+        await proc.exited
+        await proc.drained(_SETTLE_S)
+        return proc.take_logs(job.logs_mb * MIB, DID_NOT_RUN)
+
+    async def close(self) -> None:
+        """Kill every child, wait for them, remove the code folders; safe to call twice."""
+        if self._closed:
+            return
+        self._closed = True
+        self._pool.fail_waiters(RuntimeError("runner closed"))
+        self._pool.take_all_idle()
+        # Spares still starting land in _live too; loop until nothing is left (bounded).
+        deadline = time.monotonic() + 5
+        while (self._live or self._reaping) and time.monotonic() < deadline:
+            for proc in list(self._live):
+                self._discard(proc)
+            await asyncio.wait(set(self._reaping), timeout=max(0.01, deadline - time.monotonic()))
+        self._spares.clear()
+        self._live.clear()
+        self._code.clear()
+        shutil.rmtree(self._root, ignore_errors=True)
+
+    # --- processes -------------------------------------------------------------------
+
+    async def _spawn(self) -> ChildIO:
+        # Plain pipes for fd 3, stdout and stderr: ChildIO reads them with protocols.
+        results_r, results_w = os.pipe()
+        out_r, out_w = os.pipe()
+        err_r, err_w = os.pipe()
+        try:
+            process = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-u",
+                "-I",
+                str(LAUNCHER),
+                str(results_w),
+                stdin=asyncio.subprocess.PIPE,
+                stdout=out_w,
+                stderr=err_w,
+                pass_fds=(results_w,),
+                start_new_session=True,  # its own process group, killed as one
+                cwd=self._spare_dir,
+                env=_child_env(),
+            )
+        except BaseException:
+            for fd in (results_r, out_r, err_r):
+                os.close(fd)
+            raise
+        finally:
+            for fd in (results_w, out_w, err_w):
+                os.close(fd)
+        proc = ChildIO(process)
+        self._live.add(proc)  # from here on, _discard and close() find and reap it
+        await proc.connect(results_r, out_r, err_r)
+        return proc
+
+    async def _fresh(self) -> ChildIO:
+        """A started launcher waiting for its init line: a prewarmed spare when there is one."""
+        while self._spares:
+            proc = self._spares.popleft()
+            if proc.process.returncode is None:
+                self._refill()
+                return proc
+            self._discard(proc)
+        proc = await self._spawn()
+        self._refill()
+        return proc
+
+    def _refill(self) -> None:
+        if self._closed:
+            return
+        for _ in range(self._prewarm - len(self._spares) - self._starting):
+            self._starting += 1
+            task = asyncio.ensure_future(self._add_spare())
+            self._reaping.add(task)
+            task.add_done_callback(self._reaping.discard)
+
+    async def _add_spare(self) -> None:
+        try:
+            proc = await self._spawn()
+        except OSError:
+            return
+        finally:
+            self._starting -= 1
+        if self._closed:
+            self._discard(proc)
+        else:
+            self._spares.append(proc)
+
+    def _discard(self, proc: ChildIO) -> None:
+        """Kill a process and forget it; reaping happens in the background."""
+        _kill(proc)
+        task = asyncio.ensure_future(self._reap(proc))
+        self._reaping.add(task)
+        task.add_done_callback(self._reaping.discard)
+
+    async def _reap(self, proc: ChildIO) -> None:
+        await proc.exited
+        await proc.drained(_SETTLE_S)
+        if proc not in self._live:  # already reaped (close() and a discard can overlap)
+            return
+        self._live.discard(proc)
+        proc.close_pipes()
+        if proc.process.stdin is not None:
+            proc.process.stdin.close()
+        if proc.key is not None:
+            self._forget_revision(proc.key)
+
+    def _forget_revision(self, key: tuple) -> None:
+        action, revision = key[:2]
+        self._revisions[(action, revision)] -= 1
+        if self._revisions[(action, revision)] <= 0:
+            del self._revisions[(action, revision)]
+            current = self._current.get(action)
+            if current is None or current[1] != revision:
+                self._code.discard(action, revision)

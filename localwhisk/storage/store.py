@@ -1,0 +1,394 @@
+"""SQLite persistence for entities and activations; the only module importing sqlite3.
+
+WAL mode, parameterised statements, schema as constants. Entities are few and read
+on every invoke, so they live in memory too and are written through at once.
+
+Activation records on the invoke path are written behind, by one writer thread with
+its own connection (``writebehind``): records collected during an event-loop turn go
+in one transaction (a record written twice, running then finished, is written once).
+``durable()`` is awaited before a caller is told anything about a record (its id, or
+its result), so whatever was acknowledged exists on disk; concurrent callers share
+one commit (group commit). When the writer holds nothing and only a few records
+wait, ``durable()`` commits them on the loop instead: cheaper than two thread
+hand-offs for a lone caller. Checkpoints run on their own thread, never in a commit.
+A record put with ``hold`` (a blocking invoke's running state, which nobody has
+seen yet) stays in memory until it changes, ``durable()`` or ``sync()``: the
+common case writes each such activation once, finished. Reads see unwritten records.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+import threading
+import time
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from localwhisk import codec
+from localwhisk.models import ENTITY_TYPES, WHISK_ERROR, Activation, Entity
+from localwhisk.storage.writebehind import Checkpointer, Row, Writer
+
+SCHEMA = (
+    """create table if not exists entities (
+        path text not null, name text not null, collection text not null,
+        doc text not null, primary key (path, name)) without rowid""",
+    """create table if not exists activations (
+        id text primary key, namespace text not null, entity_key text not null,
+        start integer not null, running integer not null, doc text not null)""",
+    "create index if not exists activations_by_name on activations (namespace, entity_key, start)",
+    "create index if not exists activations_by_start on activations (namespace, start)",
+    "create index if not exists activations_running on activations (running) where running = 1",
+)
+
+INSERT_ACTIVATION = (
+    "insert or replace into activations (id, namespace, entity_key, start, running, doc)"
+    " values (?, ?, ?, ?, ?, ?)"
+)
+STATEMENT_ROWS = 500  # activation rows per insert statement
+INLINE_ROWS = 4  # at most this many records are committed on the loop, and only when idle
+INTERRUPTED = "The activation was interrupted because the server stopped before it completed."
+
+
+_encode = codec.dumps_text
+
+
+# A whole batch as one statement: executemany steps SQLite once per row, and each
+# step gives up and retakes the GIL, which a busy event loop holds for up to 5 ms.
+INSERT_ACTIVATIONS = (
+    "insert or replace into activations (id, namespace, entity_key, start, running, doc)"
+    " select json_extract(value, '$[0]'), json_extract(value, '$[1]'),"
+    " json_extract(value, '$[2]'), json_extract(value, '$[3]'),"
+    " json_extract(value, '$[4]'), json_extract(value, '$[5]') from json_each(?)"
+)
+
+
+def _write_rows(db: sqlite3.Connection, rows: list[Row]) -> None:
+    """Insert or replace ``rows`` in one transaction; later rows of an id win.
+
+    Up to STATEMENT_ROWS rows (every batch the writer sees under load) go as one
+    statement, which SQLite's autocommit makes its own transaction: no begin and
+    commit steps, each of which would retake the GIL too. Bulk writes are cut into
+    statements of that size inside one transaction, so no batch becomes one huge text.
+    """
+    if len(rows) == 1:
+        db.execute(INSERT_ACTIVATION, rows[0])
+        return
+    if len(rows) <= STATEMENT_ROWS:
+        db.execute(INSERT_ACTIVATIONS, (codec.dumps_text(rows),))
+        return
+    db.execute("begin")
+    try:
+        for at in range(0, len(rows), STATEMENT_ROWS):
+            db.execute(INSERT_ACTIVATIONS, (codec.dumps_text(rows[at : at + STATEMENT_ROWS]),))
+    except BaseException:
+        db.execute("rollback")
+        raise
+    db.execute("commit")
+
+
+log = logging.getLogger("localwhisk.storage.store")
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=10)
+    db.execute("pragma journal_mode=wal")
+    # WAL + NORMAL: a commit survives a crash of this process; only a power loss may
+    # drop the last transactions, which is fine for a local server.
+    db.execute("pragma synchronous=normal")
+    db.execute("pragma wal_autocheckpoint=0")  # writebehind.Checkpointer does it, off commits
+    return db
+
+
+def _row(act: Activation) -> tuple[Any, ...]:
+    running = 1 if act.running else 0
+    return (
+        act.activation_id,
+        act.namespace,
+        act.entity_key,
+        act.start,
+        running,
+        _encode(vars(act)),
+    )
+
+
+class Store:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = _connect(path)
+        for statement in SCHEMA:
+            self._db.execute(statement)
+        self._entities: dict[tuple[str, str], Entity] = {}
+        for path_, name, collection, doc in self._db.execute(
+            "select path, name, collection, doc from entities"
+        ):
+            self._entities[(path_, name)] = ENTITY_TYPES[collection](**codec.loads(doc))
+        self._pending: dict[str, Activation] = {}  # deferred, not yet handed to the writer
+        self._held: dict[str, Activation] = {}  # put with ``hold``: written only when needed
+        self._unwritten: dict[str, tuple[Activation, Row]] = {}  # handed over, not committed
+        self._waiters: list[asyncio.Future[None]] = []
+        # Waiters of the newest batch with the writer: batches commit in order, so a
+        # caller needing everything so far durable can join it instead of queueing one.
+        self._last_batch: list[asyncio.Future[None]] | None = None
+        self._flush_scheduled = False
+        self._checkpointer = Checkpointer(partial(_connect, path))
+        self.recovered = self._fail_interrupted()
+        self._writer = Writer(partial(_connect, path), _write_rows, self._checkpointer)
+
+    def close(self) -> None:
+        self._release_held()
+        self.flush()
+        self._writer.close()
+        self._checkpointer.close()
+        self._db.close()
+
+    # -- entities ------------------------------------------------------------------
+
+    def get(self, path: str, name: str) -> Entity | None:
+        return self._entities.get((path, name))
+
+    def put(self, entity: Entity) -> None:
+        self._db.execute(
+            "insert or replace into entities (path, name, collection, doc) values (?, ?, ?, ?)",
+            (entity.namespace, entity.name, entity.COLLECTION, _encode(vars(entity))),
+        )
+        self._entities[(entity.namespace, entity.name)] = entity
+
+    def delete(self, path: str, name: str) -> None:
+        self._db.execute("delete from entities where path = ? and name = ?", (path, name))
+        self._entities.pop((path, name), None)
+
+    def entities(self, collection: str, namespace: str, path: str | None = None) -> list[Entity]:
+        """Entities of a collection under a root namespace (or exactly at ``path``), newest first."""
+        found = [
+            e
+            for e in self._entities.values()
+            if e.COLLECTION == collection
+            and (e.namespace == path if path is not None else e.root_namespace == namespace)
+        ]
+        found.sort(key=lambda e: e.updated, reverse=True)
+        return found
+
+    # -- activations ---------------------------------------------------------------
+
+    def put_activation(self, act: Activation, *, defer: bool = False, hold: bool = False) -> None:
+        """Write a record now, or (``defer``) behind, from the end of this event-loop turn.
+
+        ``hold`` keeps a deferred record in memory until it is put again, ``durable()``
+        or ``sync()``: for a state no caller has been told about, so a crash may lose it.
+        """
+        self._held.pop(act.activation_id, None)
+        if not defer:
+            if act.activation_id in self._unwritten:
+                self.sync()  # an older version still queued must not land after this one
+            self._pending.pop(act.activation_id, None)
+            self._db.execute(INSERT_ACTIVATION, _row(act))
+            self._checkpointer.note(1)
+            return
+        if hold:
+            self._held[act.activation_id] = act
+            return
+        self._pending[act.activation_id] = act  # the object: its latest state is written
+        self._schedule()
+
+    def _release_held(self) -> None:
+        if self._held:
+            self._pending.update(self._held)
+            self._held.clear()
+
+    async def durable(self) -> None:
+        """Return once every record put so far is committed."""
+        self._release_held()
+        if not self._unwritten:
+            if not self._pending:
+                return
+            if len(self._pending) <= INLINE_ROWS:
+                # The writer holds nothing: a few rows commit here in tens of
+                # microseconds, less than the two thread hand-offs would take. Under
+                # load the writer is busy and batches keep going to it.
+                self._write_pending()
+                return
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        if self._pending:
+            self._waiters.append(waiter)
+            self.flush()
+        elif self._last_batch is not None:
+            self._last_batch.append(waiter)  # committed with the newest batch
+        else:
+            # Everything is with the writer already: an empty batch queues behind it.
+            self._waiters.append(waiter)
+            self._hand_over([])
+        await waiter
+
+    def _write_pending(self) -> None:
+        rows = [_row(act) for act in self._pending.values()]
+        self._pending.clear()
+        try:
+            _write_rows(self._db, rows)
+        except sqlite3.Error:  # as on the writer's thread: logged, the server goes on
+            log.exception("could not write %d activation record(s)", len(rows))
+        self._checkpointer.note(len(rows))
+
+    def _schedule(self) -> None:
+        if self._flush_scheduled:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self.flush()
+            self.sync()
+            return
+        self._flush_scheduled = True
+        loop.call_soon(self.flush)
+
+    def flush(self) -> None:
+        """Hand deferred records to the writer thread (one transaction)."""
+        self._flush_scheduled = False
+        if not self._pending:
+            return
+        entries = [(act, _row(act)) for act in self._pending.values()]
+        self._pending.clear()
+        for act, row in entries:
+            self._unwritten[act.activation_id] = (act, row)
+        self._hand_over(entries)
+
+    def _hand_over(self, entries: list[tuple[Activation, Row]]) -> None:
+        waiters, self._waiters = self._waiters, []
+        try:
+            loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None
+
+        def done() -> None:  # runs on the writer thread
+            if loop is not None and not loop.is_closed():
+                loop.call_soon_threadsafe(self._committed, entries, waiters)
+            else:
+                self._committed(entries, waiters)
+
+        self._last_batch = waiters if loop is not None else None
+        self._writer.submit([row for _, row in entries], done)
+
+    def _committed(
+        self, entries: list[tuple[Activation, Row]], waiters: list[asyncio.Future[None]]
+    ) -> None:
+        if self._last_batch is waiters:
+            self._last_batch = None
+        for act, row in entries:
+            current = self._unwritten.get(act.activation_id)
+            if current is not None and current[1] is row:  # a newer version may be in flight
+                del self._unwritten[act.activation_id]
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+
+    def sync(self) -> None:
+        """Block until everything put so far is committed (lists, counts, shutdown)."""
+        self._release_held()
+        self.flush()
+        if not self._unwritten:
+            return
+        event = threading.Event()
+        self._writer.submit([], event.set)
+        event.wait()
+        self._unwritten.clear()  # all committed; late callbacks find nothing to remove
+
+    def get_activation(self, activation_id: str) -> Activation | None:
+        pending = self._pending.get(activation_id) or self._held.get(activation_id)
+        if pending is not None:
+            return pending
+        unwritten = self._unwritten.get(activation_id)
+        if unwritten is not None:
+            return unwritten[0]
+        row = self._db.execute(
+            "select doc from activations where id = ?", (activation_id,)
+        ).fetchone()
+        return Activation(**codec.loads(row[0])) if row else None
+
+    def put_activations(self, acts: list[Activation]) -> None:
+        """Write many finished records now, in one transaction (imports, benchmarks)."""
+        self.sync()
+        _write_rows(self._db, [_row(act) for act in acts])
+        self._checkpointer.note(len(acts))
+
+    def list_plan(self, namespace: str, entity_key: str | None = None) -> str:
+        """SQLite's query plan for ``list_activations`` (shows the index it uses)."""
+        where, args = self._where(namespace, entity_key, None, None)
+        rows = self._db.execute(
+            "explain query plan select doc from activations"
+            f" where {where} order by start desc limit ? offset ?",
+            (*args, 30, 0),
+        ).fetchall()
+        return "; ".join(str(row[-1]) for row in rows)
+
+    def _where(
+        self, namespace: str, entity_key: str | None, since: int | None, upto: int | None
+    ) -> tuple[str, list[Any]]:
+        clauses, args = ["namespace = ?", "running = 0"], [namespace]
+        if entity_key is not None:
+            clauses.append("entity_key = ?")
+            args.append(entity_key)
+        if since is not None:
+            clauses.append("start >= ?")
+            args.append(since)
+        if upto is not None:
+            clauses.append("start <= ?")
+            args.append(upto)
+        return " and ".join(clauses), args
+
+    def list_activations(
+        self,
+        namespace: str,
+        entity_key: str | None = None,
+        since: int | None = None,
+        upto: int | None = None,
+        skip: int = 0,
+        limit: int = 30,
+    ) -> list[Activation]:
+        self.sync()
+        where, args = self._where(namespace, entity_key, since, upto)
+        rows = self._db.execute(
+            f"select doc from activations where {where} order by start desc limit ? offset ?",
+            (*args, limit, skip),
+        )
+        return [Activation(**codec.loads(doc)) for (doc,) in rows]
+
+    def count_activations(
+        self,
+        namespace: str,
+        entity_key: str | None = None,
+        since: int | None = None,
+        upto: int | None = None,
+    ) -> int:
+        self.sync()
+        where, args = self._where(namespace, entity_key, since, upto)
+        return self._db.execute(f"select count(*) from activations where {where}", args).fetchone()[
+            0
+        ]
+
+    def prune_activations(self, older_than_ms: int) -> int:
+        self.sync()
+        cursor = self._db.execute(
+            "delete from activations where running = 0 and start < ?", (older_than_ms,)
+        )
+        self._checkpointer.note(cursor.rowcount)
+        return cursor.rowcount
+
+    def _fail_interrupted(self) -> int:
+        """Activations a previous process left running end as whisk errors, not silence."""
+        rows = self._db.execute("select doc from activations where running = 1").fetchall()
+        now = int(time.time() * 1000)
+        for (doc,) in rows:
+            act = Activation(**codec.loads(doc))
+            fail_activation(act, now)
+            self.put_activation(act)
+        return len(rows)
+
+
+def fail_activation(act: Activation, now_ms: int, message: str = INTERRUPTED) -> None:
+    """Turn a running record into a finished whisk internal error."""
+    act.running = False
+    act.status = WHISK_ERROR
+    act.result = {"error": message}
+    act.end = max(now_ms, act.start)
