@@ -124,7 +124,7 @@ class Store:
         for path_, name, collection, doc in self._db.execute(
             "select path, name, collection, doc from entities"
         ):
-            self._entities[(path_, name)] = ENTITY_TYPES[collection](**codec.loads(doc))
+            self._entities[(path_, name)] = ENTITY_TYPES[collection](**codec.loads_stored(doc))
         self._pending: dict[str, Activation] = {}  # deferred, not yet handed to the writer
         self._held: dict[str, Activation] = {}  # put with ``hold``: written only when needed
         self._unwritten: dict[str, tuple[Activation, Row]] = {}  # handed over, not committed
@@ -304,7 +304,7 @@ class Store:
         row = self._db.execute(
             "select doc from activations where id = ?", (activation_id,)
         ).fetchone()
-        return Activation(**codec.loads(row[0])) if row else None
+        return Activation(**codec.loads_stored(row[0])) if row else None
 
     def put_activations(self, acts: list[Activation]) -> None:
         """Write many finished records now, in one transaction (imports, benchmarks)."""
@@ -352,7 +352,7 @@ class Store:
             f"select doc from activations where {where} order by start desc limit ? offset ?",
             (*args, limit, skip),
         )
-        return [Activation(**codec.loads(doc)) for (doc,) in rows]
+        return [Activation(**codec.loads_stored(doc)) for (doc,) in rows]
 
     def count_activations(
         self,
@@ -380,7 +380,7 @@ class Store:
         rows = self._db.execute("select doc from activations where running = 1").fetchall()
         now = int(time.time() * 1000)
         for (doc,) in rows:
-            act = Activation(**codec.loads(doc))
+            act = Activation(**codec.loads_stored(doc))
             fail_activation(act, now)
             self.put_activation(act)
         return len(rows)
