@@ -11,6 +11,11 @@ its result), so whatever was acknowledged exists on disk; concurrent callers sha
 one commit (group commit). When the writer holds nothing and only a few records
 wait, ``durable()`` commits them on the loop instead: cheaper than two thread
 hand-offs for a lone caller. Checkpoints run on their own thread, never in a commit.
+
+No record can stop the writer: ``_row`` makes every record storable before it is
+queued (a result that cannot be written as UTF-8 JSON becomes the activation's
+developer error, in place, so what callers see is what is on disk), and a batch that
+fails anyway is written row by row, each bad row in its failed form.
 A record put with ``hold`` (a blocking invoke's running state, which nobody has
 seen yet) stays in memory until it changes, ``durable()`` or ``sync()``: the
 common case writes each such activation once, finished. Reads see unwritten records.
@@ -28,8 +33,8 @@ from pathlib import Path
 from typing import Any
 
 from localwhisk import codec
-from localwhisk.models import ENTITY_TYPES, WHISK_ERROR, Activation, Entity
-from localwhisk.storage.writebehind import Checkpointer, Row, Writer
+from localwhisk.models import DEVELOPER_ERROR, ENTITY_TYPES, WHISK_ERROR, Activation, Entity
+from localwhisk.storage.writebehind import Checkpointer, Row, Writer, write_isolating
 
 SCHEMA = (
     """create table if not exists entities (
@@ -50,9 +55,11 @@ INSERT_ACTIVATION = (
 STATEMENT_ROWS = 500  # activation rows per insert statement
 INLINE_ROWS = 4  # at most this many records are committed on the loop, and only when idle
 INTERRUPTED = "The activation was interrupted because the server stopped before it completed."
+UNSTORABLE_RESULT = "The action produced a result that cannot be stored: {reason}."
+UNWRITABLE = "The activation record could not be written to the database."
 
 
-_encode = codec.dumps_text
+_encode = codec.storable_text  # Unstorable rather than text SQLite cannot bind
 
 
 # A whole batch as one statement: executemany steps SQLite once per row, and each
@@ -103,15 +110,50 @@ def _connect(path: Path) -> sqlite3.Connection:
 
 
 def _row(act: Activation) -> tuple[Any, ...]:
-    running = 1 if act.running else 0
-    return (
-        act.activation_id,
-        act.namespace,
-        act.entity_key,
-        act.start,
-        running,
-        _encode(vars(act)),
-    )
+    """The record as a row; never raises: what cannot be stored is replaced in ``act``."""
+    try:
+        doc = codec.storable_text(vars(act))
+    except codec.Unstorable as exc:
+        doc = _storable_instead(act, str(exc))
+    return (act.activation_id, act.namespace, act.entity_key, act.start, int(act.running), doc)
+
+
+def _storable_instead(act: Activation, reason: str) -> str:
+    """Make ``act`` storable: its result (the part an action controls) becomes the
+    developer error the platform gives a bad result; then its logs; then all but its id."""
+    log.warning("activation %s cannot be stored as it is: %s", act.activation_id, reason)
+    act.status = DEVELOPER_ERROR
+    act.result = {"error": UNSTORABLE_RESULT.format(reason=reason)}
+    act.size = None
+    try:
+        return codec.storable_text(vars(act))
+    except codec.Unstorable:
+        act.logs = [str(line).encode("utf-8", "replace").decode("utf-8") for line in act.logs]
+    try:
+        return codec.storable_text(vars(act))
+    except codec.Unstorable:
+        act.annotations, act.logs = [], []
+        act.status, act.result = WHISK_ERROR, {"error": UNWRITABLE}
+    return codec.storable_text(vars(act))
+
+
+def _failed_row(row: Row) -> Row:
+    """The row to write when ``row`` cannot be: the same activation, failed, little else."""
+    activation_id, namespace, entity_key, start = row[0], row[1], row[2], row[3]
+    try:
+        act = Activation(**codec.loads_stored(row[5]))
+        act.logs, act.annotations = [], []
+    except Exception:  # the document itself may be what is wrong
+        name = str(entity_key).rsplit("/", 1)[-1]
+        act = Activation(activation_id, namespace, name, "0.0.1", namespace, start)
+        act.entity_key = entity_key
+    fail_activation(act, int(time.time() * 1000), UNWRITABLE)
+    return _row(act)
+
+
+def _write_safely(db: sqlite3.Connection, rows: list[Row]) -> None:
+    """As the writer thread writes: one bad row costs only itself (see writebehind)."""
+    write_isolating(db, rows, _write_rows, _failed_row)
 
 
 class Store:
@@ -135,7 +177,7 @@ class Store:
         self._flush_scheduled = False
         self._checkpointer = Checkpointer(partial(_connect, path))
         self.recovered = self._fail_interrupted()
-        self._writer = Writer(partial(_connect, path), _write_rows, self._checkpointer)
+        self._writer = Writer(partial(_connect, path), _write_rows, self._checkpointer, _failed_row)
 
     def close(self) -> None:
         self._release_held()
@@ -184,7 +226,7 @@ class Store:
             if act.activation_id in self._unwritten:
                 self.sync()  # an older version still queued must not land after this one
             self._pending.pop(act.activation_id, None)
-            self._db.execute(INSERT_ACTIVATION, _row(act))
+            _write_safely(self._db, [_row(act)])
             self._checkpointer.note(1)
             return
         if hold:
@@ -225,10 +267,7 @@ class Store:
     def _write_pending(self) -> None:
         rows = [_row(act) for act in self._pending.values()]
         self._pending.clear()
-        try:
-            _write_rows(self._db, rows)
-        except sqlite3.Error:  # as on the writer's thread: logged, the server goes on
-            log.exception("could not write %d activation record(s)", len(rows))
+        _write_safely(self._db, rows)
         self._checkpointer.note(len(rows))
 
     def _schedule(self) -> None:
@@ -309,7 +348,7 @@ class Store:
     def put_activations(self, acts: list[Activation]) -> None:
         """Write many finished records now, in one transaction (imports, benchmarks)."""
         self.sync()
-        _write_rows(self._db, [_row(act) for act in acts])
+        _write_safely(self._db, [_row(act) for act in acts])
         self._checkpointer.note(len(acts))
 
     def list_plan(self, namespace: str, entity_key: str | None = None) -> str:

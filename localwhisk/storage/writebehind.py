@@ -20,6 +20,32 @@ CHECKPOINT_ROWS = 400  # activation rows between checkpoints: a log of a few hun
 Row = tuple[Any, ...]
 Connect = Callable[[], Any]
 WriteRows = Callable[[Any, list[Row]], None]
+# The row to write instead of one that cannot be written (the same id, as failed).
+FailRow = Callable[[Row], Row]
+
+
+def write_isolating(db: Any, rows: list[Row], write_rows: WriteRows, fail_row: FailRow) -> int:
+    """Write ``rows``; if the batch fails, each row alone, and a row that still fails in
+    its failed form. Returns how many rows could not be written at all (logged)."""
+    try:
+        write_rows(db, rows)
+        return 0
+    except Exception:
+        log.exception("could not write %d activation record(s); writing them one by one", len(rows))
+    lost = 0
+    for row in rows:
+        try:
+            write_rows(db, [row])
+            continue
+        except Exception:
+            log.exception("could not write activation record %s", row[0] if row else "?")
+        try:
+            write_rows(db, [fail_row(row)])
+            log.error("activation record %s was recorded as failed", row[0])
+        except Exception:
+            lost += 1
+            log.exception("could not record activation %s as failed either", row[0])
+    return lost
 
 
 class Checkpointer:
@@ -66,9 +92,16 @@ class Checkpointer:
 class Writer:
     """One thread committing batches of activation rows; ``done`` runs after each commit."""
 
-    def __init__(self, connect: Connect, write_rows: WriteRows, checkpointer: Checkpointer) -> None:
+    def __init__(
+        self,
+        connect: Connect,
+        write_rows: WriteRows,
+        checkpointer: Checkpointer,
+        fail_row: FailRow | None = None,
+    ) -> None:
         self._db = connect()
         self._write_rows = write_rows
+        self._fail_row = fail_row or (lambda row: row)
         self._checkpointer = checkpointer
         self._queue: queue.SimpleQueue[tuple[list[Row], Callable[[], None]] | None] = (
             queue.SimpleQueue()
@@ -100,8 +133,8 @@ class Writer:
             rows = [row for entry in work for row in entry[0]]
             if rows:
                 try:
-                    self._write_rows(self._db, rows)
-                except Exception:
+                    write_isolating(self._db, rows, self._write_rows, self._fail_row)
+                except Exception:  # write_isolating catches all; this keeps the thread alive
                     log.exception("could not write %d activation record(s)", len(rows))
                 self._checkpointer.note(len(rows))
             for _, done in work:
