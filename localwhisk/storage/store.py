@@ -34,7 +34,13 @@ from typing import Any
 
 from localwhisk import codec
 from localwhisk.models import DEVELOPER_ERROR, ENTITY_TYPES, WHISK_ERROR, Activation, Entity
-from localwhisk.storage.writebehind import Checkpointer, Row, Writer, write_isolating
+from localwhisk.storage.writebehind import (
+    WAL_LIMIT_BYTES,
+    Checkpointer,
+    Row,
+    Writer,
+    write_isolating,
+)
 
 SCHEMA = (
     """create table if not exists entities (
@@ -106,6 +112,8 @@ def _connect(path: Path) -> sqlite3.Connection:
     # drop the last transactions, which is fine for a local server.
     db.execute("pragma synchronous=normal")
     db.execute("pragma wal_autocheckpoint=0")  # writebehind.Checkpointer does it, off commits
+    # Whichever connection restarts the log after a full checkpoint cuts it to this size.
+    db.execute(f"pragma journal_size_limit={WAL_LIMIT_BYTES}")
     return db
 
 
@@ -156,8 +164,11 @@ def _write_safely(db: sqlite3.Connection, rows: list[Row]) -> None:
     write_isolating(db, rows, _write_rows, _failed_row)
 
 
+PAGE_BYTES = 4096  # what an entity write counts as rows toward a checkpoint
+
+
 class Store:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, wal_limit: int = WAL_LIMIT_BYTES) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._db = _connect(path)
         for statement in SCHEMA:
@@ -175,7 +186,7 @@ class Store:
         # caller needing everything so far durable can join it instead of queueing one.
         self._last_batch: list[asyncio.Future[None]] | None = None
         self._flush_scheduled = False
-        self._checkpointer = Checkpointer(partial(_connect, path))
+        self._checkpointer = Checkpointer(partial(_connect, path), wal_limit)
         self.recovered = self._fail_interrupted()
         self._writer = Writer(partial(_connect, path), _write_rows, self._checkpointer, _failed_row)
 
@@ -192,15 +203,19 @@ class Store:
         return self._entities.get((path, name))
 
     def put(self, entity: Entity) -> None:
+        doc = _encode(vars(entity))
         self._db.execute(
             "insert or replace into entities (path, name, collection, doc) values (?, ?, ?, ?)",
-            (entity.namespace, entity.name, entity.COLLECTION, _encode(vars(entity))),
+            (entity.namespace, entity.name, entity.COLLECTION, doc),
         )
         self._entities[(entity.namespace, entity.name)] = entity
+        # A 40 MB action is 40 MB of log: it counts toward the next checkpoint like rows.
+        self._checkpointer.note(1 + len(doc) // PAGE_BYTES)
 
     def delete(self, path: str, name: str) -> None:
         self._db.execute("delete from entities where path = ? and name = ?", (path, name))
         self._entities.pop((path, name), None)
+        self._checkpointer.note(1)
 
     def entities(self, collection: str, namespace: str, path: str | None = None) -> list[Entity]:
         """Entities of a collection under a root namespace (or exactly at ``path``), newest first."""

@@ -15,7 +15,10 @@ from collections.abc import Callable
 from typing import Any
 
 log = logging.getLogger("localwhisk.storage.store")
-CHECKPOINT_ROWS = 400  # activation rows between checkpoints: a log of a few hundred pages
+CHECKPOINT_ROWS = 400  # activation rows (or 4 KiB pages of entities) between checkpoints
+# Past this the log is copied back and cut to nothing, waiting for readers if need be:
+# passive checkpoints reuse the file but never shrink it (it reached 718 MB).
+WAL_LIMIT_BYTES = 64 * 1024 * 1024
 
 Row = tuple[Any, ...]
 Connect = Callable[[], Any]
@@ -53,11 +56,15 @@ class Checkpointer:
 
     Left to SQLite, the commit that grows the log past 1,000 pages does it inline and
     takes milliseconds instead of tens of microseconds: every ~200th blocking invoke
-    waited for one. A passive checkpoint blocks neither the writer nor readers.
+    waited for one. A passive checkpoint blocks neither the writer nor readers. One that
+    leaves the log over ``wal_limit`` bytes is followed by a truncating one, which waits
+    (the connection's busy timeout) for a moment with no writer, then empties the file.
     """
 
-    def __init__(self, connect: Connect) -> None:
+    def __init__(self, connect: Connect, wal_limit: int = WAL_LIMIT_BYTES) -> None:
         self._db = connect()
+        self._page_size = int(self._db.execute("pragma page_size").fetchone()[0])
+        self._wal_limit = wal_limit
         self._wanted = threading.Event()
         self._stopping = False
         self._rows = 0  # a lost update between threads only moves a checkpoint a little
@@ -84,7 +91,9 @@ class Checkpointer:
             if self._stopping:
                 return
             try:
-                self._db.execute("pragma wal_checkpoint(passive)")
+                _, log_pages, _ = self._db.execute("pragma wal_checkpoint(passive)").fetchone()
+                if log_pages * self._page_size > self._wal_limit:
+                    self._db.execute("pragma wal_checkpoint(truncate)")
             except Exception:
                 log.exception("could not checkpoint the write-ahead log")
 
