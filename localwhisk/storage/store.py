@@ -1,7 +1,11 @@
 """SQLite persistence for entities and activations; the only module importing sqlite3.
 
 WAL mode, parameterised statements, schema as constants. Entities are few and read
-on every invoke, so they live in memory too and are written through at once.
+on every invoke, so they live in memory too and are written through at once, all
+but actions' code: up to 48 MB each, it stays in the database and is read when
+wanted (``code``, ``with_code``). An action from ``get`` carries a ``CodeInDatabase``
+exec, which ``put`` fills from the database, so an update that keeps the code
+need not have it.
 
 Activation records on the invoke path are written behind, by one writer thread with
 its own connection (``writebehind``): records collected during an event-loop turn go
@@ -28,12 +32,20 @@ import logging
 import sqlite3
 import threading
 import time
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 from localwhisk import codec
-from localwhisk.models import DEVELOPER_ERROR, ENTITY_TYPES, WHISK_ERROR, Activation, Entity
+from localwhisk.models import (
+    DEVELOPER_ERROR,
+    ENTITY_TYPES,
+    WHISK_ERROR,
+    Action,
+    Activation,
+    Entity,
+)
 from localwhisk.storage.writebehind import (
     WAL_LIMIT_BYTES,
     Checkpointer,
@@ -164,6 +176,21 @@ def _write_safely(db: sqlite3.Connection, rows: list[Row]) -> None:
     write_isolating(db, rows, _write_rows, _failed_row)
 
 
+class CodeInDatabase(dict):
+    """An action's exec without its code, which stays in the database row of ``origin``."""
+
+    def __init__(self, exec_: dict[str, Any], origin: tuple[str, str]) -> None:
+        super().__init__((k, v) for k, v in exec_.items() if k != "code")
+        self.origin = origin
+
+
+def _head(entity: Entity) -> Entity:
+    """What stays in memory: the entity, an action's code left out."""
+    if isinstance(entity, Action) and not isinstance(entity.exec, CodeInDatabase):
+        return replace(entity, exec=CodeInDatabase(entity.exec, (entity.namespace, entity.name)))
+    return entity
+
+
 PAGE_BYTES = 4096  # what an entity write counts as rows toward a checkpoint
 
 
@@ -175,9 +202,10 @@ class Store:
             self._db.execute(statement)
         self._entities: dict[tuple[str, str], Entity] = {}
         for path_, name, collection, doc in self._db.execute(
-            "select path, name, collection, doc from entities"
+            "select path, name, collection, json_remove(doc, '$.exec.code') from entities"
         ):
-            self._entities[(path_, name)] = ENTITY_TYPES[collection](**codec.loads_stored(doc))
+            entity = ENTITY_TYPES[collection](**codec.loads_stored(doc))
+            self._entities[(path_, name)] = _head(entity)
         self._pending: dict[str, Activation] = {}  # deferred, not yet handed to the writer
         self._held: dict[str, Activation] = {}  # put with ``hold``: written only when needed
         self._unwritten: dict[str, tuple[Activation, Row]] = {}  # handed over, not committed
@@ -202,13 +230,34 @@ class Store:
     def get(self, path: str, name: str) -> Entity | None:
         return self._entities.get((path, name))
 
+    def code(self, path: str, name: str) -> str | None:
+        """The stored code of action ``path/name`` (None: no such action, or no code)."""
+        row = self._db.execute(
+            "select json_extract(doc, '$.exec.code') from entities where path = ? and name = ?",
+            (path, name),
+        ).fetchone()
+        return row[0] if row else None
+
+    def with_code(self, action: Action) -> Action:
+        """``action`` with its code (read from the database when it is a ``get`` result)."""
+        if not isinstance(action.exec, CodeInDatabase):
+            return action
+        code = self.code(*action.exec.origin)
+        return replace(
+            action, exec=dict(action.exec) if code is None else {**action.exec, "code": code}
+        )
+
     def put(self, entity: Entity) -> None:
+        """Write ``entity``; an action's ``CodeInDatabase`` exec gets its code back first
+        (in ``entity`` too: the caller answers with the whole action)."""
+        if isinstance(entity, Action) and isinstance(entity.exec, CodeInDatabase):
+            entity.exec = self.with_code(entity).exec
         doc = _encode(vars(entity))
         self._db.execute(
             "insert or replace into entities (path, name, collection, doc) values (?, ?, ?, ?)",
             (entity.namespace, entity.name, entity.COLLECTION, doc),
         )
-        self._entities[(entity.namespace, entity.name)] = entity
+        self._entities[(entity.namespace, entity.name)] = _head(entity)
         # A 40 MB action is 40 MB of log: it counts toward the next checkpoint like rows.
         self._checkpointer.note(1 + len(doc) // PAGE_BYTES)
 

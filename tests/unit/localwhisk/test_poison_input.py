@@ -121,3 +121,13 @@ def test_in_range_query_integers_still_work(api):
     assert api("GET", f"{NS}/activations", query=f"skip={2**31 - 1}") == (200, [])
     status, _ = api("POST", f"{NS}/actions/echo", {}, query=f"blocking=true&timeout={2**40}")
     assert status == 400
+
+
+def test_code_read_on_demand_still_answers_get_put_and_delete_whole(api):
+    code = {"kind": "python:3.11", "code": "def main(a):\n    return {'v': 2}\n"}
+    assert api("PUT", f"{NS}/actions/c", {"exec": code})[0] == 200
+    status, updated = api("PUT", f"{NS}/actions/c", {"parameters": []}, query="overwrite=true")
+    assert status == 200 and updated["exec"]["code"] == code["code"]
+    assert api("GET", f"{NS}/actions/c")[1]["exec"]["code"] == code["code"]
+    assert "code" not in api("GET", f"{NS}/actions/c", query="code=false")[1]["exec"]
+    assert api("DELETE", f"{NS}/actions/c")[1]["exec"]["code"] == code["code"]
