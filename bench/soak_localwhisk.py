@@ -7,6 +7,9 @@ Three parts, each against a fresh ``python -m localwhisk --port 0`` on 127.0.0.1
 * SIGKILL: three runs of mixed load killed at seeded points and restarted on the same
   data; every acknowledged activation is complete or failed with a message, entities
   are intact, ``PRAGMA integrity_check`` is ok.
+* poison batches (issue #10): results nested 1,000 deep, with a lone surrogate or
+  integers beyond 64 bits, and such request bodies, among two namespaces' ordinary
+  invokes and fires; records sent, acknowledged, refused and lost (must be 0).
 * misbehaving actions: p50 of GET /api/v1 and of a warm no-op invoke before and while
   the hostile actions of ``test_lw_misbehaving`` run over and over, and their outcomes.
 
@@ -171,11 +174,35 @@ def misbehaving(tally: Tally, samples: int, rounds: int) -> None:
     tally.check(not wrong, f"misbehaving: {wrong[:3]}")
 
 
+def poison(tally: Tally, rounds: int) -> None:
+    print(f"\npoison batches: {rounds} rounds, two namespaces, 16 clients")
+    with TemporaryDirectory(prefix="lw-soak-") as tmp:
+        server = lw.start_server(Path(tmp) / "data", "--namespace", lw.OTHER_SPEC)
+        try:
+            auths = {"guest": lw.GUEST_AUTH, "other": lw.OTHER_AUTH}
+            result = lw.run_poison_batches(server.url, server.data_dir, auths, rounds)
+        finally:
+            code = server.stop()
+    print(f"  requests sent          {result.sent}")
+    print(f"  acknowledged           {len(result.acked)}  (with the rule activations fires named)")
+    print(f"  refused (400)          {result.refused}")
+    print(f"  server errors          {len(result.server_errors)}  {result.server_errors[:3]}")
+    print(f"  wrongly recorded       {len(result.wrong)}  {result.wrong[:3]}")
+    print(f"  lost                   {len(result.lost)}")
+    print(f"  clean stop             {code == 0}")
+    tally.runs += 1
+    tally.activations += len(result.acked)
+    tally.lost += len(result.lost)
+    tally.check(not result.server_errors, "poison: server errors")
+    tally.check(not result.wrong and code == 0, "poison: wrong records or unclean stop")
+
+
 def run(quick: bool = False) -> None:
     started = time.monotonic()
     tally = Tally()
     load(tally, 2_000 if quick else 20_000)
     sigkill(tally, 1 if quick else 3, 1_000 if quick else 5_000)
+    poison(tally, 5 if quick else 100)
     misbehaving(tally, 50 if quick else 300, 1 if quick else 3)
     print(
         f"\nlocalwhisk soak: runs {tally.runs}, faults injected {tally.faults},"

@@ -100,9 +100,11 @@ async def get_action(ctx: Context, req: Request, who: Identity, args: dict[str, 
         _, action = _owned(ctx, namespace, None, name)
         if action is None:
             raise NotFound()
+        if with_code:
+            action = ctx.store.with_code(action)  # code stays in the database until asked for
         return json_response(200, action_json(action, with_code))
     resolved = resolve_action(ctx.store, namespace, package, name)
-    action = resolved.action
+    action = ctx.store.with_code(resolved.action) if with_code else resolved.action
     own = {p["key"] for p in action.parameters}
     inherited = [{"key": k, "value": v} for k, v in resolved.params.items() if k not in own]
     return json_response(200, action_json(action, with_code, inherited + action.parameters))
@@ -174,6 +176,7 @@ async def delete_action(
     path, action = _owned(ctx, namespace, package, name)
     if action is None:
         raise NotFound()
+    action = ctx.store.with_code(action)  # the answer is the whole action, read before it goes
     ctx.store.delete(path, name)
     return json_response(200, action_json(action))
 

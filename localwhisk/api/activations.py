@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import unquote
 
-from localwhisk.api.common import check_name, list_window, namespace_of, query_bool
+from localwhisk.api.common import check_name, list_window, namespace_of, query_bool, query_epoch
 from localwhisk.context import Context
 from localwhisk.errors import BadRequest, MalformedQuery, NotFound
 from localwhisk.http import Request, Response, json_response
@@ -62,18 +62,6 @@ def activation_summary(act: Activation) -> dict[str, Any]:
     return shaped
 
 
-def _epoch(req: Request, name: str) -> int | None:
-    raw = req.query.get(name)
-    if raw is None or raw == "":
-        return None
-    try:
-        return int(raw)
-    except ValueError:
-        raise MalformedQuery(
-            name, f"Parameter is not a valid value for epoch seconds: {raw}"
-        ) from None
-
-
 def _name_filter(req: Request) -> str | None:
     raw = req.query.get("name")
     if raw is None or raw == "":
@@ -94,7 +82,7 @@ async def list_activations(
     docs = query_bool(req, "docs")
     if count and docs:
         raise BadRequest("The parameter 'docs' is not permitted with 'count'.")
-    key, since, upto = _name_filter(req), _epoch(req, "since"), _epoch(req, "upto")
+    key, since, upto = _name_filter(req), query_epoch(req, "since"), query_epoch(req, "upto")
     if count:
         total = ctx.store.count_activations(namespace, key, since, upto)
         return json_response(200, {"activations": total})

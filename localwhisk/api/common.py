@@ -106,14 +106,40 @@ def query_bool(req: Request, name: str, default: bool = False) -> bool:
     raise MalformedQuery(name, f"'{raw}' is not a valid Boolean value")
 
 
+INT32 = (-(2**31), 2**31 - 1)
+INT64 = (-(2**63), 2**63 - 1)
+# ASCII digits only: int() would also take "1_000", " 7 " and other scripts' digits.
+_INTEGER = re.compile(r"[+-]?[0-9]{1,25}")
+
+
+def parse_integer(raw: str, bounds: tuple[int, int]) -> int | None:
+    """``raw`` as an integer within ``bounds``, or None (never a Python error)."""
+    if _INTEGER.fullmatch(raw) is None:
+        return None
+    value = int(raw)
+    return value if bounds[0] <= value <= bounds[1] else None
+
+
 def query_int(req: Request, name: str) -> int | None:
+    """A 32-bit query integer, as the platform's Int parameters; 400 in Pekko's words."""
     raw = req.query.get(name)
     if raw is None or raw == "":
         return None
-    try:
-        return int(raw)
-    except ValueError:
-        raise MalformedQuery(name, f"'{raw}' is not a valid 32-bit signed integer value") from None
+    value = parse_integer(raw, INT32)
+    if value is None:
+        raise MalformedQuery(name, f"'{raw}' is not a valid 32-bit signed integer value")
+    return value
+
+
+def query_epoch(req: Request, name: str) -> int | None:
+    """Epoch milliseconds (a 64-bit Long on the platform), as ``since`` and ``upto`` take."""
+    raw = req.query.get(name)
+    if raw is None or raw == "":
+        return None
+    value = parse_integer(raw, INT64)
+    if value is None:
+        raise MalformedQuery(name, f"Parameter is not a valid value for epoch seconds: {raw}")
+    return value
 
 
 def list_window(req: Request, collection: str) -> tuple[int, int, bool]:

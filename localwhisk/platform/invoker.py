@@ -20,7 +20,7 @@ from typing import Any, Protocol
 
 from localwhisk.config import Settings
 from localwhisk.errors import ApiError, ReservedParameters
-from localwhisk.models import APPLICATION_ERROR, SUCCESS, WHISK_ERROR, Activation
+from localwhisk.models import APPLICATION_ERROR, SUCCESS, WHISK_ERROR, Action, Activation
 from localwhisk.platform.auth import Identity
 from localwhisk.platform.jobs import CodeSpecs, build_job, record_outcome, truthy
 from localwhisk.platform.resolver import Resolved, resolve_fqn
@@ -109,11 +109,14 @@ class Invoker:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._running: dict[str, Activation] = {}
         self._awaited: set[str] = set()  # blocking callers still inside their window
-        self._codes = CodeSpecs()
+        self._codes = CodeSpecs(self._load_code)
         self.closing = False
 
     def now_ms(self) -> int:
         return int(self._clock() * 1000)
+
+    def _load_code(self, action: Action) -> str:
+        return str(self.store.with_code(action).exec.get("code", ""))
 
     # -- entry points --------------------------------------------------------------
 

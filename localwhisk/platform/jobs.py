@@ -7,6 +7,8 @@ revision, so a warm process is reused until the action changes).
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from localwhisk.config import Settings
@@ -25,8 +27,11 @@ def _env_value(value: Any) -> str:
 
 
 class CodeSpecs:
-    def __init__(self) -> None:
+    """Specs without the code itself: ``load_code(action)`` reads it when a process needs it."""
+
+    def __init__(self, load_code: Callable[[Action], str] | None = None) -> None:
         self._specs: dict[str, CodeSpec] = {}
+        self._load_code = load_code
 
     def get(self, action: Action) -> CodeSpec:
         revision = f"{action.updated}-{action.version}"
@@ -36,7 +41,7 @@ class CodeSpecs:
                 action=action.fqn,
                 revision=revision,
                 kind=action.kind,
-                code=str(action.exec.get("code", "")),
+                code="" if self._load_code else str(action.exec.get("code", "")),
                 binary=bool(action.exec.get("binary", False)),
                 main=str(action.exec.get("main") or "main"),
                 init_env={
@@ -44,6 +49,7 @@ class CodeSpecs:
                     for p in action.parameters
                     if p.get("init") and "key" in p
                 },
+                fetch=partial(self._load_code, action) if self._load_code else None,
             )
             self._specs[action.fqn] = spec
         return spec

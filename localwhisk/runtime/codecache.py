@@ -49,22 +49,22 @@ def _safe_extract(data: bytes, target: Path) -> None:
                 os.chmod(target / info.filename, mode | 0o600)
 
 
-def _lay_out(spec: CodeSpec, target: Path) -> None:
+def _lay_out(spec: CodeSpec, code: str, target: Path) -> None:
     """Write the code into a fresh folder, then move it into place in one rename."""
     staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=target.parent))
     try:
         if spec.binary:
             try:
-                data = base64.b64decode(spec.code, validate=False)
+                data = base64.b64decode(code, validate=False)
             except (binascii.Error, ValueError) as exc:
                 raise CodeError(f"Unable to decode the zip file: {exc}.") from exc
             _safe_extract(data, staging)
             if not (staging / "__main__.py").is_file():
                 raise CodeError("Zip file does not include __main__.py.")
         else:
-            if not spec.code:
+            if not code:
                 raise CodeError("Missing main/no code to execute.")
-            (staging / "__main__.py").write_text(spec.code, encoding="utf-8")
+            (staging / "__main__.py").write_text(code, encoding="utf-8")
         os.replace(staging, target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -93,11 +93,12 @@ class CodeCache:
             try:
                 if not target.is_dir():
                     self.root.mkdir(parents=True, exist_ok=True)
+                    code = spec.source()  # here, on the loop: it may read the database
                     if spec.binary:
                         # Unzipping a large bundle once per revision must not stall the loop.
-                        await asyncio.to_thread(_lay_out, spec, target)
+                        await asyncio.to_thread(_lay_out, spec, code, target)
                     else:
-                        _lay_out(spec, target)
+                        _lay_out(spec, code, target)
             except BaseException as exc:
                 del self._ready[key]
                 pending.set_exception(exc)

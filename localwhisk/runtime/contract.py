@@ -7,6 +7,7 @@ activation; ``runner`` returns a ``RunOutcome`` whose status is one of
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,10 +19,16 @@ class CodeSpec:
     action: str  # "/ns/pkg/name": fully qualified, leading slash
     revision: str  # changes on every update of the action (e.g. its `updated` stamp + version)
     kind: str  # "python:3.11", ...
-    code: str  # source text, or base64 zip when binary
+    code: str  # source text, or base64 zip when binary ("" when ``fetch`` gives it)
     binary: bool
     main: str = "main"
     init_env: dict[str, str] = field(default_factory=dict)  # parameters marked init: true
+    # Reads the code when a process needs it laid out: megabytes of it need not stay in
+    # memory for every action that ever ran.
+    fetch: Callable[[], str] | None = field(default=None, compare=False, repr=False)
+
+    def source(self) -> str:
+        return self.fetch() if self.fetch is not None else self.code
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,11 @@
 """SQLite persistence for entities and activations; the only module importing sqlite3.
 
 WAL mode, parameterised statements, schema as constants. Entities are few and read
-on every invoke, so they live in memory too and are written through at once.
+on every invoke, so they live in memory too and are written through at once, all
+but actions' code: up to 48 MB each, it stays in the database and is read when
+wanted (``code``, ``with_code``). An action from ``get`` carries a ``CodeInDatabase``
+exec, which ``put`` fills from the database, so an update that keeps the code
+need not have it.
 
 Activation records on the invoke path are written behind, by one writer thread with
 its own connection (``writebehind``): records collected during an event-loop turn go
@@ -11,6 +15,11 @@ its result), so whatever was acknowledged exists on disk; concurrent callers sha
 one commit (group commit). When the writer holds nothing and only a few records
 wait, ``durable()`` commits them on the loop instead: cheaper than two thread
 hand-offs for a lone caller. Checkpoints run on their own thread, never in a commit.
+
+No record can stop the writer: ``_row`` makes every record storable before it is
+queued (a result that cannot be written as UTF-8 JSON becomes the activation's
+developer error, in place, so what callers see is what is on disk), and a batch that
+fails anyway is written row by row, each bad row in its failed form.
 A record put with ``hold`` (a blocking invoke's running state, which nobody has
 seen yet) stays in memory until it changes, ``durable()`` or ``sync()``: the
 common case writes each such activation once, finished. Reads see unwritten records.
@@ -23,13 +32,27 @@ import logging
 import sqlite3
 import threading
 import time
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 from localwhisk import codec
-from localwhisk.models import ENTITY_TYPES, WHISK_ERROR, Activation, Entity
-from localwhisk.storage.writebehind import Checkpointer, Row, Writer
+from localwhisk.models import (
+    DEVELOPER_ERROR,
+    ENTITY_TYPES,
+    WHISK_ERROR,
+    Action,
+    Activation,
+    Entity,
+)
+from localwhisk.storage.writebehind import (
+    WAL_LIMIT_BYTES,
+    Checkpointer,
+    Row,
+    Writer,
+    write_isolating,
+)
 
 SCHEMA = (
     """create table if not exists entities (
@@ -50,9 +73,11 @@ INSERT_ACTIVATION = (
 STATEMENT_ROWS = 500  # activation rows per insert statement
 INLINE_ROWS = 4  # at most this many records are committed on the loop, and only when idle
 INTERRUPTED = "The activation was interrupted because the server stopped before it completed."
+UNSTORABLE_RESULT = "The action produced a result that cannot be stored: {reason}."
+UNWRITABLE = "The activation record could not be written to the database."
 
 
-_encode = codec.dumps_text
+_encode = codec.storable_text  # Unstorable rather than text SQLite cannot bind
 
 
 # A whole batch as one statement: executemany steps SQLite once per row, and each
@@ -99,32 +124,88 @@ def _connect(path: Path) -> sqlite3.Connection:
     # drop the last transactions, which is fine for a local server.
     db.execute("pragma synchronous=normal")
     db.execute("pragma wal_autocheckpoint=0")  # writebehind.Checkpointer does it, off commits
+    # Whichever connection restarts the log after a full checkpoint cuts it to this size.
+    db.execute(f"pragma journal_size_limit={WAL_LIMIT_BYTES}")
     return db
 
 
 def _row(act: Activation) -> tuple[Any, ...]:
-    running = 1 if act.running else 0
-    return (
-        act.activation_id,
-        act.namespace,
-        act.entity_key,
-        act.start,
-        running,
-        _encode(vars(act)),
-    )
+    """The record as a row; never raises: what cannot be stored is replaced in ``act``."""
+    try:
+        doc = codec.storable_text(vars(act))
+    except codec.Unstorable as exc:
+        doc = _storable_instead(act, str(exc))
+    return (act.activation_id, act.namespace, act.entity_key, act.start, int(act.running), doc)
+
+
+def _storable_instead(act: Activation, reason: str) -> str:
+    """Make ``act`` storable: its result (the part an action controls) becomes the
+    developer error the platform gives a bad result; then its logs; then all but its id."""
+    log.warning("activation %s cannot be stored as it is: %s", act.activation_id, reason)
+    act.status = DEVELOPER_ERROR
+    act.result = {"error": UNSTORABLE_RESULT.format(reason=reason)}
+    act.size = None
+    try:
+        return codec.storable_text(vars(act))
+    except codec.Unstorable:
+        act.logs = [str(line).encode("utf-8", "replace").decode("utf-8") for line in act.logs]
+    try:
+        return codec.storable_text(vars(act))
+    except codec.Unstorable:
+        act.annotations, act.logs = [], []
+        act.status, act.result = WHISK_ERROR, {"error": UNWRITABLE}
+    return codec.storable_text(vars(act))
+
+
+def _failed_row(row: Row) -> Row:
+    """The row to write when ``row`` cannot be: the same activation, failed, little else."""
+    activation_id, namespace, entity_key, start = row[0], row[1], row[2], row[3]
+    try:
+        act = Activation(**codec.loads_stored(row[5]))
+        act.logs, act.annotations = [], []
+    except Exception:  # the document itself may be what is wrong
+        name = str(entity_key).rsplit("/", 1)[-1]
+        act = Activation(activation_id, namespace, name, "0.0.1", namespace, start)
+        act.entity_key = entity_key
+    fail_activation(act, int(time.time() * 1000), UNWRITABLE)
+    return _row(act)
+
+
+def _write_safely(db: sqlite3.Connection, rows: list[Row]) -> None:
+    """As the writer thread writes: one bad row costs only itself (see writebehind)."""
+    write_isolating(db, rows, _write_rows, _failed_row)
+
+
+class CodeInDatabase(dict):
+    """An action's exec without its code, which stays in the database row of ``origin``."""
+
+    def __init__(self, exec_: dict[str, Any], origin: tuple[str, str]) -> None:
+        super().__init__((k, v) for k, v in exec_.items() if k != "code")
+        self.origin = origin
+
+
+def _head(entity: Entity) -> Entity:
+    """What stays in memory: the entity, an action's code left out."""
+    if isinstance(entity, Action) and not isinstance(entity.exec, CodeInDatabase):
+        return replace(entity, exec=CodeInDatabase(entity.exec, (entity.namespace, entity.name)))
+    return entity
+
+
+PAGE_BYTES = 4096  # what an entity write counts as rows toward a checkpoint
 
 
 class Store:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, wal_limit: int = WAL_LIMIT_BYTES) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._db = _connect(path)
         for statement in SCHEMA:
             self._db.execute(statement)
         self._entities: dict[tuple[str, str], Entity] = {}
         for path_, name, collection, doc in self._db.execute(
-            "select path, name, collection, doc from entities"
+            "select path, name, collection, json_remove(doc, '$.exec.code') from entities"
         ):
-            self._entities[(path_, name)] = ENTITY_TYPES[collection](**codec.loads(doc))
+            entity = ENTITY_TYPES[collection](**codec.loads_stored(doc))
+            self._entities[(path_, name)] = _head(entity)
         self._pending: dict[str, Activation] = {}  # deferred, not yet handed to the writer
         self._held: dict[str, Activation] = {}  # put with ``hold``: written only when needed
         self._unwritten: dict[str, tuple[Activation, Row]] = {}  # handed over, not committed
@@ -133,9 +214,9 @@ class Store:
         # caller needing everything so far durable can join it instead of queueing one.
         self._last_batch: list[asyncio.Future[None]] | None = None
         self._flush_scheduled = False
-        self._checkpointer = Checkpointer(partial(_connect, path))
+        self._checkpointer = Checkpointer(partial(_connect, path), wal_limit)
         self.recovered = self._fail_interrupted()
-        self._writer = Writer(partial(_connect, path), _write_rows, self._checkpointer)
+        self._writer = Writer(partial(_connect, path), _write_rows, self._checkpointer, _failed_row)
 
     def close(self) -> None:
         self._release_held()
@@ -149,16 +230,41 @@ class Store:
     def get(self, path: str, name: str) -> Entity | None:
         return self._entities.get((path, name))
 
+    def code(self, path: str, name: str) -> str | None:
+        """The stored code of action ``path/name`` (None: no such action, or no code)."""
+        row = self._db.execute(
+            "select json_extract(doc, '$.exec.code') from entities where path = ? and name = ?",
+            (path, name),
+        ).fetchone()
+        return row[0] if row else None
+
+    def with_code(self, action: Action) -> Action:
+        """``action`` with its code (read from the database when it is a ``get`` result)."""
+        if not isinstance(action.exec, CodeInDatabase):
+            return action
+        code = self.code(*action.exec.origin)
+        return replace(
+            action, exec=dict(action.exec) if code is None else {**action.exec, "code": code}
+        )
+
     def put(self, entity: Entity) -> None:
+        """Write ``entity``; an action's ``CodeInDatabase`` exec gets its code back first
+        (in ``entity`` too: the caller answers with the whole action)."""
+        if isinstance(entity, Action) and isinstance(entity.exec, CodeInDatabase):
+            entity.exec = self.with_code(entity).exec
+        doc = _encode(vars(entity))
         self._db.execute(
             "insert or replace into entities (path, name, collection, doc) values (?, ?, ?, ?)",
-            (entity.namespace, entity.name, entity.COLLECTION, _encode(vars(entity))),
+            (entity.namespace, entity.name, entity.COLLECTION, doc),
         )
-        self._entities[(entity.namespace, entity.name)] = entity
+        self._entities[(entity.namespace, entity.name)] = _head(entity)
+        # A 40 MB action is 40 MB of log: it counts toward the next checkpoint like rows.
+        self._checkpointer.note(1 + len(doc) // PAGE_BYTES)
 
     def delete(self, path: str, name: str) -> None:
         self._db.execute("delete from entities where path = ? and name = ?", (path, name))
         self._entities.pop((path, name), None)
+        self._checkpointer.note(1)
 
     def entities(self, collection: str, namespace: str, path: str | None = None) -> list[Entity]:
         """Entities of a collection under a root namespace (or exactly at ``path``), newest first."""
@@ -184,7 +290,7 @@ class Store:
             if act.activation_id in self._unwritten:
                 self.sync()  # an older version still queued must not land after this one
             self._pending.pop(act.activation_id, None)
-            self._db.execute(INSERT_ACTIVATION, _row(act))
+            _write_safely(self._db, [_row(act)])
             self._checkpointer.note(1)
             return
         if hold:
@@ -225,10 +331,7 @@ class Store:
     def _write_pending(self) -> None:
         rows = [_row(act) for act in self._pending.values()]
         self._pending.clear()
-        try:
-            _write_rows(self._db, rows)
-        except sqlite3.Error:  # as on the writer's thread: logged, the server goes on
-            log.exception("could not write %d activation record(s)", len(rows))
+        _write_safely(self._db, rows)
         self._checkpointer.note(len(rows))
 
     def _schedule(self) -> None:
@@ -304,12 +407,12 @@ class Store:
         row = self._db.execute(
             "select doc from activations where id = ?", (activation_id,)
         ).fetchone()
-        return Activation(**codec.loads(row[0])) if row else None
+        return Activation(**codec.loads_stored(row[0])) if row else None
 
     def put_activations(self, acts: list[Activation]) -> None:
         """Write many finished records now, in one transaction (imports, benchmarks)."""
         self.sync()
-        _write_rows(self._db, [_row(act) for act in acts])
+        _write_safely(self._db, [_row(act) for act in acts])
         self._checkpointer.note(len(acts))
 
     def list_plan(self, namespace: str, entity_key: str | None = None) -> str:
@@ -352,7 +455,7 @@ class Store:
             f"select doc from activations where {where} order by start desc limit ? offset ?",
             (*args, limit, skip),
         )
-        return [Activation(**codec.loads(doc)) for (doc,) in rows]
+        return [Activation(**codec.loads_stored(doc)) for (doc,) in rows]
 
     def count_activations(
         self,
@@ -380,7 +483,7 @@ class Store:
         rows = self._db.execute("select doc from activations where running = 1").fetchall()
         now = int(time.time() * 1000)
         for (doc,) in rows:
-            act = Activation(**codec.loads(doc))
+            act = Activation(**codec.loads_stored(doc))
             fail_activation(act, now)
             self.put_activation(act)
         return len(rows)

@@ -15,11 +15,40 @@ from collections.abc import Callable
 from typing import Any
 
 log = logging.getLogger("localwhisk.storage.store")
-CHECKPOINT_ROWS = 400  # activation rows between checkpoints: a log of a few hundred pages
+CHECKPOINT_ROWS = 400  # activation rows (or 4 KiB pages of entities) between checkpoints
+# Past this the log is copied back and cut to nothing, waiting for readers if need be:
+# passive checkpoints reuse the file but never shrink it (it reached 718 MB).
+WAL_LIMIT_BYTES = 64 * 1024 * 1024
 
 Row = tuple[Any, ...]
 Connect = Callable[[], Any]
 WriteRows = Callable[[Any, list[Row]], None]
+# The row to write instead of one that cannot be written (the same id, as failed).
+FailRow = Callable[[Row], Row]
+
+
+def write_isolating(db: Any, rows: list[Row], write_rows: WriteRows, fail_row: FailRow) -> int:
+    """Write ``rows``; if the batch fails, each row alone, and a row that still fails in
+    its failed form. Returns how many rows could not be written at all (logged)."""
+    try:
+        write_rows(db, rows)
+        return 0
+    except Exception:
+        log.exception("could not write %d activation record(s); writing them one by one", len(rows))
+    lost = 0
+    for row in rows:
+        try:
+            write_rows(db, [row])
+            continue
+        except Exception:
+            log.exception("could not write activation record %s", row[0] if row else "?")
+        try:
+            write_rows(db, [fail_row(row)])
+            log.error("activation record %s was recorded as failed", row[0])
+        except Exception:
+            lost += 1
+            log.exception("could not record activation %s as failed either", row[0])
+    return lost
 
 
 class Checkpointer:
@@ -27,11 +56,15 @@ class Checkpointer:
 
     Left to SQLite, the commit that grows the log past 1,000 pages does it inline and
     takes milliseconds instead of tens of microseconds: every ~200th blocking invoke
-    waited for one. A passive checkpoint blocks neither the writer nor readers.
+    waited for one. A passive checkpoint blocks neither the writer nor readers. One that
+    leaves the log over ``wal_limit`` bytes is followed by a truncating one, which waits
+    (the connection's busy timeout) for a moment with no writer, then empties the file.
     """
 
-    def __init__(self, connect: Connect) -> None:
+    def __init__(self, connect: Connect, wal_limit: int = WAL_LIMIT_BYTES) -> None:
         self._db = connect()
+        self._page_size = int(self._db.execute("pragma page_size").fetchone()[0])
+        self._wal_limit = wal_limit
         self._wanted = threading.Event()
         self._stopping = False
         self._rows = 0  # a lost update between threads only moves a checkpoint a little
@@ -58,7 +91,9 @@ class Checkpointer:
             if self._stopping:
                 return
             try:
-                self._db.execute("pragma wal_checkpoint(passive)")
+                _, log_pages, _ = self._db.execute("pragma wal_checkpoint(passive)").fetchone()
+                if log_pages * self._page_size > self._wal_limit:
+                    self._db.execute("pragma wal_checkpoint(truncate)")
             except Exception:
                 log.exception("could not checkpoint the write-ahead log")
 
@@ -66,9 +101,16 @@ class Checkpointer:
 class Writer:
     """One thread committing batches of activation rows; ``done`` runs after each commit."""
 
-    def __init__(self, connect: Connect, write_rows: WriteRows, checkpointer: Checkpointer) -> None:
+    def __init__(
+        self,
+        connect: Connect,
+        write_rows: WriteRows,
+        checkpointer: Checkpointer,
+        fail_row: FailRow | None = None,
+    ) -> None:
         self._db = connect()
         self._write_rows = write_rows
+        self._fail_row = fail_row or (lambda row: row)
         self._checkpointer = checkpointer
         self._queue: queue.SimpleQueue[tuple[list[Row], Callable[[], None]] | None] = (
             queue.SimpleQueue()
@@ -100,8 +142,8 @@ class Writer:
             rows = [row for entry in work for row in entry[0]]
             if rows:
                 try:
-                    self._write_rows(self._db, rows)
-                except Exception:
+                    write_isolating(self._db, rows, self._write_rows, self._fail_row)
+                except Exception:  # write_isolating catches all; this keeps the thread alive
                     log.exception("could not write %d activation record(s)", len(rows))
                 self._checkpointer.note(len(rows))
             for _, done in work:

@@ -352,3 +352,179 @@ def probe(url: str, count: int) -> tuple[list[float], list[float], int]:
     finally:
         s.close()
     return meta, invoke, bad
+
+
+# -- poison batches (issue #10) ----------------------------------------------------------
+
+# Writes its result line raw, as a runtime whose JSON writer allows it would (Node's
+# JSON.stringify writes "\ud800" and any depth): the launcher's json.dumps answers once
+# with the text the caller chose.
+POISON_ACTION = (
+    "import json\n"
+    "def main(args):\n"
+    "    real = json.dumps\n"
+    "    def once(*a, **k):\n"
+    "        json.dumps = real\n"
+    "        return args['raw']\n"
+    "    json.dumps = once\n"
+    "    return {}\n"
+)
+POISON_RESULTS = {
+    "depth 1,000": '{"d":' + "[" * 1000 + "1" + "]" * 1000 + "}",
+    "lone surrogate": '{"s":"\\ud800"}',
+    "integers beyond 64 bits": '{"n":123456789012345678901234567890,"m":-18446744073709551617}',
+}
+POISON_BODIES = {
+    "depth 1,000": b'{"d":' + b"[" * 1000 + b"1" + b"]" * 1000 + b"}",
+    "lone surrogate": b'{"s":"\\ud800"}',
+    "integers beyond 64 bits": b'{"n":123456789012345678901234567890}',
+}
+STORABLE = "integers beyond 64 bits"  # accepted everywhere and stored as it is
+
+
+@dataclass
+class PoisonResult:
+    sent: int = 0
+    acked: dict[str, tuple[str, str]] = field(default_factory=dict)  # id -> (namespace key, what)
+    refused: int = 0  # 400 for a poisoned request body: never acknowledged
+    server_errors: list[str] = field(default_factory=list)
+    lost: list[str] = field(default_factory=list)
+    wrong: list[str] = field(default_factory=list)  # landed, but not as the platform reports it
+
+
+def create_poison_entities(url: str, auths: dict[str, tuple[str, str]]) -> None:
+    for auth in auths.values():
+        s = session(auth)
+        put(s, url, f"{NS}/actions/p-echo", action_body(ECHO))
+        put(s, url, f"{NS}/actions/p-poison", action_body(POISON_ACTION))
+        put(s, url, f"{NS}/triggers/p-trigger", {})
+        put(s, url, f"{NS}/rules/p-rule", {"trigger": "/_/p-trigger", "action": "/_/p-echo"})
+        s.close()
+
+
+def _poison_ops(rounds: int, auths: dict[str, tuple[str, str]]) -> list[tuple[str, str, str]]:
+    """(namespace key, operation, poison or "") in rounds: each poison among ordinary traffic."""
+    ops = []
+    names = list(auths)
+    for n in range(rounds):
+        for what in POISON_RESULTS:
+            who = names[n % len(names)]
+            ops += [(who, "result-blocking", what), (who, "result-nonblocking", what)]
+            ops += [(who, "fire-body", what), (who, "invoke-body", what)]
+        for i in range(12):
+            ops.append((names[i % len(names)], ("nonblocking", "blocking", "fire")[i % 3], ""))
+    random.Random(rounds).shuffle(ops)
+    return ops
+
+
+def _poison_one(
+    s: requests.Session, url: str, op: str, what: str, n: int
+) -> tuple[int, str | None]:
+    base = f"{url}{NS}"
+    json_type = {"Content-Type": "application/json"}
+    if op in ("result-blocking", "result-nonblocking"):
+        blocking = "true" if op == "result-blocking" else "false"
+        r = s.post(
+            f"{base}/actions/p-poison?blocking={blocking}",
+            json={"raw": POISON_RESULTS[what]},
+            timeout=90,
+        )
+        return r.status_code, r.headers.get("x-openwhisk-activation-id")
+    if op == "fire-body":
+        r = s.post(
+            f"{base}/triggers/p-trigger", data=POISON_BODIES[what], headers=json_type, timeout=90
+        )
+    elif op == "invoke-body":
+        r = s.post(
+            f"{base}/actions/p-echo", data=POISON_BODIES[what], headers=json_type, timeout=90
+        )
+    elif op == "fire":
+        r = s.post(f"{base}/triggers/p-trigger", json={"n": n}, timeout=90)
+    else:
+        blocking = "true" if op == "blocking" else "false"
+        r = s.post(f"{base}/actions/p-echo?blocking={blocking}", json={"n": n}, timeout=90)
+        return r.status_code, r.headers.get("x-openwhisk-activation-id")
+    ident = r.json().get("activationId") if r.status_code == 202 else None
+    return r.status_code, ident
+
+
+def run_poison_batches(
+    url: str, data_dir: Path, auths: dict[str, tuple[str, str]], rounds: int, clients: int = 16
+) -> PoisonResult:
+    """Poisoned results and bodies among other namespaces' traffic, from ``clients`` at once;
+    then every acknowledged activation (and each fire's rule activations) is looked for
+    in the database file."""
+    create_poison_entities(url, auths)
+    ops = _poison_ops(rounds, auths)
+    result = PoisonResult()
+    lock = threading.Lock()
+    cursor = iter(enumerate(ops))
+
+    def client() -> None:
+        sessions = {who: session(auth) for who, auth in auths.items()}
+        try:
+            while (item := next(cursor, None)) is not None:  # next() on an iterator is atomic
+                n, (who, op, what) = item
+                status, ident = _poison_one(sessions[who], url, op, what, n)
+                with lock:
+                    result.sent += 1
+                    if status >= 500 and not (op == "result-blocking" and status == 502):
+                        result.server_errors.append(f"{op} {what}: {status}")
+                    if op.endswith("-body") and what != STORABLE:
+                        if status == 400:
+                            result.refused += 1
+                        else:
+                            result.wrong.append(f"{op} {what}: {status}, expected 400")
+                    if ident is not None:
+                        result.acked[ident] = (who, f"{op} {what}".strip())
+        finally:
+            for s in sessions.values():
+                s.close()
+
+    with ThreadPoolExecutor(max_workers=clients) as pool:
+        for future in [pool.submit(client) for _ in range(clients)]:
+            future.result()
+    _settle_poison(url, auths, result)
+    records = read_records(data_dir)
+    for ident, (_, label) in result.acked.items():
+        doc = records.get(ident, (0, None))[1]
+        if doc is None:
+            result.lost.append(f"{ident} ({label})")
+        elif label.startswith("result-"):
+            what = label.split(" ", 1)[1]
+            expected = "success" if what == STORABLE else "action developer error"
+            if doc.get("status") != expected:
+                result.wrong.append(f"{ident} ({label}): {doc.get('status')}, expected {expected}")
+    return result
+
+
+def _settle_poison(url: str, auths: dict[str, tuple[str, str]], result: PoisonResult) -> None:
+    """Bounded: until every acknowledged activation and each fire's rule children are
+    finished; the rule children join ``acked``. A count then makes the server commit."""
+    sessions = {who: session(auth) for who, auth in auths.items()}
+    deadline = time.monotonic() + 120
+    try:
+        waiting = dict(result.acked)
+        while waiting:
+            for ident, (who, label) in list(waiting.items()):
+                r = sessions[who].get(f"{url}{NS}/activations/{ident}", timeout=60)
+                if r.status_code != 200:
+                    continue
+                del waiting[ident]
+                if label.startswith("fire"):
+                    for line in r.json().get("logs", []):
+                        child = json.loads(line).get("activationId")
+                        if child:
+                            result.acked[child] = (who, "rule")
+                            waiting[child] = (who, "rule")
+            if waiting and time.monotonic() > deadline:
+                raise AssertionError(f"{len(waiting)} activations never finished")
+            if waiting:
+                time.sleep(0.2)  # poll interval between rounds, not a wait for an event
+        for who, s in sessions.items():
+            r = s.get(f"{url}{NS}/activations", params={"count": "true"}, timeout=60)
+            if r.status_code != 200:
+                result.server_errors.append(f"count in {who}: {r.status_code}")
+    finally:
+        for s in sessions.values():
+            s.close()

@@ -34,3 +34,34 @@ def test_output_is_compact_utf8_and_falls_back_for_lone_surrogates() -> None:
     assert codec.dumps_text({"k": 1}) == '{"k":1}'
     assert codec.dumps_text({"s": "\ud800"}) == '{"s":"\ud800"}'  # as json wrote it
     assert codec.dumps({1: True}) == b'{"1":true}'
+
+
+def test_outside_documents_past_the_limits_are_unreadable() -> None:
+    limit = codec.MAX_DEPTH
+    assert codec.loads("[" * limit + "]" * limit) is not None
+    for text in ("[" * (limit + 1) + "]" * (limit + 1), '{"a":' * 2000 + "1" + "}" * 2000):
+        with pytest.raises(codec.Unreadable, match="levels deep"):
+            codec.loads(text)
+    with pytest.raises(codec.Unreadable, match="surrogate"):
+        codec.loads('["\\ud800"]')
+    with pytest.raises(codec.Unreadable, match="4300 digits"):
+        codec.loads("[" + "1" * 4301 + "]")
+    assert codec.loads('["\\ud83d\\ude00"]') == ["\U0001f600"]  # a pair is a character
+
+
+def test_own_documents_are_read_without_the_depth_limit() -> None:
+    deep = "[" * (codec.MAX_DEPTH + 3) + "]" * (codec.MAX_DEPTH + 3)
+    assert codec.loads_stored(deep) == json.loads(deep)
+    assert codec.loads_stored('{"n": 123456789012345678901234567890}')["n"] % 10 == 0
+
+
+def test_storable_text_is_valid_utf8_json_or_unstorable() -> None:
+    assert codec.storable_text({"n": 2**70}) == f'{{"n":{2**70}}}'
+    nested: list = []
+    for _ in range(5000):
+        nested = [nested]
+    for value, reason in (({"s": "\ud800"}, "surrogate"), (nested, "levels deep")):
+        with pytest.raises(codec.Unstorable, match=reason):
+            codec.storable_text(value)
+    with pytest.raises(codec.Unstorable, match="cannot be written"):
+        codec.storable_text({"x": object()})

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import gc
+import tracemalloc
 
 from localwhisk.models import Action, Activation, Trigger
 from localwhisk.storage.store import INLINE_ROWS, INTERRUPTED, Store
@@ -29,7 +31,7 @@ def test_entities_survive_reopening(tmp_path):
     store.close()
     again = Store(tmp_path / "db")
     action = again.get("guest", "a")
-    assert isinstance(action, Action) and action.exec["code"] == "x"
+    assert isinstance(action, Action) and again.with_code(action).exec["code"] == "x"
     trigger = again.get("guest", "t")
     assert isinstance(trigger, Trigger) and trigger.rules == {"guest/r": {"status": "active"}}
     again.delete("guest", "a")
@@ -158,3 +160,38 @@ def test_batched_writes_keep_the_last_version_of_each_record(tmp_path):
         assert store.count_activations("guest", "a") == count
         assert all(not act.running for act in store.list_activations("guest", "a", limit=200))
     store.close()
+
+
+def test_action_code_stays_in_the_database_not_in_memory(tmp_path):
+    store = Store(tmp_path / "db")
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    for i in range(8):  # 8 x 4 MB of code
+        code = f"# {i}\n" + "#" * 4_000_000
+        store.put(Action("guest", f"big{i}", exec={"kind": "python:3.11", "code": code}))
+        del code
+    gc.collect()
+    kept = tracemalloc.get_traced_memory()[0] - before
+    tracemalloc.stop()
+    assert kept < 4_000_000, f"{kept} bytes kept for 32 MB of code"
+    head = store.get("guest", "big3")
+    assert "code" not in head.exec and head.exec["kind"] == "python:3.11"
+    assert store.with_code(head).exec["code"].startswith("# 3\n")
+    assert store.code("guest", "big3").startswith("# 3\n")
+    assert store.code("guest", "missing") is None
+    store.close()
+
+
+def test_an_update_that_keeps_the_exec_keeps_the_code(tmp_path):
+    store = Store(tmp_path / "db")
+    store.put(Action("guest", "a", exec={"kind": "python:3.11", "code": "v1"}, updated=1))
+    head = store.get("guest", "a")
+    updated = Action("guest", "a", exec=head.exec, parameters=[{"key": "p", "value": 1}])
+    store.put(updated)
+    assert updated.exec == {"kind": "python:3.11", "code": "v1"}  # the caller answers with it
+    store.put(Action("guest", "copy", exec=store.get("guest", "a").exec))  # another name
+    store.close()
+    again = Store(tmp_path / "db")
+    for name in ("a", "copy"):
+        assert again.with_code(again.get("guest", name)).exec["code"] == "v1"
+    assert again.get("guest", "a").parameters == [{"key": "p", "value": 1}]

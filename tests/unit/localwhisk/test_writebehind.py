@@ -7,7 +7,7 @@ import threading
 import time
 from pathlib import Path
 
-from localwhisk.models import Activation
+from localwhisk.models import Action, Activation
 from localwhisk.storage.store import Store
 from localwhisk.storage.writebehind import CHECKPOINT_ROWS, Checkpointer, Writer
 
@@ -69,3 +69,25 @@ def test_the_log_is_checkpointed_into_the_database_file(tmp_path: Path):
     # The checkpointer thread copies the log into the main file; poll with a bound.
     assert wait_until(lambda: (tmp_path / "db").stat().st_size > before + 400 * 2000)
     store.close()
+
+
+def test_the_log_stays_bounded_under_large_entities_and_records(tmp_path: Path):
+    limit = 2 * 1024 * 1024
+    store = Store(tmp_path / "db", wal_limit=limit)
+    wal = tmp_path / "db-wal"
+    for i in range(8):  # 8 x 3 MB of code: 24 MB through the log
+        store.put(Action("guest", f"big{i}", exec={"kind": "python:3", "code": "#" * 3_000_000}))
+        acts = [
+            Activation(f"{i:04d}{n:028d}", "guest", "a", "0.0.1", "guest", n, n + 1)
+            for n in range(CHECKPOINT_ROWS)
+        ]
+        for act in acts:
+            act.result = {"pad": "x" * 1000}
+        store.put_activations(acts)
+    # The checkpointer thread cuts the log once it is over the limit: poll with a bound.
+    assert wait_until(lambda: wal.stat().st_size <= limit), wal.stat().st_size
+    store.close()
+    again = Store(tmp_path / "db")
+    assert again.code("guest", "big7") == "#" * 3_000_000
+    assert again.count_activations("guest") == 8 * CHECKPOINT_ROWS
+    again.close()
