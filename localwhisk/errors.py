@@ -1,7 +1,7 @@
 """The API's failures: one class per failure, its HTTP status on the class.
 
 ``server`` turns any ``ApiError`` into the platform's body ``{"error": message,
-"code": transaction id}`` (``http.error_body``); everything else is a bug and
+"code": transaction id}`` (``http.error_document``); everything else is a bug and
 becomes a logged 500. Messages are the platform's exact texts: OpenWhisk's
 ``common/scala/src/main/scala/org/apache/openwhisk/http/ErrorResponse.scala``
 (``Messages``, and ``ErrorResponse.response`` for a bare status) and the

@@ -23,7 +23,7 @@ from localwhisk.errors import (
     PayloadTooLarge,
     RouteNotFound,
 )
-from localwhisk.http import Request, Response, dumps, parse_query
+from localwhisk.http import Request, Response, error_response, parse_query
 
 log = logging.getLogger("localwhisk.server")
 
@@ -40,12 +40,6 @@ CORS_HEADERS = (
     ),
 )
 NO_BODY_STATUSES = (204, 304)
-
-
-def error_response(err: ApiError, request_id: str) -> Response:
-    return Response(
-        err.status, dumps({"error": err.message, "code": request_id}), headers=list(err.headers)
-    )
 
 
 class App:
@@ -99,10 +93,11 @@ class App:
                 scope, receive, method, raw_path, request_id, api and not web
             )
         except ApiError as err:
-            response = error_response(err, request_id)
+            response = error_response(err.status, err.message, request_id, list(err.headers))
         except Exception:
             log.exception("unhandled error serving %s %s", method, scope["path"])
-            response = error_response(InternalError(), request_id)
+            failure = InternalError()
+            response = error_response(failure.status, failure.message, request_id)
         await self._send(send, response, request_id, api and not web)
 
     async def _respond(

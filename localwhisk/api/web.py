@@ -11,7 +11,7 @@ from urllib.parse import unquote
 from localwhisk.api import webactions as web
 from localwhisk.context import Context
 from localwhisk.errors import ApiError, NotFound, ReservedParameters, WebAuthFailed
-from localwhisk.http import Request, Response, dumps
+from localwhisk.http import Request, Response, error_response
 from localwhisk.models import lookup
 from localwhisk.platform.auth import Identity
 from localwhisk.platform.jobs import truthy
@@ -36,8 +36,7 @@ async def handle(
     try:
         return await _handle(ctx, req, args, cors)
     except ApiError as err:
-        body = dumps({"error": err.message, "code": req.request_id})
-        return Response(err.status, body, "application/json", list(err.headers) + cors)
+        return error_response(err.status, err.message, req.request_id, [*err.headers, *cors])
 
 
 async def _handle(

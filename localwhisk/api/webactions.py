@@ -48,7 +48,7 @@ from typing import Any
 from localwhisk import codec
 from localwhisk.api.mediatypes import is_binary, parse_media_type, render_type
 from localwhisk.errors import MalformedRequest
-from localwhisk.http import dumps, parse_query
+from localwhisk.http import JSON_TYPE, dumps, error_document, parse_query
 from localwhisk.models import APPLICATION_ERROR, SUCCESS
 from whiskfacts.names import is_entity_name
 
@@ -249,8 +249,10 @@ def options_response(request_headers: Mapping[str, str]) -> WebResponse:
 
 
 def error_response(status: int, message: str, transaction_id: str) -> WebResponse:
-    body = json.dumps({"error": message, "code": transaction_id}, ensure_ascii=False)
-    return WebResponse(status, [("Content-Type", "application/json")], body.encode())
+    # Spaced, unlike the REST API's compact errors: WebActions.scala terminates web requests
+    # with its pretty JSON printer (``terminate(...)(transid, jsonPrettyPrinter)``).
+    body = json.dumps(error_document(message, transaction_id), ensure_ascii=False)
+    return WebResponse(status, [("Content-Type", JSON_TYPE)], body.encode())
 
 
 def not_ready_response(transaction_id: str, activation_id: str) -> WebResponse:

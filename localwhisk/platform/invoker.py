@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from localwhisk.config import Settings
-from localwhisk.errors import ApiError, ReservedParameters
+from localwhisk.errors import INTERNAL_ERROR, ApiError, ReservedParameters
 from localwhisk.models import APPLICATION_ERROR, SUCCESS, WHISK_ERROR, Activation
 from localwhisk.platform.auth import Identity
 from localwhisk.platform.jobs import CodeSpecs, build_job, record_outcome, truthy
@@ -217,7 +217,7 @@ class Invoker:
             raise
         except Exception:
             log.exception("activation %s failed inside the server", act.activation_id)
-            fail_activation(act, self.now_ms(), "There was an internal server error.")
+            fail_activation(act, self.now_ms(), INTERNAL_ERROR)
         finally:
             self.throttle.finished(namespace)
             self._close(act)
@@ -280,7 +280,7 @@ class Invoker:
                 raise
             except Exception:
                 log.exception("sequence component %s failed inside the server", fqn)
-                fail_activation(child, self.now_ms(), "There was an internal server error.")
+                fail_activation(child, self.now_ms(), INTERNAL_ERROR)
             self._close(child)
             act.status, act.result, act.size = child.status, child.result, child.size
             if child.status != SUCCESS:
@@ -300,4 +300,4 @@ class Invoker:
             annotations.append({"key": "binding", "value": resolved.binding})
         act.annotations = annotations
         if act.status not in (SUCCESS, APPLICATION_ERROR) and act.result is None:
-            act.status, act.result = WHISK_ERROR, {"error": "There was an internal server error."}
+            act.status, act.result = WHISK_ERROR, {"error": INTERNAL_ERROR}
