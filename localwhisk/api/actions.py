@@ -22,7 +22,7 @@ from localwhisk.api.common import (
     stamp,
 )
 from localwhisk.api.specs import default_limits, exec_json, parse_exec, parse_limits
-from localwhisk.context import Context
+from localwhisk.backend import Backend
 from localwhisk.errors import (
     AlreadyExists,
     BindingOperation,
@@ -66,66 +66,72 @@ def action_summary(action: Action) -> dict[str, Any]:
 
 
 def _owned(
-    ctx: Context, namespace: str, package: str | None, name: str
+    backend: Backend, namespace: str, package: str | None, name: str
 ) -> tuple[str, Action | None]:
     """The storage path of an action and the action there, if any (no binding lookup)."""
     if package is None:
         path = namespace
     else:
         path = f"{namespace}/{package}"
-    found = find_entity(ctx.store, path, name, Action)
+    found = find_entity(backend.store, path, name, Action)
     return path, found
 
 
-async def list_actions(ctx: Context, req: Request, who: Identity, args: dict[str, str]) -> Response:
+async def list_actions(
+    backend: Backend, req: Request, who: Identity, args: dict[str, str]
+) -> Response:
     namespace = namespace_of(who, args)
     skip, limit, count = list_window(req, "actions")
     if "pkg" in args:
         _, package, _ = names(who, {**args, "name": args["pkg"]})
-        pkg = get_package(ctx.store, namespace, package or "")
+        pkg = get_package(backend.store, namespace, package or "")
         if pkg.is_binding:
-            pkg = get_package(ctx.store, pkg.binding["namespace"], pkg.binding["name"])
-        found = ctx.store.entities("actions", namespace, path=f"{pkg.namespace}/{pkg.name}")
+            pkg = get_package(backend.store, pkg.binding["namespace"], pkg.binding["name"])
+        found = backend.store.entities("actions", namespace, path=f"{pkg.namespace}/{pkg.name}")
     else:
-        found = ctx.store.entities("actions", namespace)
+        found = backend.store.entities("actions", namespace)
     if count:
         return json_response(200, {"actions": len(found)})
     return json_response(200, [action_summary(a) for a in found[skip : skip + limit]])  # type: ignore[arg-type]
 
 
-async def get_action(ctx: Context, req: Request, who: Identity, args: dict[str, str]) -> Response:
+async def get_action(
+    backend: Backend, req: Request, who: Identity, args: dict[str, str]
+) -> Response:
     namespace, package, name = names(who, args)
     with_code = query_bool(req, "code", True)
     if package is None:
-        _, action = _owned(ctx, namespace, None, name)
+        _, action = _owned(backend, namespace, None, name)
         if action is None:
             raise NotFound()
         return json_response(200, action_json(action, with_code))
-    resolved = resolve_action(ctx.store, namespace, package, name)
+    resolved = resolve_action(backend.store, namespace, package, name)
     action = resolved.action
     own = {p["key"] for p in action.parameters}
     inherited = [{"key": k, "value": v} for k, v in resolved.params.items() if k not in own]
     return json_response(200, action_json(action, with_code, inherited + action.parameters))
 
 
-async def put_action(ctx: Context, req: Request, who: Identity, args: dict[str, str]) -> Response:
+async def put_action(
+    backend: Backend, req: Request, who: Identity, args: dict[str, str]
+) -> Response:
     namespace, package, name = names(who, args)
     body = read_object(req)
-    if package is not None and get_package(ctx.store, namespace, package).is_binding:
+    if package is not None and get_package(backend.store, namespace, package).is_binding:
         raise BindingOperation()
     overwrite = query_bool(req, "overwrite")
     path = namespace if package is None else f"{namespace}/{package}"
-    existing = ctx.store.get(path, name)
+    existing = backend.store.get(path, name)
     if existing is not None and not overwrite:
         raise AlreadyExists()
     if existing is not None and not isinstance(existing, Action):
         raise WrongCollection()
-    limits_cfg = ctx.settings.limits
+    limits_cfg = backend.settings.limits
     fqn = f"/{path}/{name}"
     annotations = key_values(body, "annotations")
     parameters = key_values(body, "parameters")
     if existing is None:
-        exec_ = parse_exec(body.get("exec"), ctx.store, namespace, fqn, limits_cfg)
+        exec_ = parse_exec(body.get("exec"), backend.store, namespace, fqn, limits_cfg)
         merged = merge_annotations([], annotations)
         if not any(p["key"] == "provide-api-key" for p in merged):
             merged.append({"key": "provide-api-key", "value": False})
@@ -141,7 +147,7 @@ async def put_action(ctx: Context, req: Request, who: Identity, args: dict[str, 
         )
     else:
         exec_ = (
-            parse_exec(body["exec"], ctx.store, namespace, fqn, limits_cfg)
+            parse_exec(body["exec"], backend.store, namespace, fqn, limits_cfg)
             if body.get("exec") is not None
             else existing.exec
         )
@@ -163,18 +169,18 @@ async def put_action(ctx: Context, req: Request, who: Identity, args: dict[str, 
         action.parameters = [{"key": "_actions", "value": exec_["components"]}]
     action.annotations = set_annotation(action.annotations, "exec", exec_["kind"])
     action.updated = stamp()
-    ctx.store.put(action)
+    backend.store.put(action)
     return json_response(200, action_json(action))
 
 
 async def delete_action(
-    ctx: Context, req: Request, who: Identity, args: dict[str, str]
+    backend: Backend, req: Request, who: Identity, args: dict[str, str]
 ) -> Response:
     namespace, package, name = names(who, args)
-    path, action = _owned(ctx, namespace, package, name)
+    path, action = _owned(backend, namespace, package, name)
     if action is None:
         raise NotFound()
-    ctx.store.delete(path, name)
+    backend.store.delete(path, name)
     return json_response(200, action_json(action))
 
 
@@ -194,15 +200,15 @@ def status_for(status: str) -> int:
 
 
 async def invoke_action(
-    ctx: Context, req: Request, who: Identity, args: dict[str, str]
+    backend: Backend, req: Request, who: Identity, args: dict[str, str]
 ) -> Response:
     namespace, package, name = names(who, args)
     blocking = query_bool(req, "blocking")
     only_result = query_bool(req, "result")
-    wait_ms = _wait_ms(req, ctx.settings.limits.blocking_wait_ms)
+    wait_ms = _wait_ms(req, backend.settings.limits.blocking_wait_ms)
     payload = read_object(req)
-    resolved = resolve_action(ctx.store, namespace, package, name)
-    done = await ctx.invoker.invoke(
+    resolved = resolve_action(backend.store, namespace, package, name)
+    done = await backend.invoker.invoke(
         who, resolved, payload, blocking=blocking, wait_ms=wait_ms, request_id=req.request_id
     )
     headers = [("x-openwhisk-activation-id", done.activation_id)]

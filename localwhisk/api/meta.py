@@ -7,8 +7,8 @@ from importlib import resources
 from typing import Any
 
 from localwhisk.api.common import namespace_of
+from localwhisk.backend import Backend
 from localwhisk.config import MB, Limits
-from localwhisk.context import Context
 from localwhisk.http import Request, Response, json_response
 from localwhisk.platform.auth import Identity
 from localwhisk.runtime.kinds import manifest
@@ -54,12 +54,14 @@ def info_json(limits: Limits) -> dict[str, Any]:
     }
 
 
-async def info(ctx: Context, req: Request, who: Identity | None, args: dict[str, str]) -> Response:
-    return json_response(200, info_json(ctx.settings.limits))
+async def info(
+    backend: Backend, req: Request, who: Identity | None, args: dict[str, str]
+) -> Response:
+    return json_response(200, info_json(backend.settings.limits))
 
 
 async def api_info(
-    ctx: Context, req: Request, who: Identity | None, args: dict[str, str]
+    backend: Backend, req: Request, who: Identity | None, args: dict[str, str]
 ) -> Response:
     return json_response(200, API_INFO)
 
@@ -70,12 +72,14 @@ def _swagger() -> bytes:
 
 
 async def api_docs(
-    ctx: Context, req: Request, who: Identity | None, args: dict[str, str]
+    backend: Backend, req: Request, who: Identity | None, args: dict[str, str]
 ) -> Response:
     return Response(200, _swagger())
 
 
-async def namespaces(ctx: Context, req: Request, who: Identity, args: dict[str, str]) -> Response:
+async def namespaces(
+    backend: Backend, req: Request, who: Identity, args: dict[str, str]
+) -> Response:
     return json_response(200, [who.namespace])
 
 
@@ -98,6 +102,6 @@ def limits_json(limits: Limits) -> dict[str, Any]:
     }
 
 
-async def limits(ctx: Context, req: Request, who: Identity, args: dict[str, str]) -> Response:
+async def limits(backend: Backend, req: Request, who: Identity, args: dict[str, str]) -> Response:
     namespace_of(who, args)
-    return json_response(200, limits_json(ctx.settings.limits))
+    return json_response(200, limits_json(backend.settings.limits))

@@ -21,7 +21,7 @@ from localwhisk.api.common import (
     stamp,
 )
 from localwhisk.api.triggers import find_trigger
-from localwhisk.context import Context
+from localwhisk.backend import Backend
 from localwhisk.errors import AlreadyExists, BadRequest, MalformedRequest, NotFound, WrongCollection
 from localwhisk.http import Request, Response, json_response
 from localwhisk.models import Rule, Trigger
@@ -29,8 +29,8 @@ from localwhisk.platform.auth import Identity
 from localwhisk.platform.resolver import resolve_fqn
 
 
-def _status(ctx: Context, rule: Rule) -> str:
-    trigger = ctx.store.get(rule.trigger["path"], rule.trigger["name"])
+def _status(backend: Backend, rule: Rule) -> str:
+    trigger = backend.store.get(rule.trigger["path"], rule.trigger["name"])
     if isinstance(trigger, Trigger):
         spec = trigger.rules.get(f"{rule.namespace}/{rule.name}")
         if spec is not None:
@@ -54,8 +54,8 @@ def rule_json(rule: Rule, status: str | None) -> dict[str, Any]:
     return shaped
 
 
-def _find(ctx: Context, namespace: str, name: str) -> Rule | None:
-    return find_entity(ctx.store, namespace, name, Rule)
+def _find(backend: Backend, namespace: str, name: str) -> Rule | None:
+    return find_entity(backend.store, namespace, name, Rule)
 
 
 def _reference(value: Any, namespace: str, what: str) -> dict[str, str]:
@@ -78,18 +78,20 @@ def _reference(value: Any, namespace: str, what: str) -> dict[str, str]:
     return {"path": "/".join(parts[:-1]), "name": parts[-1]}
 
 
-def _check_exists(ctx: Context, trigger: dict[str, str], action: dict[str, str], ns: str) -> None:
-    if not isinstance(ctx.store.get(trigger["path"], trigger["name"]), Trigger):
+def _check_exists(
+    backend: Backend, trigger: dict[str, str], action: dict[str, str], ns: str
+) -> None:
+    if not isinstance(backend.store.get(trigger["path"], trigger["name"]), Trigger):
         raise BadRequest(f"trigger /{trigger['path']}/{trigger['name']} does not exist")
     try:
-        resolve_fqn(ctx.store, f"/{action['path']}/{action['name']}", ns)
+        resolve_fqn(backend.store, f"/{action['path']}/{action['name']}", ns)
     except NotFound:
         raise BadRequest(f"action /{action['path']}/{action['name']} does not exist") from None
 
 
-def _register(ctx: Context, rule: Rule, status: str | None) -> None:
+def _register(backend: Backend, rule: Rule, status: str | None) -> None:
     """Record (or with None, remove) the rule in its trigger document."""
-    trigger = ctx.store.get(rule.trigger["path"], rule.trigger["name"])
+    trigger = backend.store.get(rule.trigger["path"], rule.trigger["name"])
     if not isinstance(trigger, Trigger):
         return
     rules = dict(trigger.rules)
@@ -98,26 +100,28 @@ def _register(ctx: Context, rule: Rule, status: str | None) -> None:
         rules.pop(key, None)
     else:
         rules[key] = {"action": rule.action, "status": status}
-    ctx.store.put(replace(trigger, rules=rules))
+    backend.store.put(replace(trigger, rules=rules))
 
 
-async def list_rules(ctx: Context, req: Request, who: Identity, args: dict[str, str]) -> Response:
-    found = ctx.store.entities("rules", namespace_of(who, args))
+async def list_rules(
+    backend: Backend, req: Request, who: Identity, args: dict[str, str]
+) -> Response:
+    found = backend.store.entities("rules", namespace_of(who, args))
     return list_page(req, "rules", found, lambda rule: rule_json(rule, None))
 
 
-async def get_rule(ctx: Context, req: Request, who: Identity, args: dict[str, str]) -> Response:
+async def get_rule(backend: Backend, req: Request, who: Identity, args: dict[str, str]) -> Response:
     namespace, _, name = names(who, args)
-    rule = _find(ctx, namespace, name)
+    rule = _find(backend, namespace, name)
     if rule is None:
         raise NotFound()
-    return json_response(200, rule_json(rule, _status(ctx, rule)))
+    return json_response(200, rule_json(rule, _status(backend, rule)))
 
 
-async def put_rule(ctx: Context, req: Request, who: Identity, args: dict[str, str]) -> Response:
+async def put_rule(backend: Backend, req: Request, who: Identity, args: dict[str, str]) -> Response:
     namespace, _, name = names(who, args)
     body = read_object(req)
-    existing = ctx.store.get(namespace, name)
+    existing = backend.store.get(namespace, name)
     if existing is not None and not query_bool(req, "overwrite"):
         raise AlreadyExists()
     if existing is not None and not isinstance(existing, Rule):
@@ -140,7 +144,7 @@ async def put_rule(ctx: Context, req: Request, who: Identity, args: dict[str, st
             action=action or {},
         )
     else:
-        status = _status(ctx, existing)
+        status = _status(backend, existing)
         rule = Rule(
             namespace=namespace,
             name=name,
@@ -151,44 +155,46 @@ async def put_rule(ctx: Context, req: Request, who: Identity, args: dict[str, st
             action=action or existing.action,
         )
     # Another namespace's trigger or (unpublished) action is not this caller's to wire up.
-    check_entitled(ctx.store, namespace, rule.trigger["path"])
-    check_entitled(ctx.store, namespace, rule.action["path"])
-    _check_exists(ctx, rule.trigger, rule.action, namespace)
+    check_entitled(backend.store, namespace, rule.trigger["path"])
+    check_entitled(backend.store, namespace, rule.action["path"])
+    _check_exists(backend, rule.trigger, rule.action, namespace)
     if existing is not None:  # only once the new rule is known good: a refused update keeps the old
-        _register(ctx, existing, None)
+        _register(backend, existing, None)
     rule.updated = stamp()
-    ctx.store.put(rule)
-    _register(ctx, rule, status)
+    backend.store.put(rule)
+    _register(backend, rule, status)
     return json_response(200, rule_json(rule, status))
 
 
-async def delete_rule(ctx: Context, req: Request, who: Identity, args: dict[str, str]) -> Response:
+async def delete_rule(
+    backend: Backend, req: Request, who: Identity, args: dict[str, str]
+) -> Response:
     namespace, _, name = names(who, args)
-    rule = _find(ctx, namespace, name)
+    rule = _find(backend, namespace, name)
     if rule is None:
         raise NotFound()
-    _register(ctx, rule, None)
-    ctx.store.delete(namespace, name)
+    _register(backend, rule, None)
+    backend.store.delete(namespace, name)
     return json_response(200, rule_json(rule, "inactive"))
 
 
 async def set_rule_state(
-    ctx: Context, req: Request, who: Identity, args: dict[str, str]
+    backend: Backend, req: Request, who: Identity, args: dict[str, str]
 ) -> Response:
     namespace, _, name = names(who, args)
     body = read_object(req)
     status = body.get("status")
     if status not in ("active", "inactive"):
         raise MalformedRequest(f"'{status}' is not a recognized rule state")
-    rule = _find(ctx, namespace, name)
+    rule = _find(backend, namespace, name)
     if rule is None:
         raise NotFound()
     trigger = (
-        find_trigger(ctx, rule.trigger["path"], rule.trigger["name"]) if rule.trigger else None
+        find_trigger(backend, rule.trigger["path"], rule.trigger["name"]) if rule.trigger else None
     )
     if trigger is None:
         if status == "active":
             raise NotFound("Only rules with existing triggers can be activated")
-    elif _status(ctx, rule) != status:
-        _register(ctx, rule, status)
+    elif _status(backend, rule) != status:
+        _register(backend, rule, status)
     return Response(200, b"OK", "text/plain; charset=UTF-8")

@@ -17,7 +17,7 @@ from localwhisk.api.common import (
     read_object,
     stamp,
 )
-from localwhisk.context import Context
+from localwhisk.backend import Backend
 from localwhisk.errors import AlreadyExists, BadRequest, MalformedRequest, NotFound, WrongCollection
 from localwhisk.http import Request, Response, empty_response, json_response
 from localwhisk.models import Trigger, lookup
@@ -52,20 +52,22 @@ def trigger_summary(trigger: Trigger) -> dict[str, Any]:
     }
 
 
-def find_trigger(ctx: Context, namespace: str, name: str) -> Trigger | None:
-    return find_entity(ctx.store, namespace, name, Trigger)
+def find_trigger(backend: Backend, namespace: str, name: str) -> Trigger | None:
+    return find_entity(backend.store, namespace, name, Trigger)
 
 
 async def list_triggers(
-    ctx: Context, req: Request, who: Identity, args: dict[str, str]
+    backend: Backend, req: Request, who: Identity, args: dict[str, str]
 ) -> Response:
-    found = ctx.store.entities("triggers", namespace_of(who, args))
+    found = backend.store.entities("triggers", namespace_of(who, args))
     return list_page(req, "triggers", found, trigger_summary)
 
 
-async def get_trigger(ctx: Context, req: Request, who: Identity, args: dict[str, str]) -> Response:
+async def get_trigger(
+    backend: Backend, req: Request, who: Identity, args: dict[str, str]
+) -> Response:
     namespace, _, name = names(who, args)
-    trigger = find_trigger(ctx, namespace, name)
+    trigger = find_trigger(backend, namespace, name)
     if trigger is None:
         raise NotFound()
     return json_response(200, trigger_json(trigger))
@@ -80,10 +82,12 @@ def _check_feed(annotations: list[dict[str, Any]] | None) -> None:
         raise BadRequest("Feed name is not valid")
 
 
-async def put_trigger(ctx: Context, req: Request, who: Identity, args: dict[str, str]) -> Response:
+async def put_trigger(
+    backend: Backend, req: Request, who: Identity, args: dict[str, str]
+) -> Response:
     namespace, _, name = names(who, args)
     body = read_object(req)
-    existing = ctx.store.get(namespace, name)
+    existing = backend.store.get(namespace, name)
     if existing is not None and not query_bool(req, "overwrite"):
         raise AlreadyExists()
     if existing is not None and not isinstance(existing, Trigger):
@@ -117,28 +121,30 @@ async def put_trigger(ctx: Context, req: Request, who: Identity, args: dict[str,
             rules=existing.rules,
         )
     trigger.updated = stamp()
-    ctx.store.put(trigger)
+    backend.store.put(trigger)
     return json_response(200, trigger_json(trigger))
 
 
 async def delete_trigger(
-    ctx: Context, req: Request, who: Identity, args: dict[str, str]
+    backend: Backend, req: Request, who: Identity, args: dict[str, str]
 ) -> Response:
     namespace, _, name = names(who, args)
-    trigger = find_trigger(ctx, namespace, name)
+    trigger = find_trigger(backend, namespace, name)
     if trigger is None:
         raise NotFound()
-    ctx.store.delete(namespace, name)
+    backend.store.delete(namespace, name)
     return json_response(200, trigger_json(trigger))
 
 
-async def fire_trigger(ctx: Context, req: Request, who: Identity, args: dict[str, str]) -> Response:
+async def fire_trigger(
+    backend: Backend, req: Request, who: Identity, args: dict[str, str]
+) -> Response:
     namespace, _, name = names(who, args)
     payload = read_object(req)
-    trigger = find_trigger(ctx, namespace, name)
+    trigger = find_trigger(backend, namespace, name)
     if trigger is None:
         raise NotFound()
-    activation_id = await fire(ctx.invoker, who, trigger, payload, req.request_id)
+    activation_id = await fire(backend.invoker, who, trigger, payload, req.request_id)
     if activation_id is None:
         return empty_response(204)
     return json_response(

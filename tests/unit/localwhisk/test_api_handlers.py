@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 import pytest
-from fakes import FakeRunner, call, header, make_app, make_context, outcome
+from fakes import FakeRunner, call, header, make_app, make_backend, outcome
 
 from localwhisk.models import APPLICATION_ERROR, DEVELOPER_ERROR, WHISK_ERROR
 
@@ -18,8 +18,8 @@ CODE = {"kind": "python:3.11", "code": "def main(a): return a"}
 class Harness:
     def __init__(self, tmp_path, runner: FakeRunner | None = None) -> None:
         self.runner = runner or FakeRunner()
-        self.ctx = make_context(tmp_path, self.runner)
-        self.app = make_app(self.ctx)
+        self.backend = make_backend(tmp_path, self.runner)
+        self.app = make_app(self.backend)
 
     def __call__(self, method: str, path: str, body: Any = None, **kw: Any) -> tuple[int, Any]:
         response = asyncio.run(call(self.app, method, path, body, **kw))
@@ -267,7 +267,7 @@ def test_activation_get_of_a_running_activation_is_404(tmp_path):
         activation_id = json.loads(started.body)["activationId"]
         running = await call(api.app, "GET", f"{NS}/activations/{activation_id}")
         runner.gate.set()
-        await asyncio.gather(*list(api.ctx.invoker._tasks))
+        await asyncio.gather(*list(api.backend.invoker._tasks))
         done = await call(api.app, "GET", f"{NS}/activations/{activation_id}")
         return running.status, done.status
 
