@@ -14,6 +14,8 @@ from urllib.parse import parse_qsl
 from localwhisk import codec
 
 JSON_TYPE = "application/json"
+# Names the activation on every invoke, fire and web-action answer that started one.
+ACTIVATION_ID_HEADER = "x-openwhisk-activation-id"
 
 dumps = codec.dumps  # compact JSON, as the platform's spray-json writes it
 

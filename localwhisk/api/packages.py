@@ -5,10 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from localwhisk.api.common import (
-    bump_version,
     check_name,
-    check_publish,
-    check_version,
     find_entity,
     key_values,
     list_page,
@@ -17,18 +14,23 @@ from localwhisk.api.common import (
     query_bool,
     read_object,
     set_annotation,
-    stamp,
+)
+from localwhisk.api.resource import (
+    head_json,
+    removed,
+    replaced_by_put,
+    require_entity,
+    revise,
+    revision,
+    saved,
 )
 from localwhisk.backend import Backend
 from localwhisk.errors import (
-    AlreadyExists,
     BadRequest,
     BindingConflict,
     Forbidden,
     MalformedRequest,
-    NotFound,
     PackageNotEmpty,
-    WrongCollection,
 )
 from localwhisk.http import Request, Response, json_response
 from localwhisk.models import Action, Package
@@ -37,10 +39,7 @@ from localwhisk.platform.auth import Identity
 
 def package_json(pkg: Package) -> dict[str, Any]:
     return {
-        "namespace": pkg.namespace,
-        "name": pkg.name,
-        "version": pkg.version,
-        "publish": pkg.publish,
+        **head_json(pkg),
         "binding": pkg.binding,
         "parameters": pkg.parameters,
         "annotations": pkg.annotations,
@@ -50,18 +49,11 @@ def package_json(pkg: Package) -> dict[str, Any]:
 
 def package_summary(pkg: Package) -> dict[str, Any]:
     return {
-        "namespace": pkg.namespace,
-        "name": pkg.name,
-        "version": pkg.version,
-        "publish": pkg.publish,
+        **head_json(pkg),
         "annotations": pkg.annotations,
         "binding": pkg.binding or False,
         "updated": pkg.updated,
     }
-
-
-def _get(backend: Backend, namespace: str, name: str) -> Package | None:
-    return find_entity(backend.store, namespace, name, Package)
 
 
 def _contents(backend: Backend, pkg: Package) -> list[Action]:
@@ -79,13 +71,11 @@ async def get_package(
     backend: Backend, req: Request, who: Identity, args: dict[str, str]
 ) -> Response:
     namespace, _, name = names(who, args)
-    pkg = _get(backend, namespace, name)
-    if pkg is None:
-        raise NotFound()
+    pkg = require_entity(backend.store, namespace, name, Package)
     shaped = package_json(pkg)
     source = pkg
     if pkg.is_binding:
-        bound = _get(backend, pkg.binding["namespace"], pkg.binding["name"])
+        bound = find_entity(backend.store, pkg.binding["namespace"], pkg.binding["name"], Package)
         if bound is not None:
             source = bound
             own = {p["key"] for p in pkg.parameters}
@@ -132,57 +122,36 @@ async def put_package(
     if name == "default":
         raise BadRequest("Package name 'default' is reserved.")
     body = read_object(req)
-    existing = backend.store.get(namespace, name)
-    if existing is not None and not query_bool(req, "overwrite"):
-        raise AlreadyExists()
-    if existing is not None and not isinstance(existing, Package):
-        raise WrongCollection()
+    existing = replaced_by_put(backend.store, req, namespace, name, Package)
     binding = _binding(backend, who, body.get("binding")) if "binding" in body else None
     parameters = key_values(body, "parameters")
     annotations = key_values(body, "annotations")
-    if existing is None:
-        pkg = Package(
-            namespace=namespace,
-            name=name,
-            version=check_version(body["version"]) if body.get("version") else "0.0.1",
-            publish=check_publish(body.get("publish"), False),
-            binding=binding or {},
-            parameters=parameters or [],
-            annotations=annotations or [],
-        )
-    else:
-        if binding and not existing.is_binding:
-            raise BindingConflict()
-        pkg = Package(
-            namespace=namespace,
-            name=name,
-            version=check_version(body["version"])
-            if body.get("version")
-            else bump_version(existing.version),
-            publish=check_publish(body.get("publish"), existing.publish),
-            binding=existing.binding if binding is None else binding,
-            parameters=existing.parameters if parameters is None else parameters,
-            annotations=existing.annotations if annotations is None else annotations,
-        )
+    if existing is not None and binding and not existing.is_binding:
+        raise BindingConflict()
+    pkg = revise(
+        Package,
+        existing,
+        namespace,
+        name,
+        **revision(body, existing),
+        binding=binding,
+        parameters=parameters,
+        annotations=annotations,
+    )
     if pkg.is_binding:
         pkg.annotations = set_annotation(pkg.annotations, "binding", pkg.binding)
-    pkg.updated = stamp()
-    backend.store.put(pkg)
-    return json_response(200, package_json(pkg))
+    return saved(backend.store, pkg, package_json)
 
 
 async def delete_package(
     backend: Backend, req: Request, who: Identity, args: dict[str, str]
 ) -> Response:
     namespace, _, name = names(who, args)
-    pkg = _get(backend, namespace, name)
-    if pkg is None:
-        raise NotFound()
+    pkg = require_entity(backend.store, namespace, name, Package)
     contents = [] if pkg.is_binding else _contents(backend, pkg)
     if contents:
         if not query_bool(req, "force"):
             raise PackageNotEmpty(len(contents))
         for action in contents:
             backend.store.delete(action.namespace, action.name)
-    backend.store.delete(namespace, name)
-    return json_response(200, package_json(pkg))
+    return removed(backend.store, pkg, package_json)

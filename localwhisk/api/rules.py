@@ -6,23 +6,26 @@ from dataclasses import replace
 from typing import Any
 
 from localwhisk.api.common import (
-    bump_version,
     check_entitled,
     check_name,
-    check_publish,
-    check_version,
     find_entity,
     key_values,
     list_page,
     names,
     namespace_of,
-    query_bool,
     read_object,
-    stamp,
 )
-from localwhisk.api.triggers import find_trigger
+from localwhisk.api.resource import (
+    head_json,
+    removed,
+    replaced_by_put,
+    require_entity,
+    revise,
+    revision,
+    saved,
+)
 from localwhisk.backend import Backend
-from localwhisk.errors import AlreadyExists, BadRequest, MalformedRequest, NotFound, WrongCollection
+from localwhisk.errors import BadRequest, MalformedRequest, NotFound
 from localwhisk.http import Request, Response, json_response
 from localwhisk.models import Rule, Trigger
 from localwhisk.platform.auth import Identity
@@ -39,23 +42,12 @@ def _status(backend: Backend, rule: Rule) -> str:
 
 
 def rule_json(rule: Rule, status: str | None) -> dict[str, Any]:
-    shaped: dict[str, Any] = {
-        "namespace": rule.namespace,
-        "name": rule.name,
-        "version": rule.version,
-        "publish": rule.publish,
-        "annotations": rule.annotations,
-        "updated": rule.updated,
-    }
+    shaped = {**head_json(rule), "annotations": rule.annotations, "updated": rule.updated}
     if status is not None:
         shaped["status"] = status
     shaped["trigger"] = rule.trigger
     shaped["action"] = rule.action
     return shaped
-
-
-def _find(backend: Backend, namespace: str, name: str) -> Rule | None:
-    return find_entity(backend.store, namespace, name, Rule)
 
 
 def _reference(value: Any, namespace: str, what: str) -> dict[str, str]:
@@ -112,70 +104,48 @@ async def list_rules(
 
 async def get_rule(backend: Backend, req: Request, who: Identity, args: dict[str, str]) -> Response:
     namespace, _, name = names(who, args)
-    rule = _find(backend, namespace, name)
-    if rule is None:
-        raise NotFound()
+    rule = require_entity(backend.store, namespace, name, Rule)
     return json_response(200, rule_json(rule, _status(backend, rule)))
 
 
 async def put_rule(backend: Backend, req: Request, who: Identity, args: dict[str, str]) -> Response:
     namespace, _, name = names(who, args)
     body = read_object(req)
-    existing = backend.store.get(namespace, name)
-    if existing is not None and not query_bool(req, "overwrite"):
-        raise AlreadyExists()
-    if existing is not None and not isinstance(existing, Rule):
-        raise WrongCollection()
+    existing = replaced_by_put(backend.store, req, namespace, name, Rule)
     if existing is None and (not body.get("trigger") or not body.get("action")):
         raise BadRequest("rule requires a valid trigger and a valid action")
     trigger = _reference(body["trigger"], namespace, "trigger") if body.get("trigger") else None
     action = _reference(body["action"], namespace, "action") if body.get("action") else None
     annotations = key_values(body, "annotations")
-    version = check_version(body["version"]) if body.get("version") else None
-    status = "active"
-    if existing is None:
-        rule = Rule(
-            namespace=namespace,
-            name=name,
-            version=version or "0.0.1",
-            publish=check_publish(body.get("publish"), False),
-            annotations=annotations or [],
-            trigger=trigger or {},
-            action=action or {},
-        )
-    else:
-        status = _status(backend, existing)
-        rule = Rule(
-            namespace=namespace,
-            name=name,
-            version=version or bump_version(existing.version),
-            publish=check_publish(body.get("publish"), existing.publish),
-            annotations=existing.annotations if annotations is None else annotations,
-            trigger=trigger or existing.trigger,
-            action=action or existing.action,
-        )
+    rule = revise(
+        Rule,
+        existing,
+        namespace,
+        name,
+        **revision(body, existing),
+        annotations=annotations,
+        trigger=trigger,
+        action=action,
+    )
+    status = "active" if existing is None else _status(backend, existing)
     # Another namespace's trigger or (unpublished) action is not this caller's to wire up.
     check_entitled(backend.store, namespace, rule.trigger["path"])
     check_entitled(backend.store, namespace, rule.action["path"])
     _check_exists(backend, rule.trigger, rule.action, namespace)
     if existing is not None:  # only once the new rule is known good: a refused update keeps the old
         _register(backend, existing, None)
-    rule.updated = stamp()
-    backend.store.put(rule)
+    answer = saved(backend.store, rule, lambda stored: rule_json(stored, status))
     _register(backend, rule, status)
-    return json_response(200, rule_json(rule, status))
+    return answer
 
 
 async def delete_rule(
     backend: Backend, req: Request, who: Identity, args: dict[str, str]
 ) -> Response:
     namespace, _, name = names(who, args)
-    rule = _find(backend, namespace, name)
-    if rule is None:
-        raise NotFound()
+    rule = require_entity(backend.store, namespace, name, Rule)
     _register(backend, rule, None)
-    backend.store.delete(namespace, name)
-    return json_response(200, rule_json(rule, "inactive"))
+    return removed(backend.store, rule, lambda gone: rule_json(gone, "inactive"))
 
 
 async def set_rule_state(
@@ -186,11 +156,11 @@ async def set_rule_state(
     status = body.get("status")
     if status not in ("active", "inactive"):
         raise MalformedRequest(f"'{status}' is not a recognized rule state")
-    rule = _find(backend, namespace, name)
-    if rule is None:
-        raise NotFound()
+    rule = require_entity(backend.store, namespace, name, Rule)
     trigger = (
-        find_trigger(backend, rule.trigger["path"], rule.trigger["name"]) if rule.trigger else None
+        find_entity(backend.store, rule.trigger["path"], rule.trigger["name"], Trigger)
+        if rule.trigger
+        else None
     )
     if trigger is None:
         if status == "active":

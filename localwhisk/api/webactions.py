@@ -48,7 +48,7 @@ from typing import Any
 from localwhisk import codec
 from localwhisk.api.mediatypes import is_binary, parse_media_type, render_type
 from localwhisk.errors import MalformedRequest
-from localwhisk.http import JSON_TYPE, dumps, error_document, parse_query
+from localwhisk.http import ACTIVATION_ID_HEADER, JSON_TYPE, dumps, error_document, parse_query
 from localwhisk.models import APPLICATION_ERROR, SUCCESS
 from whiskfacts.names import is_entity_name
 
@@ -56,7 +56,6 @@ EXTENSIONS = (".json", ".html", ".http", ".svg", ".text")
 RESERVED = frozenset(
     {"__ow_method", "__ow_headers", "__ow_path", "__ow_user", "__ow_query", "__ow_body"}
 )
-ACTIVATION_ID_HEADER = "x-openwhisk-activation-id"
 WHISK_AUTH_HEADER = "x-require-whisk-auth"
 
 # Messages are the platform's exact texts (ErrorResponse.scala `Messages`).
