@@ -6,6 +6,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from localwhisk.api.common import check_name, list_window, namespace_of, query_bool
+from localwhisk.api.resource import head_json
 from localwhisk.backend import Backend
 from localwhisk.errors import BadRequest, MalformedQuery, NotFound
 from localwhisk.http import Request, Response, json_response
@@ -20,43 +21,34 @@ def response_json(act: Activation) -> dict[str, Any]:
     return shaped
 
 
+def _span(act: Activation) -> dict[str, Any]:
+    """Id and timing, in both shapes: ``end`` and ``duration`` once finished, ``cause`` if any."""
+    shaped: dict[str, Any] = {"activationId": act.activation_id, "start": act.start}
+    if act.end:
+        shaped["end"] = act.end
+        shaped["duration"] = act.end - act.start
+    if act.cause:
+        shaped["cause"] = act.cause
+    return shaped
+
+
 def activation_json(act: Activation) -> dict[str, Any]:
     """The full (extended) record: no statusCode inside ``response``."""
-    shaped: dict[str, Any] = {
+    return {
         "namespace": act.namespace,
         "name": act.name,
         "version": act.version,
         "subject": act.subject,
-        "activationId": act.activation_id,
-        "start": act.start,
+        **_span(act),
+        "response": response_json(act),
+        "logs": act.logs,
+        "annotations": act.annotations,
+        "publish": act.publish,
     }
-    if act.end:
-        shaped["end"] = act.end
-        shaped["duration"] = act.end - act.start
-    if act.cause:
-        shaped["cause"] = act.cause
-    shaped["response"] = response_json(act)
-    shaped["logs"] = act.logs
-    shaped["annotations"] = act.annotations
-    shaped["publish"] = act.publish
-    return shaped
 
 
 def activation_summary(act: Activation) -> dict[str, Any]:
-    shaped: dict[str, Any] = {
-        "namespace": act.namespace,
-        "name": act.name,
-        "version": act.version,
-        "publish": act.publish,
-        "annotations": act.annotations,
-        "activationId": act.activation_id,
-        "start": act.start,
-    }
-    if act.end:
-        shaped["end"] = act.end
-        shaped["duration"] = act.end - act.start
-    if act.cause:
-        shaped["cause"] = act.cause
+    shaped = {**head_json(act), "annotations": act.annotations, **_span(act)}
     if act.end:
         shaped["statusCode"] = act.status_code
     return shaped

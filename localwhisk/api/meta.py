@@ -24,23 +24,23 @@ API_INFO = {
 
 
 def info_json(limits: Limits) -> dict[str, Any]:
-    values = {
-        "actions_per_minute": limits.invocations_per_minute,
-        "triggers_per_minute": limits.fires_per_minute,
-        "concurrent_actions": limits.concurrent_invocations,
-        "sequence_length": limits.sequence_max,
-        "default_min_action_duration": limits.timeout_min,
-        "default_max_action_duration": limits.timeout_max,
-        "default_min_action_memory": limits.memory_min * MB,
-        "default_max_action_memory": limits.memory_max * MB,
-        "default_min_action_logs": limits.logs_min * MB,
-        "default_max_action_logs": limits.logs_max * MB,
+    bounds = {
         "min_action_duration": limits.timeout_min,
         "max_action_duration": limits.timeout_max,
         "min_action_memory": limits.memory_min * MB,
         "max_action_memory": limits.memory_max * MB,
         "min_action_logs": limits.logs_min * MB,
         "max_action_logs": limits.logs_max * MB,
+    }
+    values = {
+        "actions_per_minute": limits.invocations_per_minute,
+        "triggers_per_minute": limits.fires_per_minute,
+        "concurrent_actions": limits.concurrent_invocations,
+        "sequence_length": limits.sequence_max,
+        # GET / lists each action bound twice, with and without a ``default_`` prefix;
+        # localwhisk has one set of bounds, so both carry it.
+        **{f"default_{key}": value for key, value in bounds.items()},
+        **bounds,
     }
     return {
         "description": "OpenWhisk",
