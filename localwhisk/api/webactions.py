@@ -1,34 +1,38 @@
 """Web actions as pure translation: HTTP request -> action arguments, activation -> HTTP response.
 
-Pure: no I/O, no asyncio, no clock. It mirrors ``CTRL/WebActions.scala`` (fact sheet §3);
-the web route handler does the lookups, auth, invoke and waiting, and calls, in order:
+Pure: no I/O, no asyncio, no clock. It mirrors OpenWhisk's
+``core/controller/src/main/scala/org/apache/openwhisk/core/controller/WebActions.scala``
+as ``docs/webactions.md`` describes it. The web route handler does the lookups, auth,
+invoke and waiting, and calls, in order:
 
 ``split_web_path(rest) -> WebTarget | None``
     ``rest`` is the percent-decoded path after ``/api/v1/web/{ns}/``. ``None``: not a
     web-action path (answer 404). ``package`` is ``None`` for ``default``; ``extension``
     is one of ``EXTENSIONS`` without the dot (``"http"`` when absent); ``ow_path`` is the rest.
 ``check_whisk_auth(annotation, header_value, has_valid_credentials) -> bool``
-    The ``require-whisk-auth`` check (§3.2). ``annotation`` is ``MISSING`` when the action
-    has no such annotation. ``False`` -> answer ``errors.WebAuthFailed`` (401).
+    The ``require-whisk-auth`` check ("Securing web actions" in docs/webactions.md).
+    ``annotation`` is ``MISSING`` when the action has no such annotation. ``False`` ->
+    answer ``errors.WebAuthFailed`` (401).
 ``build_arguments(*, method, headers, query_string, body, content_type, ow_path, user, raw)
 -> WebArguments``
-    The ``__ow_*`` arguments plus merged query/body (§3.3). Raises
+    The ``__ow_*`` arguments plus merged query/body ("HTTP Context" there). Raises
     ``errors.MalformedRequest`` for a JSON body that does not parse. Merge the result
     over the action's parameters (later wins) to get the activation's arguments.
 ``reserved_collisions(arguments, final_keys) -> frozenset[str]``
     Request keys that may not be set; non-empty -> raise ``errors.ReservedParameters``.
 ``render_result(extension, status, result, *, transaction_id, activation_id=None)
 -> WebResponse``
-    The finished activation as the HTTP answer (§3.4), error bodies included; ``status``
-    is the activation's ``response.status`` string (``models.SUCCESS`` ...).
+    The finished activation as the HTTP answer for the extension, error bodies included;
+    ``status`` is the activation's ``response.status`` string (``models.SUCCESS`` ...).
 ``not_ready_response(transaction_id, activation_id) -> WebResponse``
-    The 202 when the 60 s wait ran out (§3.6).
+    The 202 when the 60 s wait ran out (``Messages.responseNotReady``).
 ``cors_headers(request_headers) -> list[tuple[str, str]]`` / ``options_response(request_headers)``
-    §3.5. Without ``web-custom-options: true`` the caller appends ``cors_headers`` to every
-    web response and answers OPTIONS with ``options_response`` (no auth, no invoke); with
-    it, OPTIONS is invoked like any method and no CORS headers are added.
+    "Options Requests" there: without ``web-custom-options: true`` the caller appends
+    ``cors_headers`` to every web response and answers OPTIONS with ``options_response``
+    (no auth, no invoke); with it, OPTIONS is invoked like any method and no CORS headers
+    are added.
 
-Every error body here is ``{"error": message, "code": transaction_id}``, the id given by
+Every error body here is ``http.error_document(message, transaction_id)``, the id given by
 the caller (the same value as its ``X-Request-ID``). ``WebResponse.headers`` never holds
 ``Content-Length``, ``X-Request-ID`` or CORS headers: the server and caller add those.
 """
@@ -152,7 +156,7 @@ def build_arguments(
     user: str | None,
     raw: bool,
 ) -> WebArguments:
-    """The action's web arguments (§3.3). ``headers``: names lower case, last value wins.
+    """The action's web arguments. ``headers``: names lower case, last value wins.
 
     ``content_type`` is the request's Content-Type (None: absent). ``user`` is the
     caller's namespace when the request carried valid credentials.
@@ -230,7 +234,7 @@ def reserved_collisions(arguments: WebArguments, final_keys: Iterable[str]) -> f
 
 
 def cors_headers(request_headers: Mapping[str, str]) -> list[tuple[str, str]]:
-    """The automatic CORS headers; Allow-Headers echoes the preflight's request (§3.5)."""
+    """The automatic CORS headers; Allow-Headers echoes the preflight's request."""
     asked = next(
         (v for k, v in request_headers.items() if k.lower() == "access-control-request-headers"),
         None,
@@ -278,7 +282,7 @@ def render_result(
     transaction_id: str,
     activation_id: str | None = None,
 ) -> WebResponse:
-    """The HTTP answer for a finished activation (§3.4); ``extension`` without the dot."""
+    """The HTTP answer for a finished activation; ``extension`` without the dot."""
     if status == SUCCESS:
         response = _transcode(extension, result, transaction_id)
     elif status == APPLICATION_ERROR:
