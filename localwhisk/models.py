@@ -31,6 +31,11 @@ def lookup(pairs: KeyValues, key: str, default: Any = None) -> Any:
     return found
 
 
+def truthy(value: Any) -> bool:
+    """An annotation's flag as the platform reads it: ``true`` or the string ``"true"``."""
+    return value is True or (isinstance(value, str) and value.lower() == "true")
+
+
 def as_dict(pairs: KeyValues) -> dict[str, Any]:
     return {p["key"]: p.get("value") for p in pairs if "key" in p}
 

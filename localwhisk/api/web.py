@@ -12,9 +12,8 @@ from localwhisk.api import webactions as web
 from localwhisk.backend import Backend
 from localwhisk.errors import ApiError, NotFound, ReservedParameters, WebAuthFailed
 from localwhisk.http import Request, Response, error_response
-from localwhisk.models import lookup
+from localwhisk.models import lookup, truthy
 from localwhisk.platform.auth import Identity
-from localwhisk.platform.jobs import truthy
 from localwhisk.platform.resolver import resolve_action
 
 

@@ -20,10 +20,10 @@ from typing import Any, Protocol
 
 from localwhisk.config import Settings
 from localwhisk.errors import INTERNAL_ERROR, ApiError, ReservedParameters
-from localwhisk.models import APPLICATION_ERROR, SUCCESS, WHISK_ERROR, Activation
+from localwhisk.models import APPLICATION_ERROR, SUCCESS, WHISK_ERROR, Activation, truthy
 from localwhisk.platform.auth import Identity
-from localwhisk.platform.jobs import CodeSpecs, build_job, record_outcome, truthy
 from localwhisk.platform.resolver import Resolved, resolve_fqn
+from localwhisk.platform.runjob import CodeSpecs, build_job, record_outcome
 from localwhisk.platform.throttle import Throttle
 from localwhisk.runtime.contract import RunJob, RunOutcome
 from localwhisk.storage.store import Store, fail_activation
