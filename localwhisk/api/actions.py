@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from localwhisk.api import resource
 from localwhisk.api.activations import activation_json
 from localwhisk.api.common import (
     key_values,
@@ -15,15 +16,6 @@ from localwhisk.api.common import (
     query_int,
     read_object,
     set_annotation,
-)
-from localwhisk.api.resource import (
-    head_json,
-    removed,
-    replaced_by_put,
-    require_entity,
-    revise,
-    revision,
-    saved,
 )
 from localwhisk.api.specs import default_limits, exec_json, parse_exec, parse_limits
 from localwhisk.backend import Backend
@@ -38,7 +30,7 @@ def action_json(
     action: Action, with_code: bool = True, parameters: list[Any] | None = None
 ) -> dict[str, Any]:
     return {
-        **head_json(action),
+        **resource.head_json(action),
         "exec": exec_json(action, with_code),
         "parameters": action.parameters if parameters is None else parameters,
         "limits": action.limits,
@@ -49,7 +41,7 @@ def action_json(
 
 def action_summary(action: Action) -> dict[str, Any]:
     return {
-        **head_json(action),
+        **resource.head_json(action),
         "annotations": action.annotations,
         "limits": action.limits,
         "exec": {"binary": bool(action.exec.get("binary", False))},
@@ -86,7 +78,7 @@ async def get_action(
     namespace, package, name = names(who, args)
     with_code = query_bool(req, "code", True)
     if package is None:
-        action = require_entity(backend.store, namespace, name, Action)
+        action = resource.require_entity(backend.store, namespace, name, Action)
         return json_response(200, action_json(action, with_code))
     resolved = resolve_action(backend.store, namespace, package, name)
     action = resolved.action
@@ -103,7 +95,7 @@ async def put_action(
     if package is not None and get_package(backend.store, namespace, package).is_binding:
         raise BindingOperation()
     path = _path(namespace, package)
-    existing = replaced_by_put(backend.store, req, path, name, Action)
+    existing = resource.replaced_by_put(backend.store, req, path, name, Action)
     limits_cfg = backend.settings.limits
     annotations = key_values(body, "annotations")
     parameters = key_values(body, "parameters")
@@ -120,13 +112,13 @@ async def put_action(
             merged.append({"key": "provide-api-key", "value": False})
     else:
         merged = merge_annotations(existing.annotations, annotations, body.get("delAnnotations"))
-    action = revise(
+    action = resource.revise(
         Action,
         existing,
         path,
         name,
         exec=exec_,
-        **revision(body, existing),
+        **resource.revision(body, existing),
         parameters=parameters,
         limits=parse_limits(
             body.get("limits"),
@@ -138,15 +130,15 @@ async def put_action(
     if exec_["kind"] == "sequence":
         action.parameters = [{"key": "_actions", "value": exec_["components"]}]
     action.annotations = set_annotation(action.annotations, "exec", exec_["kind"])
-    return saved(backend.store, action, action_json)
+    return resource.saved(backend.store, action, action_json)
 
 
 async def delete_action(
     backend: Backend, req: Request, who: Identity, args: dict[str, str]
 ) -> Response:
     namespace, package, name = names(who, args)
-    action = require_entity(backend.store, _path(namespace, package), name, Action)
-    return removed(backend.store, action, action_json)
+    action = resource.require_entity(backend.store, _path(namespace, package), name, Action)
+    return resource.removed(backend.store, action, action_json)
 
 
 def _wait_ms(req: Request, ceiling: int) -> int:

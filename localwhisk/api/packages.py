@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from localwhisk.api import resource
 from localwhisk.api.common import (
     check_name,
     find_entity,
@@ -14,15 +15,6 @@ from localwhisk.api.common import (
     query_bool,
     read_object,
     set_annotation,
-)
-from localwhisk.api.resource import (
-    head_json,
-    removed,
-    replaced_by_put,
-    require_entity,
-    revise,
-    revision,
-    saved,
 )
 from localwhisk.backend import Backend
 from localwhisk.errors import (
@@ -39,7 +31,7 @@ from localwhisk.platform.auth import Identity
 
 def package_json(pkg: Package) -> dict[str, Any]:
     return {
-        **head_json(pkg),
+        **resource.head_json(pkg),
         "binding": pkg.binding,
         "parameters": pkg.parameters,
         "annotations": pkg.annotations,
@@ -49,7 +41,7 @@ def package_json(pkg: Package) -> dict[str, Any]:
 
 def package_summary(pkg: Package) -> dict[str, Any]:
     return {
-        **head_json(pkg),
+        **resource.head_json(pkg),
         "annotations": pkg.annotations,
         "binding": pkg.binding or False,
         "updated": pkg.updated,
@@ -71,7 +63,7 @@ async def get_package(
     backend: Backend, req: Request, who: Identity, args: dict[str, str]
 ) -> Response:
     namespace, _, name = names(who, args)
-    pkg = require_entity(backend.store, namespace, name, Package)
+    pkg = resource.require_entity(backend.store, namespace, name, Package)
     shaped = package_json(pkg)
     source = pkg
     if pkg.is_binding:
@@ -122,36 +114,36 @@ async def put_package(
     if name == "default":
         raise BadRequest("Package name 'default' is reserved.")
     body = read_object(req)
-    existing = replaced_by_put(backend.store, req, namespace, name, Package)
+    existing = resource.replaced_by_put(backend.store, req, namespace, name, Package)
     binding = _binding(backend, who, body.get("binding")) if "binding" in body else None
     parameters = key_values(body, "parameters")
     annotations = key_values(body, "annotations")
     if existing is not None and binding and not existing.is_binding:
         raise BindingConflict()
-    pkg = revise(
+    pkg = resource.revise(
         Package,
         existing,
         namespace,
         name,
-        **revision(body, existing),
+        **resource.revision(body, existing),
         binding=binding,
         parameters=parameters,
         annotations=annotations,
     )
     if pkg.is_binding:
         pkg.annotations = set_annotation(pkg.annotations, "binding", pkg.binding)
-    return saved(backend.store, pkg, package_json)
+    return resource.saved(backend.store, pkg, package_json)
 
 
 async def delete_package(
     backend: Backend, req: Request, who: Identity, args: dict[str, str]
 ) -> Response:
     namespace, _, name = names(who, args)
-    pkg = require_entity(backend.store, namespace, name, Package)
+    pkg = resource.require_entity(backend.store, namespace, name, Package)
     contents = [] if pkg.is_binding else _contents(backend, pkg)
     if contents:
         if not query_bool(req, "force"):
             raise PackageNotEmpty(len(contents))
         for action in contents:
             backend.store.delete(action.namespace, action.name)
-    return removed(backend.store, pkg, package_json)
+    return resource.removed(backend.store, pkg, package_json)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+from localwhisk.api import resource
 from localwhisk.api.common import (
     check_entitled,
     check_name,
@@ -14,15 +15,6 @@ from localwhisk.api.common import (
     names,
     namespace_of,
     read_object,
-)
-from localwhisk.api.resource import (
-    head_json,
-    removed,
-    replaced_by_put,
-    require_entity,
-    revise,
-    revision,
-    saved,
 )
 from localwhisk.backend import Backend
 from localwhisk.errors import BadRequest, MalformedRequest, NotFound
@@ -42,7 +34,7 @@ def _status(backend: Backend, rule: Rule) -> str:
 
 
 def rule_json(rule: Rule, status: str | None) -> dict[str, Any]:
-    shaped = {**head_json(rule), "annotations": rule.annotations, "updated": rule.updated}
+    shaped = {**resource.head_json(rule), "annotations": rule.annotations, "updated": rule.updated}
     if status is not None:
         shaped["status"] = status
     shaped["trigger"] = rule.trigger
@@ -104,25 +96,25 @@ async def list_rules(
 
 async def get_rule(backend: Backend, req: Request, who: Identity, args: dict[str, str]) -> Response:
     namespace, _, name = names(who, args)
-    rule = require_entity(backend.store, namespace, name, Rule)
+    rule = resource.require_entity(backend.store, namespace, name, Rule)
     return json_response(200, rule_json(rule, _status(backend, rule)))
 
 
 async def put_rule(backend: Backend, req: Request, who: Identity, args: dict[str, str]) -> Response:
     namespace, _, name = names(who, args)
     body = read_object(req)
-    existing = replaced_by_put(backend.store, req, namespace, name, Rule)
+    existing = resource.replaced_by_put(backend.store, req, namespace, name, Rule)
     if existing is None and (not body.get("trigger") or not body.get("action")):
         raise BadRequest("rule requires a valid trigger and a valid action")
     trigger = _reference(body["trigger"], namespace, "trigger") if body.get("trigger") else None
     action = _reference(body["action"], namespace, "action") if body.get("action") else None
     annotations = key_values(body, "annotations")
-    rule = revise(
+    rule = resource.revise(
         Rule,
         existing,
         namespace,
         name,
-        **revision(body, existing),
+        **resource.revision(body, existing),
         annotations=annotations,
         trigger=trigger,
         action=action,
@@ -134,7 +126,7 @@ async def put_rule(backend: Backend, req: Request, who: Identity, args: dict[str
     _check_exists(backend, rule.trigger, rule.action, namespace)
     if existing is not None:  # only once the new rule is known good: a refused update keeps the old
         _register(backend, existing, None)
-    answer = saved(backend.store, rule, lambda stored: rule_json(stored, status))
+    answer = resource.saved(backend.store, rule, lambda stored: rule_json(stored, status))
     _register(backend, rule, status)
     return answer
 
@@ -143,9 +135,9 @@ async def delete_rule(
     backend: Backend, req: Request, who: Identity, args: dict[str, str]
 ) -> Response:
     namespace, _, name = names(who, args)
-    rule = require_entity(backend.store, namespace, name, Rule)
+    rule = resource.require_entity(backend.store, namespace, name, Rule)
     _register(backend, rule, None)
-    return removed(backend.store, rule, lambda gone: rule_json(gone, "inactive"))
+    return resource.removed(backend.store, rule, lambda gone: rule_json(gone, "inactive"))
 
 
 async def set_rule_state(
@@ -156,7 +148,7 @@ async def set_rule_state(
     status = body.get("status")
     if status not in ("active", "inactive"):
         raise MalformedRequest(f"'{status}' is not a recognized rule state")
-    rule = require_entity(backend.store, namespace, name, Rule)
+    rule = resource.require_entity(backend.store, namespace, name, Rule)
     trigger = (
         find_entity(backend.store, rule.trigger["path"], rule.trigger["name"], Trigger)
         if rule.trigger

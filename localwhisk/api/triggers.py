@@ -4,16 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from localwhisk.api import resource
 from localwhisk.api.common import key_values, list_page, names, namespace_of, read_object
-from localwhisk.api.resource import (
-    head_json,
-    removed,
-    replaced_by_put,
-    require_entity,
-    revise,
-    revision,
-    saved,
-)
 from localwhisk.backend import Backend
 from localwhisk.errors import BadRequest, MalformedRequest
 from localwhisk.http import ACTIVATION_ID_HEADER, Request, Response, empty_response, json_response
@@ -24,7 +16,7 @@ from localwhisk.platform.firing import fire
 
 def trigger_json(trigger: Trigger) -> dict[str, Any]:
     shaped = {
-        **head_json(trigger),
+        **resource.head_json(trigger),
         "parameters": trigger.parameters,
         "limits": trigger.limits,
         "annotations": trigger.annotations,
@@ -36,7 +28,11 @@ def trigger_json(trigger: Trigger) -> dict[str, Any]:
 
 
 def trigger_summary(trigger: Trigger) -> dict[str, Any]:
-    return {**head_json(trigger), "annotations": trigger.annotations, "updated": trigger.updated}
+    return {
+        **resource.head_json(trigger),
+        "annotations": trigger.annotations,
+        "updated": trigger.updated,
+    }
 
 
 async def list_triggers(
@@ -50,7 +46,9 @@ async def get_trigger(
     backend: Backend, req: Request, who: Identity, args: dict[str, str]
 ) -> Response:
     namespace, _, name = names(who, args)
-    return json_response(200, trigger_json(require_entity(backend.store, namespace, name, Trigger)))
+    return json_response(
+        200, trigger_json(resource.require_entity(backend.store, namespace, name, Trigger))
+    )
 
 
 def _check_feed(annotations: list[dict[str, Any]] | None) -> None:
@@ -67,32 +65,32 @@ async def put_trigger(
 ) -> Response:
     namespace, _, name = names(who, args)
     body = read_object(req)
-    existing = replaced_by_put(backend.store, req, namespace, name, Trigger)
+    existing = resource.replaced_by_put(backend.store, req, namespace, name, Trigger)
     parameters = key_values(body, "parameters")
     annotations = key_values(body, "annotations")
     _check_feed(annotations)
     limits = body.get("limits")
     if limits is not None and not isinstance(limits, dict):
         raise MalformedRequest("limits must be an object")
-    trigger = revise(
+    trigger = resource.revise(
         Trigger,
         existing,
         namespace,
         name,
-        **revision(body, existing),
+        **resource.revision(body, existing),
         parameters=parameters,
         annotations=annotations,
         limits=limits,
     )
-    return saved(backend.store, trigger, trigger_json)
+    return resource.saved(backend.store, trigger, trigger_json)
 
 
 async def delete_trigger(
     backend: Backend, req: Request, who: Identity, args: dict[str, str]
 ) -> Response:
     namespace, _, name = names(who, args)
-    trigger = require_entity(backend.store, namespace, name, Trigger)
-    return removed(backend.store, trigger, trigger_json)
+    trigger = resource.require_entity(backend.store, namespace, name, Trigger)
+    return resource.removed(backend.store, trigger, trigger_json)
 
 
 async def fire_trigger(
@@ -100,7 +98,7 @@ async def fire_trigger(
 ) -> Response:
     namespace, _, name = names(who, args)
     payload = read_object(req)
-    trigger = require_entity(backend.store, namespace, name, Trigger)
+    trigger = resource.require_entity(backend.store, namespace, name, Trigger)
     activation_id = await fire(backend.invoker, who, trigger, payload, req.request_id)
     if activation_id is None:
         return empty_response(204)
