@@ -25,13 +25,11 @@ from localwhisk.api.common import (
 )
 from localwhisk.errors import AlreadyExists, NotFound, WrongCollection
 from localwhisk.http import Request, Response, json_response
-from localwhisk.models import Entity
+from localwhisk.models import FIRST_VERSION, Entity
 from localwhisk.storage.store import Store
 
 E = TypeVar("E", bound=Entity)
 Shape = Callable[[Any], dict[str, Any]]
-
-FIRST_VERSION = "0.0.1"
 
 
 def head_json(entity: Any) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from localwhisk.api.common import (
 from localwhisk.backend import Backend
 from localwhisk.errors import BadRequest, MalformedRequest, NotFound
 from localwhisk.http import Request, Response, json_response
-from localwhisk.models import Rule, Trigger
+from localwhisk.models import ACTIVE, INACTIVE, Rule, Trigger
 from localwhisk.platform.auth import Identity
 from localwhisk.platform.resolver import resolve_fqn
 
@@ -29,8 +29,8 @@ def _status(backend: Backend, rule: Rule) -> str:
     if isinstance(trigger, Trigger):
         spec = trigger.rules.get(f"{rule.namespace}/{rule.name}")
         if spec is not None:
-            return str(spec.get("status", "inactive"))
-    return "inactive"
+            return str(spec.get("status", INACTIVE))
+    return INACTIVE
 
 
 def rule_json(rule: Rule, status: str | None) -> dict[str, Any]:
@@ -119,7 +119,7 @@ async def put_rule(backend: Backend, req: Request, who: Identity, args: dict[str
         trigger=trigger,
         action=action,
     )
-    status = "active" if existing is None else _status(backend, existing)
+    status = ACTIVE if existing is None else _status(backend, existing)
     # Another namespace's trigger or (unpublished) action is not this caller's to wire up.
     check_entitled(backend.store, namespace, rule.trigger["path"])
     check_entitled(backend.store, namespace, rule.action["path"])
@@ -137,7 +137,7 @@ async def delete_rule(
     namespace, _, name = names(who, args)
     rule = resource.require_entity(backend.store, namespace, name, Rule)
     _register(backend, rule, None)
-    return resource.removed(backend.store, rule, lambda gone: rule_json(gone, "inactive"))
+    return resource.removed(backend.store, rule, lambda gone: rule_json(gone, INACTIVE))
 
 
 async def set_rule_state(
@@ -146,7 +146,7 @@ async def set_rule_state(
     namespace, _, name = names(who, args)
     body = read_object(req)
     status = body.get("status")
-    if status not in ("active", "inactive"):
+    if status not in (ACTIVE, INACTIVE):
         raise MalformedRequest(f"'{status}' is not a recognized rule state")
     rule = resource.require_entity(backend.store, namespace, name, Rule)
     trigger = (
@@ -155,7 +155,7 @@ async def set_rule_state(
         else None
     )
     if trigger is None:
-        if status == "active":
+        if status == ACTIVE:
             raise NotFound("Only rules with existing triggers can be activated")
     elif _status(backend, rule) != status:
         _register(backend, rule, status)

@@ -12,6 +12,7 @@ from typing import Any
 
 from localwhisk.errors import ApiError
 from localwhisk.models import (
+    ACTIVE,
     APPLICATION_ERROR,
     STATUS_CODES,
     SUCCESS,
@@ -26,7 +27,7 @@ from localwhisk.platform.resolver import resolve_fqn
 
 
 def active_rules(trigger: Trigger) -> list[tuple[str, dict[str, Any]]]:
-    return [(name, spec) for name, spec in trigger.rules.items() if spec.get("status") == "active"]
+    return [(name, spec) for name, spec in trigger.rules.items() if spec.get("status") == ACTIVE]
 
 
 async def fire(
@@ -45,7 +46,7 @@ async def fire(
         target = spec.get("action", {})
         action_path = f"{target.get('path', '')}/{target.get('name', '')}"
         entry: dict[str, Any]
-        if spec.get("status") != "active":
+        if spec.get("status") != ACTIVE:
             entry = {
                 "statusCode": STATUS_CODES[APPLICATION_ERROR],
                 "success": False,
