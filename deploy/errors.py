@@ -6,13 +6,17 @@
      ├─ SettingsError           exit 2  credentials or target cannot be resolved
      ├─ BundleError             exit 2  an action's source cannot be zipped
      ├─ PreflightError          exit 2  the plan cannot work on this server (runtimes, limits, refs)
-     ├─ ApplyError              exit 1  a plan stopped part-way; says what was and was not applied
+     ├─ ApplyError              exit 1  a plan stopped part-way, or the read-back differs
+     │   └─ ApplyFailed         exit 1  (deploy.apply) some changes failed; keeps the report for --json
+     ├─ WaitTimeout             exit 1  (deploy.follow) an activation did not appear or end in time
      └─ OpenWhiskError          exit 1  the server answered an error (method, url, status, text)
-          ├─ AuthError                  401 / 403
-          ├─ NotFoundError              404
-          ├─ ConflictError              409
-          ├─ ThrottledError             429
-          └─ ConnectError               the server cannot be reached
+          ├─ AuthError          exit 1  401 / 403
+          ├─ NotFoundError      exit 1  404
+          ├─ ConflictError      exit 1  409
+          ├─ ThrottledError     exit 1  429
+          └─ ConnectError       exit 1  the server cannot be reached
+
+``tests/unit/test_error_trees.py`` holds this drawing to the classes.
 
 Messages say where, what was expected, what was found and how to fix it, on one
 line (ManifestError: one line per problem). They never contain the API key:

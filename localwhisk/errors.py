@@ -1,30 +1,56 @@
 """The API's failures: one class per failure, its HTTP status on the class.
 
 ``server`` turns any ``ApiError`` into the platform's body ``{"error": message,
-"code": transaction id}``; everything else is a bug and becomes a logged 500.
-Messages are the platform's exact texts (see the fact sheet §2.2).
+"code": transaction id}`` (``http.error_document``); everything else is a bug and
+becomes a logged 500. Messages are the platform's exact texts: OpenWhisk's
+``common/scala/src/main/scala/org/apache/openwhisk/http/ErrorResponse.scala``
+(``Messages``, and ``ErrorResponse.response`` for a bare status) and the
+controller's routes under ``core/controller/src/main/scala/org/apache/openwhisk/core/controller/``.
 
-    ApiError
-     ├─ BadRequest 400 ── MalformedRequest, IllegalName, ReservedParameters, ...
-     ├─ Unauthorized 401 ── AuthMissing, AuthInvalid, WebAuthFailed
-     ├─ Forbidden 403
-     ├─ NotFound 404
-     ├─ MethodNotAllowed 405
-     ├─ Conflict 409 ── AlreadyExists, WrongCollection, PackageNotEmpty, BindingConflict
-     ├─ PayloadTooLarge 413
-     ├─ UnsupportedMediaType 415
-     ├─ TooManyRequests 429
-     └─ InternalError 500
+    ApiError                    500
+     ├─ BadRequest              400
+     │   ├─ MalformedRequest
+     │   ├─ MalformedQuery
+     │   ├─ IllegalName
+     │   ├─ ReservedParameters
+     │   ├─ UnsupportedRuntime
+     │   └─ BindingOperation
+     ├─ Unauthorized            401
+     │   ├─ AuthMissing
+     │   └─ AuthInvalid
+     ├─ WebAuthFailed           401  (no WWW-Authenticate challenge: not an Unauthorized)
+     ├─ Forbidden               403
+     ├─ NotFound                404
+     │   └─ RouteNotFound
+     ├─ MethodNotAllowed        405
+     ├─ Conflict                409
+     │   ├─ AlreadyExists
+     │   ├─ WrongCollection
+     │   ├─ PackageNotEmpty
+     │   └─ BindingConflict
+     ├─ PayloadTooLarge         413
+     ├─ UnsupportedMediaType    415
+     ├─ TooManyRequests         429
+     │   ├─ RateThrottled
+     │   └─ ConcurrencyThrottled
+     └─ InternalError           500
+
+``tests/unit/test_error_trees.py`` holds this drawing to the classes.
 """
 
 from __future__ import annotations
 
 from whiskfacts.names import ILLEGAL_NAME
 
+# What the platform says for a failure it does not explain: ErrorResponse.response falls
+# back to the status's default text (``StatusCodes.InternalServerError`` of its HTTP toolkit). Also the
+# result of an activation the server itself broke.
+INTERNAL_ERROR = "There was an internal server error."
+
 
 class ApiError(Exception):
     status = 500
-    message = "There was an internal server error."
+    message = INTERNAL_ERROR
     headers: tuple[tuple[str, str], ...] = ()
 
     def __init__(self, message: str | None = None) -> None:
@@ -61,13 +87,6 @@ class UnsupportedRuntime(BadRequest):
         listing = ", ".join(f"'{k}'" for k in valid)
         super().__init__(
             f"The specified runtime '{kind}' is not supported by this platform. Valid values are: {listing}."
-        )
-
-
-class ListRange(BadRequest):
-    def __init__(self, value: int | str, collection: str, limit: int = 200) -> None:
-        super().__init__(
-            f"The value '{value}' is not in the range of 0 to {limit} for {collection}."
         )
 
 
@@ -177,10 +196,3 @@ class ConcurrencyThrottled(TooManyRequests):
 
 class InternalError(ApiError):
     status = 500
-
-
-class ServiceUnavailable(ApiError):
-    status = 503
-    message = (
-        "The server is currently unavailable (because it is overloaded or down for maintenance)."
-    )

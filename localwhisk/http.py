@@ -14,6 +14,8 @@ from urllib.parse import parse_qsl
 from localwhisk import codec
 
 JSON_TYPE = "application/json"
+# Names the activation on every invoke, fire and web-action answer that started one.
+ACTIVATION_ID_HEADER = "x-openwhisk-activation-id"
 
 dumps = codec.dumps  # compact JSON, as the platform's spray-json writes it
 
@@ -69,3 +71,19 @@ def json_response(
 
 def empty_response(status: int = 204, headers: list[tuple[str, str]] | None = None) -> Response:
     return Response(status, b"", None, headers or [])
+
+
+def error_document(message: str, transaction_id: str) -> dict[str, str]:
+    """The platform's one error shape, ``{"error": message, "code": transaction id}``.
+
+    OpenWhisk's ``ErrorResponse`` writes it
+    (``common/scala/src/main/scala/org/apache/openwhisk/http/ErrorResponse.scala``).
+    """
+    return {"error": message, "code": transaction_id}
+
+
+def error_response(
+    status: int, message: str, transaction_id: str, headers: list[tuple[str, str]] | None = None
+) -> Response:
+    """An error answer of the REST API, written compactly like every API body."""
+    return json_response(status, error_document(message, transaction_id), headers)

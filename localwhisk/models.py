@@ -21,6 +21,13 @@ WHISK_ERROR = "whisk internal error"
 
 STATUS_CODES = {SUCCESS: 0, APPLICATION_ERROR: 1, DEVELOPER_ERROR: 2, WHISK_ERROR: 3}
 
+# A rule's status, as its trigger document records it.
+ACTIVE = "active"
+INACTIVE = "inactive"
+
+# The version a new entity gets unless its put sets one (the platform's SemVer default).
+FIRST_VERSION = "0.0.1"
+
 
 def lookup(pairs: KeyValues, key: str, default: Any = None) -> Any:
     """Value of ``key`` in a key/value list (the last one wins, as on the platform)."""
@@ -29,6 +36,11 @@ def lookup(pairs: KeyValues, key: str, default: Any = None) -> Any:
         if pair.get("key") == key:
             found = pair.get("value")
     return found
+
+
+def truthy(value: Any) -> bool:
+    """An annotation's flag as the platform reads it: ``true`` or the string ``"true"``."""
+    return value is True or (isinstance(value, str) and value.lower() == "true")
 
 
 def as_dict(pairs: KeyValues) -> dict[str, Any]:
@@ -41,7 +53,7 @@ class Entity:
 
     namespace: str
     name: str
-    version: str = "0.0.1"
+    version: str = FIRST_VERSION
     publish: bool = False
     annotations: KeyValues = field(default_factory=list)
     updated: int = 0

@@ -14,8 +14,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from localwhisk import routes
+from localwhisk.backend import Backend
 from localwhisk.config import CODE_SIZE_LIMIT
-from localwhisk.context import Context
 from localwhisk.errors import (
     ApiError,
     InternalError,
@@ -23,7 +23,7 @@ from localwhisk.errors import (
     PayloadTooLarge,
     RouteNotFound,
 )
-from localwhisk.http import Request, Response, dumps, parse_query
+from localwhisk.http import Request, Response, error_response, parse_query
 
 log = logging.getLogger("localwhisk.server")
 
@@ -42,23 +42,17 @@ CORS_HEADERS = (
 NO_BODY_STATUSES = (204, 304)
 
 
-def error_response(err: ApiError, request_id: str) -> Response:
-    return Response(
-        err.status, dumps({"error": err.message, "code": request_id}), headers=list(err.headers)
-    )
-
-
 class App:
-    """The ASGI application. ``startup`` builds the context inside the server's loop."""
+    """The ASGI application. ``startup`` builds the backend inside the server's loop."""
 
     def __init__(
         self,
-        startup: Callable[[], Awaitable[Context]],
-        shutdown: Callable[[Context], Awaitable[None]] | None = None,
+        startup: Callable[[], Awaitable[Backend]],
+        shutdown: Callable[[Backend], Awaitable[None]] | None = None,
     ) -> None:
         self._startup = startup
         self._shutdown = shutdown
-        self.ctx: Context | None = None
+        self.backend: Backend | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -72,16 +66,16 @@ class App:
             message = await receive()
             if message["type"] == "lifespan.startup":
                 try:
-                    self.ctx = await self._startup()
+                    self.backend = await self._startup()
                 except Exception as exc:
                     log.exception("start-up failed")
                     await send({"type": "lifespan.startup.failed", "message": str(exc)})
                     return
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
-                if self._shutdown is not None and self.ctx is not None:
+                if self._shutdown is not None and self.backend is not None:
                     try:
-                        await self._shutdown(self.ctx)
+                        await self._shutdown(self.backend)
                     except Exception:
                         log.exception("shutdown failed")
                 await send({"type": "lifespan.shutdown.complete"})
@@ -99,10 +93,11 @@ class App:
                 scope, receive, method, raw_path, request_id, api and not web
             )
         except ApiError as err:
-            response = error_response(err, request_id)
+            response = error_response(err.status, err.message, request_id, list(err.headers))
         except Exception:
             log.exception("unhandled error serving %s %s", method, scope["path"])
-            response = error_response(InternalError(), request_id)
+            failure = InternalError()
+            response = error_response(failure.status, failure.message, request_id)
         await self._send(send, response, request_id, api and not web)
 
     async def _respond(
@@ -120,10 +115,10 @@ class App:
             raise RouteNotFound()
         route, args = found
         headers = _headers(scope)
-        ctx = self.ctx
-        assert ctx is not None, "request before start-up completed"
-        who = ctx.auth.authenticate(headers.get("authorization", "")) if route.auth else None
-        limit = ctx.settings.limits.payload_bytes
+        backend = self.backend
+        assert backend is not None, "request before start-up completed"
+        who = backend.auth.authenticate(headers.get("authorization", "")) if route.auth else None
+        limit = backend.settings.limits.payload_bytes
         if method == "PUT" and not raw_path.startswith("/api/v1/web/"):
             limit = max(limit, CODE_SIZE_LIMIT)  # entities carry code; arguments do not
         body = await _read_body(receive, headers, limit)
@@ -138,7 +133,7 @@ class App:
             raw_query=query_string,
             raw_path=raw_path,
         )
-        return await route.handler(ctx, request, who, args)
+        return await route.handler(backend, request, who, args)
 
     async def _send(self, send: Send, response: Response, request_id: str, api: bool) -> None:
         headers: list[tuple[bytes, bytes]] = [(b"x-request-id", request_id.encode())]

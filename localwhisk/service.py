@@ -19,8 +19,8 @@ from types import FrameType
 
 import uvicorn
 
+from localwhisk.backend import Backend
 from localwhisk.config import Settings
-from localwhisk.context import Context
 from localwhisk.platform.auth import Authenticator
 from localwhisk.platform.invoker import Invoker
 from localwhisk.server import App
@@ -44,9 +44,9 @@ class _Server(uvicorn.Server):
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         # Fail running activations first so blocking requests answer now instead of
         # holding the graceful shutdown for up to a minute.
-        ctx = self._app.ctx
-        if ctx is not None and not ctx.invoker.closing:
-            await ctx.invoker.shutdown()
+        backend = self._app.backend
+        if backend is not None and not backend.invoker.closing:
+            await backend.invoker.shutdown()
         await super().shutdown(sockets)
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
@@ -66,7 +66,7 @@ def serve(settings: Settings, sock: socket.socket, url: str) -> None:
     settings = replace(settings, api_host=url)
     tasks: set[asyncio.Task[None]] = set()
 
-    async def startup() -> Context:
+    async def startup() -> Backend:
         from localwhisk.runtime.runner import Runner
 
         store = Store(settings.data_dir / "localwhisk.db")
@@ -80,7 +80,7 @@ def serve(settings: Settings, sock: socket.socket, url: str) -> None:
         # started interpreter (a spare takes ~20-40 ms to boot, more than the gap).
         runner = Runner(settings.data_dir / "work", prewarm=2)
         invoker = Invoker(store, runner, settings)
-        ctx = Context(settings, store, Authenticator(settings.namespaces), invoker)
+        backend = Backend(settings, store, Authenticator(settings.namespaces), invoker)
 
         async def prune_forever() -> None:
             while True:
@@ -88,17 +88,17 @@ def serve(settings: Settings, sock: socket.socket, url: str) -> None:
                 _prune(store, settings.retention_days)
 
         tasks.add(asyncio.get_running_loop().create_task(prune_forever()))
-        return ctx
+        return backend
 
-    async def shutdown(ctx: Context) -> None:
+    async def shutdown(backend: Backend) -> None:
         for task in tasks:
             task.cancel()
-        if not ctx.invoker.closing:
-            await ctx.invoker.shutdown()
+        if not backend.invoker.closing:
+            await backend.invoker.shutdown()
         try:
-            await ctx.invoker.runner.close()
+            await backend.invoker.runner.close()
         finally:
-            ctx.store.close()
+            backend.store.close()
 
     app = App(startup, shutdown)
     config = uvicorn.Config(

@@ -4,12 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from localwhisk.api import resource
 from localwhisk.api.activations import activation_json
 from localwhisk.api.common import (
-    bump_version,
-    check_publish,
-    check_version,
-    find_entity,
     key_values,
     list_window,
     merge_annotations,
@@ -19,18 +16,11 @@ from localwhisk.api.common import (
     query_int,
     read_object,
     set_annotation,
-    stamp,
 )
 from localwhisk.api.specs import default_limits, exec_json, parse_exec, parse_limits
-from localwhisk.context import Context
-from localwhisk.errors import (
-    AlreadyExists,
-    BindingOperation,
-    MalformedQuery,
-    NotFound,
-    WrongCollection,
-)
-from localwhisk.http import Request, Response, json_response
+from localwhisk.backend import Backend
+from localwhisk.errors import BindingOperation, MalformedQuery
+from localwhisk.http import ACTIVATION_ID_HEADER, Request, Response, json_response
 from localwhisk.models import SUCCESS, WHISK_ERROR, Action
 from localwhisk.platform.auth import Identity
 from localwhisk.platform.resolver import get_package, resolve_action
@@ -40,10 +30,7 @@ def action_json(
     action: Action, with_code: bool = True, parameters: list[Any] | None = None
 ) -> dict[str, Any]:
     return {
-        "namespace": action.namespace,
-        "name": action.name,
-        "version": action.version,
-        "publish": action.publish,
+        **resource.head_json(action),
         "exec": exec_json(action, with_code),
         "parameters": action.parameters if parameters is None else parameters,
         "limits": action.limits,
@@ -54,10 +41,7 @@ def action_json(
 
 def action_summary(action: Action) -> dict[str, Any]:
     return {
-        "namespace": action.namespace,
-        "name": action.name,
-        "version": action.version,
-        "publish": action.publish,
+        **resource.head_json(action),
         "annotations": action.annotations,
         "limits": action.limits,
         "exec": {"binary": bool(action.exec.get("binary", False))},
@@ -65,120 +49,99 @@ def action_summary(action: Action) -> dict[str, Any]:
     }
 
 
-def _owned(
-    ctx: Context, namespace: str, package: str | None, name: str
-) -> tuple[str, Action | None]:
-    """The storage path of an action and the action there, if any (no binding lookup)."""
-    if package is None:
-        path = namespace
-    else:
-        path = f"{namespace}/{package}"
-    found = find_entity(ctx.store, path, name, Action)
-    return path, found
+def _path(namespace: str, package: str | None) -> str:
+    """Where an action is stored: its namespace, or ``namespace/package`` (no binding lookup)."""
+    return namespace if package is None else f"{namespace}/{package}"
 
 
-async def list_actions(ctx: Context, req: Request, who: Identity, args: dict[str, str]) -> Response:
+async def list_actions(
+    backend: Backend, req: Request, who: Identity, args: dict[str, str]
+) -> Response:
     namespace = namespace_of(who, args)
     skip, limit, count = list_window(req, "actions")
     if "pkg" in args:
         _, package, _ = names(who, {**args, "name": args["pkg"]})
-        pkg = get_package(ctx.store, namespace, package or "")
+        pkg = get_package(backend.store, namespace, package or "")
         if pkg.is_binding:
-            pkg = get_package(ctx.store, pkg.binding["namespace"], pkg.binding["name"])
-        found = ctx.store.entities("actions", namespace, path=f"{pkg.namespace}/{pkg.name}")
+            pkg = get_package(backend.store, pkg.binding["namespace"], pkg.binding["name"])
+        found = backend.store.entities("actions", namespace, path=f"{pkg.namespace}/{pkg.name}")
     else:
-        found = ctx.store.entities("actions", namespace)
+        found = backend.store.entities("actions", namespace)
     if count:
         return json_response(200, {"actions": len(found)})
     return json_response(200, [action_summary(a) for a in found[skip : skip + limit]])  # type: ignore[arg-type]
 
 
-async def get_action(ctx: Context, req: Request, who: Identity, args: dict[str, str]) -> Response:
+async def get_action(
+    backend: Backend, req: Request, who: Identity, args: dict[str, str]
+) -> Response:
     namespace, package, name = names(who, args)
     with_code = query_bool(req, "code", True)
     if package is None:
-        _, action = _owned(ctx, namespace, None, name)
-        if action is None:
-            raise NotFound()
+        action = resource.require_entity(backend.store, namespace, name, Action)
         if with_code:
-            action = ctx.store.with_code(action)  # code stays in the database until asked for
+            action = backend.store.with_code(action)  # code stays in the database until asked for
         return json_response(200, action_json(action, with_code))
-    resolved = resolve_action(ctx.store, namespace, package, name)
-    action = ctx.store.with_code(resolved.action) if with_code else resolved.action
+    resolved = resolve_action(backend.store, namespace, package, name)
+    action = backend.store.with_code(resolved.action) if with_code else resolved.action
     own = {p["key"] for p in action.parameters}
     inherited = [{"key": k, "value": v} for k, v in resolved.params.items() if k not in own]
     return json_response(200, action_json(action, with_code, inherited + action.parameters))
 
 
-async def put_action(ctx: Context, req: Request, who: Identity, args: dict[str, str]) -> Response:
+async def put_action(
+    backend: Backend, req: Request, who: Identity, args: dict[str, str]
+) -> Response:
     namespace, package, name = names(who, args)
     body = read_object(req)
-    if package is not None and get_package(ctx.store, namespace, package).is_binding:
+    if package is not None and get_package(backend.store, namespace, package).is_binding:
         raise BindingOperation()
-    overwrite = query_bool(req, "overwrite")
-    path = namespace if package is None else f"{namespace}/{package}"
-    existing = ctx.store.get(path, name)
-    if existing is not None and not overwrite:
-        raise AlreadyExists()
-    if existing is not None and not isinstance(existing, Action):
-        raise WrongCollection()
-    limits_cfg = ctx.settings.limits
-    fqn = f"/{path}/{name}"
+    path = _path(namespace, package)
+    existing = resource.replaced_by_put(backend.store, req, path, name, Action)
+    limits_cfg = backend.settings.limits
     annotations = key_values(body, "annotations")
     parameters = key_values(body, "parameters")
-    if existing is None:
-        exec_ = parse_exec(body.get("exec"), ctx.store, namespace, fqn, limits_cfg)
-        merged = merge_annotations([], annotations)
-        if not any(p["key"] == "provide-api-key" for p in merged):
-            merged.append({"key": "provide-api-key", "value": False})
-        action = Action(
-            namespace=path,
-            name=name,
-            version=check_version(body["version"]) if body.get("version") else "0.0.1",
-            publish=check_publish(body.get("publish"), False),
-            exec=exec_,
-            parameters=parameters or [],
-            limits=parse_limits(body.get("limits"), default_limits(limits_cfg), limits_cfg),
-            annotations=merged,
+    if existing is None or body.get("exec") is not None:
+        exec_ = parse_exec(
+            body.get("exec"), backend.store, namespace, f"/{path}/{name}", limits_cfg
         )
     else:
-        exec_ = (
-            parse_exec(body["exec"], ctx.store, namespace, fqn, limits_cfg)
-            if body.get("exec") is not None
-            else existing.exec
-        )
-        action = Action(
-            namespace=path,
-            name=name,
-            version=check_version(body["version"])
-            if body.get("version")
-            else bump_version(existing.version),
-            publish=check_publish(body.get("publish"), existing.publish),
-            exec=exec_,
-            parameters=parameters if parameters is not None else existing.parameters,
-            limits=parse_limits(body.get("limits"), existing.limits, limits_cfg),
-            annotations=merge_annotations(
-                existing.annotations, annotations, body.get("delAnnotations")
-            ),
-        )
+        exec_ = existing.exec
+    if existing is None:
+        merged = merge_annotations([], annotations)
+        # New actions do not get the API key unless they ask for it.
+        if not any(p["key"] == "provide-api-key" for p in merged):
+            merged.append({"key": "provide-api-key", "value": False})
+    else:
+        merged = merge_annotations(existing.annotations, annotations, body.get("delAnnotations"))
+    action = resource.revise(
+        Action,
+        existing,
+        path,
+        name,
+        exec=exec_,
+        **resource.revision(body, existing),
+        parameters=parameters,
+        limits=parse_limits(
+            body.get("limits"),
+            default_limits(limits_cfg) if existing is None else existing.limits,
+            limits_cfg,
+        ),
+        annotations=merged,
+    )
     if exec_["kind"] == "sequence":
         action.parameters = [{"key": "_actions", "value": exec_["components"]}]
     action.annotations = set_annotation(action.annotations, "exec", exec_["kind"])
-    action.updated = stamp()
-    ctx.store.put(action)
-    return json_response(200, action_json(action))
+    return resource.saved(backend.store, action, action_json)
 
 
 async def delete_action(
-    ctx: Context, req: Request, who: Identity, args: dict[str, str]
+    backend: Backend, req: Request, who: Identity, args: dict[str, str]
 ) -> Response:
     namespace, package, name = names(who, args)
-    path, action = _owned(ctx, namespace, package, name)
-    if action is None:
-        raise NotFound()
-    action = ctx.store.with_code(action)  # the answer is the whole action, read before it goes
-    ctx.store.delete(path, name)
-    return json_response(200, action_json(action))
+    action = resource.require_entity(backend.store, _path(namespace, package), name, Action)
+    action = backend.store.with_code(action)  # the answer is the whole action, read before it goes
+    return resource.removed(backend.store, action, action_json)
 
 
 def _wait_ms(req: Request, ceiling: int) -> int:
@@ -197,18 +160,18 @@ def status_for(status: str) -> int:
 
 
 async def invoke_action(
-    ctx: Context, req: Request, who: Identity, args: dict[str, str]
+    backend: Backend, req: Request, who: Identity, args: dict[str, str]
 ) -> Response:
     namespace, package, name = names(who, args)
     blocking = query_bool(req, "blocking")
     only_result = query_bool(req, "result")
-    wait_ms = _wait_ms(req, ctx.settings.limits.blocking_wait_ms)
+    wait_ms = _wait_ms(req, backend.settings.limits.blocking_wait_ms)
     payload = read_object(req)
-    resolved = resolve_action(ctx.store, namespace, package, name)
-    done = await ctx.invoker.invoke(
+    resolved = resolve_action(backend.store, namespace, package, name)
+    done = await backend.invoker.invoke(
         who, resolved, payload, blocking=blocking, wait_ms=wait_ms, request_id=req.request_id
     )
-    headers = [("x-openwhisk-activation-id", done.activation_id)]
+    headers = [(ACTIVATION_ID_HEADER, done.activation_id)]
     act = done.activation
     if act is None:
         return json_response(202, {"activationId": done.activation_id}, headers)

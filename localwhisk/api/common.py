@@ -19,7 +19,7 @@ from localwhisk.errors import (
     WrongCollection,
 )
 from localwhisk.http import Request, Response, json_response
-from localwhisk.models import Package
+from localwhisk.models import FIRST_VERSION, Package
 from localwhisk.platform.auth import Identity, resolve_namespace
 from whiskfacts.names import is_entity_name
 
@@ -211,7 +211,7 @@ def bump_version(version: str) -> str:
     try:
         major, minor, patch = (int(p) for p in parts)
     except ValueError:
-        return "0.0.1"
+        return FIRST_VERSION
     return f"{major}.{minor}.{patch + 1}"
 
 

@@ -7,8 +7,8 @@ from importlib import resources
 from typing import Any
 
 from localwhisk.api.common import namespace_of
+from localwhisk.backend import Backend
 from localwhisk.config import MB, Limits
-from localwhisk.context import Context
 from localwhisk.http import Request, Response, json_response
 from localwhisk.platform.auth import Identity
 from localwhisk.runtime.kinds import manifest
@@ -24,23 +24,23 @@ API_INFO = {
 
 
 def info_json(limits: Limits) -> dict[str, Any]:
-    values = {
-        "actions_per_minute": limits.invocations_per_minute,
-        "triggers_per_minute": limits.fires_per_minute,
-        "concurrent_actions": limits.concurrent_invocations,
-        "sequence_length": limits.sequence_max,
-        "default_min_action_duration": limits.timeout_min,
-        "default_max_action_duration": limits.timeout_max,
-        "default_min_action_memory": limits.memory_min * MB,
-        "default_max_action_memory": limits.memory_max * MB,
-        "default_min_action_logs": limits.logs_min * MB,
-        "default_max_action_logs": limits.logs_max * MB,
+    bounds = {
         "min_action_duration": limits.timeout_min,
         "max_action_duration": limits.timeout_max,
         "min_action_memory": limits.memory_min * MB,
         "max_action_memory": limits.memory_max * MB,
         "min_action_logs": limits.logs_min * MB,
         "max_action_logs": limits.logs_max * MB,
+    }
+    values = {
+        "actions_per_minute": limits.invocations_per_minute,
+        "triggers_per_minute": limits.fires_per_minute,
+        "concurrent_actions": limits.concurrent_invocations,
+        "sequence_length": limits.sequence_max,
+        # GET / lists each action bound twice, with and without a ``default_`` prefix;
+        # localwhisk has one set of bounds, so both carry it.
+        **{f"default_{key}": value for key, value in bounds.items()},
+        **bounds,
     }
     return {
         "description": "OpenWhisk",
@@ -54,12 +54,14 @@ def info_json(limits: Limits) -> dict[str, Any]:
     }
 
 
-async def info(ctx: Context, req: Request, who: Identity | None, args: dict[str, str]) -> Response:
-    return json_response(200, info_json(ctx.settings.limits))
+async def info(
+    backend: Backend, req: Request, who: Identity | None, args: dict[str, str]
+) -> Response:
+    return json_response(200, info_json(backend.settings.limits))
 
 
 async def api_info(
-    ctx: Context, req: Request, who: Identity | None, args: dict[str, str]
+    backend: Backend, req: Request, who: Identity | None, args: dict[str, str]
 ) -> Response:
     return json_response(200, API_INFO)
 
@@ -70,12 +72,14 @@ def _swagger() -> bytes:
 
 
 async def api_docs(
-    ctx: Context, req: Request, who: Identity | None, args: dict[str, str]
+    backend: Backend, req: Request, who: Identity | None, args: dict[str, str]
 ) -> Response:
     return Response(200, _swagger())
 
 
-async def namespaces(ctx: Context, req: Request, who: Identity, args: dict[str, str]) -> Response:
+async def namespaces(
+    backend: Backend, req: Request, who: Identity, args: dict[str, str]
+) -> Response:
     return json_response(200, [who.namespace])
 
 
@@ -98,6 +102,6 @@ def limits_json(limits: Limits) -> dict[str, Any]:
     }
 
 
-async def limits(ctx: Context, req: Request, who: Identity, args: dict[str, str]) -> Response:
+async def limits(backend: Backend, req: Request, who: Identity, args: dict[str, str]) -> Response:
     namespace_of(who, args)
-    return json_response(200, limits_json(ctx.settings.limits))
+    return json_response(200, limits_json(backend.settings.limits))

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from localwhisk.api import resource
 from localwhisk.api.common import (
-    bump_version,
     check_name,
-    check_publish,
-    check_version,
     find_entity,
     key_values,
     list_page,
@@ -17,18 +15,14 @@ from localwhisk.api.common import (
     query_bool,
     read_object,
     set_annotation,
-    stamp,
 )
-from localwhisk.context import Context
+from localwhisk.backend import Backend
 from localwhisk.errors import (
-    AlreadyExists,
     BadRequest,
     BindingConflict,
     Forbidden,
     MalformedRequest,
-    NotFound,
     PackageNotEmpty,
-    WrongCollection,
 )
 from localwhisk.http import Request, Response, json_response
 from localwhisk.models import Action, Package
@@ -37,10 +31,7 @@ from localwhisk.platform.auth import Identity
 
 def package_json(pkg: Package) -> dict[str, Any]:
     return {
-        "namespace": pkg.namespace,
-        "name": pkg.name,
-        "version": pkg.version,
-        "publish": pkg.publish,
+        **resource.head_json(pkg),
         "binding": pkg.binding,
         "parameters": pkg.parameters,
         "annotations": pkg.annotations,
@@ -50,47 +41,40 @@ def package_json(pkg: Package) -> dict[str, Any]:
 
 def package_summary(pkg: Package) -> dict[str, Any]:
     return {
-        "namespace": pkg.namespace,
-        "name": pkg.name,
-        "version": pkg.version,
-        "publish": pkg.publish,
+        **resource.head_json(pkg),
         "annotations": pkg.annotations,
         "binding": pkg.binding or False,
         "updated": pkg.updated,
     }
 
 
-def _get(ctx: Context, namespace: str, name: str) -> Package | None:
-    return find_entity(ctx.store, namespace, name, Package)
-
-
-def _contents(ctx: Context, pkg: Package) -> list[Action]:
-    return ctx.store.entities("actions", pkg.root_namespace, path=f"{pkg.namespace}/{pkg.name}")  # type: ignore[return-value]
+def _contents(backend: Backend, pkg: Package) -> list[Action]:
+    return backend.store.entities("actions", pkg.root_namespace, path=f"{pkg.namespace}/{pkg.name}")  # type: ignore[return-value]
 
 
 async def list_packages(
-    ctx: Context, req: Request, who: Identity, args: dict[str, str]
+    backend: Backend, req: Request, who: Identity, args: dict[str, str]
 ) -> Response:
-    found = ctx.store.entities("packages", namespace_of(who, args))
+    found = backend.store.entities("packages", namespace_of(who, args))
     return list_page(req, "packages", found, package_summary)
 
 
-async def get_package(ctx: Context, req: Request, who: Identity, args: dict[str, str]) -> Response:
+async def get_package(
+    backend: Backend, req: Request, who: Identity, args: dict[str, str]
+) -> Response:
     namespace, _, name = names(who, args)
-    pkg = _get(ctx, namespace, name)
-    if pkg is None:
-        raise NotFound()
+    pkg = resource.require_entity(backend.store, namespace, name, Package)
     shaped = package_json(pkg)
     source = pkg
     if pkg.is_binding:
-        bound = _get(ctx, pkg.binding["namespace"], pkg.binding["name"])
+        bound = find_entity(backend.store, pkg.binding["namespace"], pkg.binding["name"], Package)
         if bound is not None:
             source = bound
             own = {p["key"] for p in pkg.parameters}
             shaped["parameters"] = [
                 p for p in bound.parameters if p["key"] not in own
             ] + pkg.parameters
-    contents = _contents(ctx, source)
+    contents = _contents(backend, source)
     shaped["actions"] = [
         {"name": a.name, "version": a.version, "annotations": a.annotations}
         for a in contents
@@ -104,7 +88,7 @@ async def get_package(ctx: Context, req: Request, who: Identity, args: dict[str,
     return json_response(200, shaped)
 
 
-def _binding(ctx: Context, who: Identity, value: Any) -> dict[str, str]:
+def _binding(backend: Backend, who: Identity, value: Any) -> dict[str, str]:
     if value is None or value == {}:
         return {}
     if not isinstance(value, dict) or not isinstance(value.get("name"), str):
@@ -113,7 +97,7 @@ def _binding(ctx: Context, who: Identity, value: Any) -> dict[str, str]:
     if namespace == "_":
         namespace = who.namespace
     name = check_name(value["name"])
-    target = ctx.store.get(namespace, name)
+    target = backend.store.get(namespace, name)
     if not isinstance(target, Package):
         raise BadRequest("Binding references a package that does not exist.")
     if namespace != who.namespace and not target.publish:
@@ -123,62 +107,43 @@ def _binding(ctx: Context, who: Identity, value: Any) -> dict[str, str]:
     return {"namespace": namespace, "name": name}
 
 
-async def put_package(ctx: Context, req: Request, who: Identity, args: dict[str, str]) -> Response:
+async def put_package(
+    backend: Backend, req: Request, who: Identity, args: dict[str, str]
+) -> Response:
     namespace, _, name = names(who, args)
     if name == "default":
         raise BadRequest("Package name 'default' is reserved.")
     body = read_object(req)
-    existing = ctx.store.get(namespace, name)
-    if existing is not None and not query_bool(req, "overwrite"):
-        raise AlreadyExists()
-    if existing is not None and not isinstance(existing, Package):
-        raise WrongCollection()
-    binding = _binding(ctx, who, body.get("binding")) if "binding" in body else None
+    existing = resource.replaced_by_put(backend.store, req, namespace, name, Package)
+    binding = _binding(backend, who, body.get("binding")) if "binding" in body else None
     parameters = key_values(body, "parameters")
     annotations = key_values(body, "annotations")
-    if existing is None:
-        pkg = Package(
-            namespace=namespace,
-            name=name,
-            version=check_version(body["version"]) if body.get("version") else "0.0.1",
-            publish=check_publish(body.get("publish"), False),
-            binding=binding or {},
-            parameters=parameters or [],
-            annotations=annotations or [],
-        )
-    else:
-        if binding and not existing.is_binding:
-            raise BindingConflict()
-        pkg = Package(
-            namespace=namespace,
-            name=name,
-            version=check_version(body["version"])
-            if body.get("version")
-            else bump_version(existing.version),
-            publish=check_publish(body.get("publish"), existing.publish),
-            binding=existing.binding if binding is None else binding,
-            parameters=existing.parameters if parameters is None else parameters,
-            annotations=existing.annotations if annotations is None else annotations,
-        )
+    if existing is not None and binding and not existing.is_binding:
+        raise BindingConflict()
+    pkg = resource.revise(
+        Package,
+        existing,
+        namespace,
+        name,
+        **resource.revision(body, existing),
+        binding=binding,
+        parameters=parameters,
+        annotations=annotations,
+    )
     if pkg.is_binding:
         pkg.annotations = set_annotation(pkg.annotations, "binding", pkg.binding)
-    pkg.updated = stamp()
-    ctx.store.put(pkg)
-    return json_response(200, package_json(pkg))
+    return resource.saved(backend.store, pkg, package_json)
 
 
 async def delete_package(
-    ctx: Context, req: Request, who: Identity, args: dict[str, str]
+    backend: Backend, req: Request, who: Identity, args: dict[str, str]
 ) -> Response:
     namespace, _, name = names(who, args)
-    pkg = _get(ctx, namespace, name)
-    if pkg is None:
-        raise NotFound()
-    contents = [] if pkg.is_binding else _contents(ctx, pkg)
+    pkg = resource.require_entity(backend.store, namespace, name, Package)
+    contents = [] if pkg.is_binding else _contents(backend, pkg)
     if contents:
         if not query_bool(req, "force"):
             raise PackageNotEmpty(len(contents))
         for action in contents:
-            ctx.store.delete(action.namespace, action.name)
-    ctx.store.delete(namespace, name)
-    return json_response(200, package_json(pkg))
+            backend.store.delete(action.namespace, action.name)
+    return resource.removed(backend.store, pkg, package_json)

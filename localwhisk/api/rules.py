@@ -5,57 +5,41 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+from localwhisk.api import resource
 from localwhisk.api.common import (
-    bump_version,
     check_entitled,
     check_name,
-    check_publish,
-    check_version,
     find_entity,
     key_values,
     list_page,
     names,
     namespace_of,
-    query_bool,
     read_object,
-    stamp,
 )
-from localwhisk.api.triggers import find_trigger
-from localwhisk.context import Context
-from localwhisk.errors import AlreadyExists, BadRequest, MalformedRequest, NotFound, WrongCollection
+from localwhisk.backend import Backend
+from localwhisk.errors import BadRequest, MalformedRequest, NotFound
 from localwhisk.http import Request, Response, json_response
-from localwhisk.models import Rule, Trigger
+from localwhisk.models import ACTIVE, INACTIVE, Rule, Trigger
 from localwhisk.platform.auth import Identity
 from localwhisk.platform.resolver import resolve_fqn
 
 
-def _status(ctx: Context, rule: Rule) -> str:
-    trigger = ctx.store.get(rule.trigger["path"], rule.trigger["name"])
+def _status(backend: Backend, rule: Rule) -> str:
+    trigger = backend.store.get(rule.trigger["path"], rule.trigger["name"])
     if isinstance(trigger, Trigger):
         spec = trigger.rules.get(f"{rule.namespace}/{rule.name}")
         if spec is not None:
-            return str(spec.get("status", "inactive"))
-    return "inactive"
+            return str(spec.get("status", INACTIVE))
+    return INACTIVE
 
 
 def rule_json(rule: Rule, status: str | None) -> dict[str, Any]:
-    shaped: dict[str, Any] = {
-        "namespace": rule.namespace,
-        "name": rule.name,
-        "version": rule.version,
-        "publish": rule.publish,
-        "annotations": rule.annotations,
-        "updated": rule.updated,
-    }
+    shaped = {**resource.head_json(rule), "annotations": rule.annotations, "updated": rule.updated}
     if status is not None:
         shaped["status"] = status
     shaped["trigger"] = rule.trigger
     shaped["action"] = rule.action
     return shaped
-
-
-def _find(ctx: Context, namespace: str, name: str) -> Rule | None:
-    return find_entity(ctx.store, namespace, name, Rule)
 
 
 def _reference(value: Any, namespace: str, what: str) -> dict[str, str]:
@@ -78,18 +62,20 @@ def _reference(value: Any, namespace: str, what: str) -> dict[str, str]:
     return {"path": "/".join(parts[:-1]), "name": parts[-1]}
 
 
-def _check_exists(ctx: Context, trigger: dict[str, str], action: dict[str, str], ns: str) -> None:
-    if not isinstance(ctx.store.get(trigger["path"], trigger["name"]), Trigger):
+def _check_exists(
+    backend: Backend, trigger: dict[str, str], action: dict[str, str], ns: str
+) -> None:
+    if not isinstance(backend.store.get(trigger["path"], trigger["name"]), Trigger):
         raise BadRequest(f"trigger /{trigger['path']}/{trigger['name']} does not exist")
     try:
-        resolve_fqn(ctx.store, f"/{action['path']}/{action['name']}", ns)
+        resolve_fqn(backend.store, f"/{action['path']}/{action['name']}", ns)
     except NotFound:
         raise BadRequest(f"action /{action['path']}/{action['name']} does not exist") from None
 
 
-def _register(ctx: Context, rule: Rule, status: str | None) -> None:
+def _register(backend: Backend, rule: Rule, status: str | None) -> None:
     """Record (or with None, remove) the rule in its trigger document."""
-    trigger = ctx.store.get(rule.trigger["path"], rule.trigger["name"])
+    trigger = backend.store.get(rule.trigger["path"], rule.trigger["name"])
     if not isinstance(trigger, Trigger):
         return
     rules = dict(trigger.rules)
@@ -98,97 +84,79 @@ def _register(ctx: Context, rule: Rule, status: str | None) -> None:
         rules.pop(key, None)
     else:
         rules[key] = {"action": rule.action, "status": status}
-    ctx.store.put(replace(trigger, rules=rules))
+    backend.store.put(replace(trigger, rules=rules))
 
 
-async def list_rules(ctx: Context, req: Request, who: Identity, args: dict[str, str]) -> Response:
-    found = ctx.store.entities("rules", namespace_of(who, args))
+async def list_rules(
+    backend: Backend, req: Request, who: Identity, args: dict[str, str]
+) -> Response:
+    found = backend.store.entities("rules", namespace_of(who, args))
     return list_page(req, "rules", found, lambda rule: rule_json(rule, None))
 
 
-async def get_rule(ctx: Context, req: Request, who: Identity, args: dict[str, str]) -> Response:
+async def get_rule(backend: Backend, req: Request, who: Identity, args: dict[str, str]) -> Response:
     namespace, _, name = names(who, args)
-    rule = _find(ctx, namespace, name)
-    if rule is None:
-        raise NotFound()
-    return json_response(200, rule_json(rule, _status(ctx, rule)))
+    rule = resource.require_entity(backend.store, namespace, name, Rule)
+    return json_response(200, rule_json(rule, _status(backend, rule)))
 
 
-async def put_rule(ctx: Context, req: Request, who: Identity, args: dict[str, str]) -> Response:
+async def put_rule(backend: Backend, req: Request, who: Identity, args: dict[str, str]) -> Response:
     namespace, _, name = names(who, args)
     body = read_object(req)
-    existing = ctx.store.get(namespace, name)
-    if existing is not None and not query_bool(req, "overwrite"):
-        raise AlreadyExists()
-    if existing is not None and not isinstance(existing, Rule):
-        raise WrongCollection()
+    existing = resource.replaced_by_put(backend.store, req, namespace, name, Rule)
     if existing is None and (not body.get("trigger") or not body.get("action")):
         raise BadRequest("rule requires a valid trigger and a valid action")
     trigger = _reference(body["trigger"], namespace, "trigger") if body.get("trigger") else None
     action = _reference(body["action"], namespace, "action") if body.get("action") else None
     annotations = key_values(body, "annotations")
-    version = check_version(body["version"]) if body.get("version") else None
-    status = "active"
-    if existing is None:
-        rule = Rule(
-            namespace=namespace,
-            name=name,
-            version=version or "0.0.1",
-            publish=check_publish(body.get("publish"), False),
-            annotations=annotations or [],
-            trigger=trigger or {},
-            action=action or {},
-        )
-    else:
-        status = _status(ctx, existing)
-        rule = Rule(
-            namespace=namespace,
-            name=name,
-            version=version or bump_version(existing.version),
-            publish=check_publish(body.get("publish"), existing.publish),
-            annotations=existing.annotations if annotations is None else annotations,
-            trigger=trigger or existing.trigger,
-            action=action or existing.action,
-        )
+    rule = resource.revise(
+        Rule,
+        existing,
+        namespace,
+        name,
+        **resource.revision(body, existing),
+        annotations=annotations,
+        trigger=trigger,
+        action=action,
+    )
+    status = ACTIVE if existing is None else _status(backend, existing)
     # Another namespace's trigger or (unpublished) action is not this caller's to wire up.
-    check_entitled(ctx.store, namespace, rule.trigger["path"])
-    check_entitled(ctx.store, namespace, rule.action["path"])
-    _check_exists(ctx, rule.trigger, rule.action, namespace)
+    check_entitled(backend.store, namespace, rule.trigger["path"])
+    check_entitled(backend.store, namespace, rule.action["path"])
+    _check_exists(backend, rule.trigger, rule.action, namespace)
     if existing is not None:  # only once the new rule is known good: a refused update keeps the old
-        _register(ctx, existing, None)
-    rule.updated = stamp()
-    ctx.store.put(rule)
-    _register(ctx, rule, status)
-    return json_response(200, rule_json(rule, status))
+        _register(backend, existing, None)
+    answer = resource.saved(backend.store, rule, lambda stored: rule_json(stored, status))
+    _register(backend, rule, status)
+    return answer
 
 
-async def delete_rule(ctx: Context, req: Request, who: Identity, args: dict[str, str]) -> Response:
+async def delete_rule(
+    backend: Backend, req: Request, who: Identity, args: dict[str, str]
+) -> Response:
     namespace, _, name = names(who, args)
-    rule = _find(ctx, namespace, name)
-    if rule is None:
-        raise NotFound()
-    _register(ctx, rule, None)
-    ctx.store.delete(namespace, name)
-    return json_response(200, rule_json(rule, "inactive"))
+    rule = resource.require_entity(backend.store, namespace, name, Rule)
+    _register(backend, rule, None)
+    return resource.removed(backend.store, rule, lambda gone: rule_json(gone, INACTIVE))
 
 
 async def set_rule_state(
-    ctx: Context, req: Request, who: Identity, args: dict[str, str]
+    backend: Backend, req: Request, who: Identity, args: dict[str, str]
 ) -> Response:
     namespace, _, name = names(who, args)
     body = read_object(req)
     status = body.get("status")
-    if status not in ("active", "inactive"):
+    if status not in (ACTIVE, INACTIVE):
         raise MalformedRequest(f"'{status}' is not a recognized rule state")
-    rule = _find(ctx, namespace, name)
-    if rule is None:
-        raise NotFound()
+    rule = resource.require_entity(backend.store, namespace, name, Rule)
     trigger = (
-        find_trigger(ctx, rule.trigger["path"], rule.trigger["name"]) if rule.trigger else None
+        find_entity(backend.store, rule.trigger["path"], rule.trigger["name"], Trigger)
+        if rule.trigger
+        else None
     )
     if trigger is None:
-        if status == "active":
+        if status == ACTIVE:
             raise NotFound("Only rules with existing triggers can be activated")
-    elif _status(ctx, rule) != status:
-        _register(ctx, rule, status)
+    elif _status(backend, rule) != status:
+        _register(backend, rule, status)
     return Response(200, b"OK", "text/plain; charset=UTF-8")

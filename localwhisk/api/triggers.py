@@ -4,33 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from localwhisk.api.common import (
-    bump_version,
-    check_publish,
-    check_version,
-    find_entity,
-    key_values,
-    list_page,
-    names,
-    namespace_of,
-    query_bool,
-    read_object,
-    stamp,
-)
-from localwhisk.context import Context
-from localwhisk.errors import AlreadyExists, BadRequest, MalformedRequest, NotFound, WrongCollection
-from localwhisk.http import Request, Response, empty_response, json_response
+from localwhisk.api import resource
+from localwhisk.api.common import key_values, list_page, names, namespace_of, read_object
+from localwhisk.backend import Backend
+from localwhisk.errors import BadRequest, MalformedRequest
+from localwhisk.http import ACTIVATION_ID_HEADER, Request, Response, empty_response, json_response
 from localwhisk.models import Trigger, lookup
 from localwhisk.platform.auth import Identity
 from localwhisk.platform.firing import fire
 
 
 def trigger_json(trigger: Trigger) -> dict[str, Any]:
-    shaped: dict[str, Any] = {
-        "namespace": trigger.namespace,
-        "name": trigger.name,
-        "version": trigger.version,
-        "publish": trigger.publish,
+    shaped = {
+        **resource.head_json(trigger),
         "parameters": trigger.parameters,
         "limits": trigger.limits,
         "annotations": trigger.annotations,
@@ -43,32 +29,26 @@ def trigger_json(trigger: Trigger) -> dict[str, Any]:
 
 def trigger_summary(trigger: Trigger) -> dict[str, Any]:
     return {
-        "namespace": trigger.namespace,
-        "name": trigger.name,
-        "version": trigger.version,
-        "publish": trigger.publish,
+        **resource.head_json(trigger),
         "annotations": trigger.annotations,
         "updated": trigger.updated,
     }
 
 
-def find_trigger(ctx: Context, namespace: str, name: str) -> Trigger | None:
-    return find_entity(ctx.store, namespace, name, Trigger)
-
-
 async def list_triggers(
-    ctx: Context, req: Request, who: Identity, args: dict[str, str]
+    backend: Backend, req: Request, who: Identity, args: dict[str, str]
 ) -> Response:
-    found = ctx.store.entities("triggers", namespace_of(who, args))
+    found = backend.store.entities("triggers", namespace_of(who, args))
     return list_page(req, "triggers", found, trigger_summary)
 
 
-async def get_trigger(ctx: Context, req: Request, who: Identity, args: dict[str, str]) -> Response:
+async def get_trigger(
+    backend: Backend, req: Request, who: Identity, args: dict[str, str]
+) -> Response:
     namespace, _, name = names(who, args)
-    trigger = find_trigger(ctx, namespace, name)
-    if trigger is None:
-        raise NotFound()
-    return json_response(200, trigger_json(trigger))
+    return json_response(
+        200, trigger_json(resource.require_entity(backend.store, namespace, name, Trigger))
+    )
 
 
 def _check_feed(annotations: list[dict[str, Any]] | None) -> None:
@@ -80,67 +60,48 @@ def _check_feed(annotations: list[dict[str, Any]] | None) -> None:
         raise BadRequest("Feed name is not valid")
 
 
-async def put_trigger(ctx: Context, req: Request, who: Identity, args: dict[str, str]) -> Response:
+async def put_trigger(
+    backend: Backend, req: Request, who: Identity, args: dict[str, str]
+) -> Response:
     namespace, _, name = names(who, args)
     body = read_object(req)
-    existing = ctx.store.get(namespace, name)
-    if existing is not None and not query_bool(req, "overwrite"):
-        raise AlreadyExists()
-    if existing is not None and not isinstance(existing, Trigger):
-        raise WrongCollection()
+    existing = resource.replaced_by_put(backend.store, req, namespace, name, Trigger)
     parameters = key_values(body, "parameters")
     annotations = key_values(body, "annotations")
     _check_feed(annotations)
     limits = body.get("limits")
     if limits is not None and not isinstance(limits, dict):
         raise MalformedRequest("limits must be an object")
-    version = check_version(body["version"]) if body.get("version") else None
-    if existing is None:
-        trigger = Trigger(
-            namespace=namespace,
-            name=name,
-            version=version or "0.0.1",
-            publish=check_publish(body.get("publish"), False),
-            parameters=parameters or [],
-            annotations=annotations or [],
-            limits=limits or {},
-        )
-    else:
-        trigger = Trigger(
-            namespace=namespace,
-            name=name,
-            version=version or bump_version(existing.version),
-            publish=check_publish(body.get("publish"), existing.publish),
-            parameters=existing.parameters if parameters is None else parameters,
-            annotations=existing.annotations if annotations is None else annotations,
-            limits=existing.limits if limits is None else limits,
-            rules=existing.rules,
-        )
-    trigger.updated = stamp()
-    ctx.store.put(trigger)
-    return json_response(200, trigger_json(trigger))
+    trigger = resource.revise(
+        Trigger,
+        existing,
+        namespace,
+        name,
+        **resource.revision(body, existing),
+        parameters=parameters,
+        annotations=annotations,
+        limits=limits,
+    )
+    return resource.saved(backend.store, trigger, trigger_json)
 
 
 async def delete_trigger(
-    ctx: Context, req: Request, who: Identity, args: dict[str, str]
+    backend: Backend, req: Request, who: Identity, args: dict[str, str]
 ) -> Response:
     namespace, _, name = names(who, args)
-    trigger = find_trigger(ctx, namespace, name)
-    if trigger is None:
-        raise NotFound()
-    ctx.store.delete(namespace, name)
-    return json_response(200, trigger_json(trigger))
+    trigger = resource.require_entity(backend.store, namespace, name, Trigger)
+    return resource.removed(backend.store, trigger, trigger_json)
 
 
-async def fire_trigger(ctx: Context, req: Request, who: Identity, args: dict[str, str]) -> Response:
+async def fire_trigger(
+    backend: Backend, req: Request, who: Identity, args: dict[str, str]
+) -> Response:
     namespace, _, name = names(who, args)
     payload = read_object(req)
-    trigger = find_trigger(ctx, namespace, name)
-    if trigger is None:
-        raise NotFound()
-    activation_id = await fire(ctx.invoker, who, trigger, payload, req.request_id)
+    trigger = resource.require_entity(backend.store, namespace, name, Trigger)
+    activation_id = await fire(backend.invoker, who, trigger, payload, req.request_id)
     if activation_id is None:
         return empty_response(204)
     return json_response(
-        202, {"activationId": activation_id}, [("x-openwhisk-activation-id", activation_id)]
+        202, {"activationId": activation_id}, [(ACTIVATION_ID_HEADER, activation_id)]
     )

@@ -9,12 +9,11 @@ from __future__ import annotations
 from urllib.parse import unquote
 
 from localwhisk.api import webactions as web
-from localwhisk.context import Context
+from localwhisk.backend import Backend
 from localwhisk.errors import ApiError, NotFound, ReservedParameters, WebAuthFailed
-from localwhisk.http import Request, Response, dumps
-from localwhisk.models import lookup
+from localwhisk.http import Request, Response, error_response
+from localwhisk.models import lookup, truthy
 from localwhisk.platform.auth import Identity
-from localwhisk.platform.jobs import truthy
 from localwhisk.platform.resolver import resolve_action
 
 
@@ -30,26 +29,25 @@ def _to_response(answer: web.WebResponse, extra: list[tuple[str, str]]) -> Respo
 
 
 async def handle(
-    ctx: Context, req: Request, _who: Identity | None, args: dict[str, str]
+    backend: Backend, req: Request, _who: Identity | None, args: dict[str, str]
 ) -> Response:
     cors = web.cors_headers(req.headers)
     try:
-        return await _handle(ctx, req, args, cors)
+        return await _handle(backend, req, args, cors)
     except ApiError as err:
-        body = dumps({"error": err.message, "code": req.request_id})
-        return Response(err.status, body, "application/json", list(err.headers) + cors)
+        return error_response(err.status, err.message, req.request_id, [*err.headers, *cors])
 
 
 async def _handle(
-    ctx: Context, req: Request, args: dict[str, str], cors: list[tuple[str, str]]
+    backend: Backend, req: Request, args: dict[str, str], cors: list[tuple[str, str]]
 ) -> Response:
     namespace = unquote(args["ns"])
     target = web.split_web_path(unquote(args["rest"]))
-    owner = ctx.auth.identity_of(namespace)
+    owner = backend.auth.identity_of(namespace)
     if target is None or owner is None:
         raise NotFound()
     try:
-        resolved = resolve_action(ctx.store, namespace, target.package, target.action)
+        resolved = resolve_action(backend.store, namespace, target.package, target.action)
     except ApiError:
         raise NotFound() from None
     action = resolved.action
@@ -59,7 +57,7 @@ async def _handle(
     extra = [] if custom_options else cors
     if req.method == "OPTIONS" and not custom_options:
         return _to_response(web.options_response(req.headers), [])
-    caller = ctx.auth.identify(req.header("authorization"))
+    caller = backend.auth.identify(req.header("authorization"))
     if req.method != "OPTIONS":
         required = lookup(action.annotations, "require-whisk-auth", web.MISSING)
         secret = req.headers.get(web.WHISK_AUTH_HEADER)
@@ -82,12 +80,12 @@ async def _handle(
     )
     if web.reserved_collisions(arguments, final_keys):
         raise ReservedParameters()
-    done = await ctx.invoker.invoke(
+    done = await backend.invoker.invoke(
         owner,
         resolved,
         arguments.params,
         blocking=True,
-        wait_ms=ctx.settings.limits.blocking_wait_ms,
+        wait_ms=backend.settings.limits.blocking_wait_ms,
         request_id=req.request_id,
     )
     act = done.activation

@@ -1,34 +1,38 @@
 """Web actions as pure translation: HTTP request -> action arguments, activation -> HTTP response.
 
-Pure: no I/O, no asyncio, no clock. It mirrors ``CTRL/WebActions.scala`` (fact sheet §3);
-the web route handler does the lookups, auth, invoke and waiting, and calls, in order:
+Pure: no I/O, no asyncio, no clock. It mirrors OpenWhisk's
+``core/controller/src/main/scala/org/apache/openwhisk/core/controller/WebActions.scala``
+as ``docs/webactions.md`` describes it. The web route handler does the lookups, auth,
+invoke and waiting, and calls, in order:
 
 ``split_web_path(rest) -> WebTarget | None``
     ``rest`` is the percent-decoded path after ``/api/v1/web/{ns}/``. ``None``: not a
     web-action path (answer 404). ``package`` is ``None`` for ``default``; ``extension``
     is one of ``EXTENSIONS`` without the dot (``"http"`` when absent); ``ow_path`` is the rest.
 ``check_whisk_auth(annotation, header_value, has_valid_credentials) -> bool``
-    The ``require-whisk-auth`` check (§3.2). ``annotation`` is ``MISSING`` when the action
-    has no such annotation. ``False`` -> answer ``errors.WebAuthFailed`` (401).
+    The ``require-whisk-auth`` check ("Securing web actions" in docs/webactions.md).
+    ``annotation`` is ``MISSING`` when the action has no such annotation. ``False`` ->
+    answer ``errors.WebAuthFailed`` (401).
 ``build_arguments(*, method, headers, query_string, body, content_type, ow_path, user, raw)
 -> WebArguments``
-    The ``__ow_*`` arguments plus merged query/body (§3.3). Raises
+    The ``__ow_*`` arguments plus merged query/body ("HTTP Context" there). Raises
     ``errors.MalformedRequest`` for a JSON body that does not parse. Merge the result
     over the action's parameters (later wins) to get the activation's arguments.
 ``reserved_collisions(arguments, final_keys) -> frozenset[str]``
     Request keys that may not be set; non-empty -> raise ``errors.ReservedParameters``.
 ``render_result(extension, status, result, *, transaction_id, activation_id=None)
 -> WebResponse``
-    The finished activation as the HTTP answer (§3.4), error bodies included; ``status``
-    is the activation's ``response.status`` string (``models.SUCCESS`` ...).
+    The finished activation as the HTTP answer for the extension, error bodies included;
+    ``status`` is the activation's ``response.status`` string (``models.SUCCESS`` ...).
 ``not_ready_response(transaction_id, activation_id) -> WebResponse``
-    The 202 when the 60 s wait ran out (§3.6).
+    The 202 when the 60 s wait ran out (``Messages.responseNotReady``).
 ``cors_headers(request_headers) -> list[tuple[str, str]]`` / ``options_response(request_headers)``
-    §3.5. Without ``web-custom-options: true`` the caller appends ``cors_headers`` to every
-    web response and answers OPTIONS with ``options_response`` (no auth, no invoke); with
-    it, OPTIONS is invoked like any method and no CORS headers are added.
+    "Options Requests" there: without ``web-custom-options: true`` the caller appends
+    ``cors_headers`` to every web response and answers OPTIONS with ``options_response``
+    (no auth, no invoke); with it, OPTIONS is invoked like any method and no CORS headers
+    are added.
 
-Every error body here is ``{"error": message, "code": transaction_id}``, the id given by
+Every error body here is ``http.error_document(message, transaction_id)``, the id given by
 the caller (the same value as its ``X-Request-ID``). ``WebResponse.headers`` never holds
 ``Content-Length``, ``X-Request-ID`` or CORS headers: the server and caller add those.
 """
@@ -48,7 +52,7 @@ from typing import Any
 from localwhisk import codec
 from localwhisk.api.mediatypes import is_binary, parse_media_type, render_type
 from localwhisk.errors import MalformedRequest
-from localwhisk.http import dumps, parse_query
+from localwhisk.http import ACTIVATION_ID_HEADER, JSON_TYPE, dumps, error_document, parse_query
 from localwhisk.models import APPLICATION_ERROR, SUCCESS
 from whiskfacts.names import is_entity_name
 
@@ -56,7 +60,6 @@ EXTENSIONS = (".json", ".html", ".http", ".svg", ".text")
 RESERVED = frozenset(
     {"__ow_method", "__ow_headers", "__ow_path", "__ow_user", "__ow_query", "__ow_body"}
 )
-ACTIVATION_ID_HEADER = "x-openwhisk-activation-id"
 WHISK_AUTH_HEADER = "x-require-whisk-auth"
 
 # Messages are the platform's exact texts (ErrorResponse.scala `Messages`).
@@ -153,7 +156,7 @@ def build_arguments(
     user: str | None,
     raw: bool,
 ) -> WebArguments:
-    """The action's web arguments (§3.3). ``headers``: names lower case, last value wins.
+    """The action's web arguments. ``headers``: names lower case, last value wins.
 
     ``content_type`` is the request's Content-Type (None: absent). ``user`` is the
     caller's namespace when the request carried valid credentials.
@@ -231,7 +234,7 @@ def reserved_collisions(arguments: WebArguments, final_keys: Iterable[str]) -> f
 
 
 def cors_headers(request_headers: Mapping[str, str]) -> list[tuple[str, str]]:
-    """The automatic CORS headers; Allow-Headers echoes the preflight's request (§3.5)."""
+    """The automatic CORS headers; Allow-Headers echoes the preflight's request."""
     asked = next(
         (v for k, v in request_headers.items() if k.lower() == "access-control-request-headers"),
         None,
@@ -249,8 +252,10 @@ def options_response(request_headers: Mapping[str, str]) -> WebResponse:
 
 
 def error_response(status: int, message: str, transaction_id: str) -> WebResponse:
-    body = json.dumps({"error": message, "code": transaction_id}, ensure_ascii=False)
-    return WebResponse(status, [("Content-Type", "application/json")], body.encode())
+    # Spaced, unlike the REST API's compact errors: WebActions.scala terminates web requests
+    # with its pretty JSON printer (``terminate(...)(transid, jsonPrettyPrinter)``).
+    body = json.dumps(error_document(message, transaction_id), ensure_ascii=False)
+    return WebResponse(status, [("Content-Type", JSON_TYPE)], body.encode())
 
 
 def not_ready_response(transaction_id: str, activation_id: str) -> WebResponse:
@@ -277,7 +282,7 @@ def render_result(
     transaction_id: str,
     activation_id: str | None = None,
 ) -> WebResponse:
-    """The HTTP answer for a finished activation (§3.4); ``extension`` without the dot."""
+    """The HTTP answer for a finished activation; ``extension`` without the dot."""
     if status == SUCCESS:
         response = _transcode(extension, result, transaction_id)
     elif status == APPLICATION_ERROR:

@@ -11,14 +11,23 @@ import uuid
 from typing import Any
 
 from localwhisk.errors import ApiError
-from localwhisk.models import Activation, Trigger, as_dict
+from localwhisk.models import (
+    ACTIVE,
+    APPLICATION_ERROR,
+    STATUS_CODES,
+    SUCCESS,
+    WHISK_ERROR,
+    Activation,
+    Trigger,
+    as_dict,
+)
 from localwhisk.platform.auth import Identity
 from localwhisk.platform.invoker import Invoker
 from localwhisk.platform.resolver import resolve_fqn
 
 
 def active_rules(trigger: Trigger) -> list[tuple[str, dict[str, Any]]]:
-    return [(name, spec) for name, spec in trigger.rules.items() if spec.get("status") == "active"]
+    return [(name, spec) for name, spec in trigger.rules.items() if spec.get("status") == ACTIVE]
 
 
 async def fire(
@@ -37,9 +46,9 @@ async def fire(
         target = spec.get("action", {})
         action_path = f"{target.get('path', '')}/{target.get('name', '')}"
         entry: dict[str, Any]
-        if spec.get("status") != "active":
+        if spec.get("status") != ACTIVE:
             entry = {
-                "statusCode": 1,
+                "statusCode": STATUS_CODES[APPLICATION_ERROR],
                 "success": False,
                 "error": f"Rule '{rule_name}' is inactive, action '{action_path}' was not activated.",
             }
@@ -74,5 +83,11 @@ async def _start(
             who, resolved, args, blocking=False, wait_ms=0, request_id=request_id
         )
     except ApiError as err:
-        return {"statusCode": 1 if err.status < 500 else 3, "success": False, "error": err.message}
-    return {"statusCode": 0, "success": True, "activationId": started.activation_id}
+        # A refusal of the caller's (4xx) counts as the application's error, the server's own as whisk's.
+        status = APPLICATION_ERROR if err.status < 500 else WHISK_ERROR
+        return {"statusCode": STATUS_CODES[status], "success": False, "error": err.message}
+    return {
+        "statusCode": STATUS_CODES[SUCCESS],
+        "success": True,
+        "activationId": started.activation_id,
+    }

@@ -15,15 +15,15 @@ import logging
 import os
 import time
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from localwhisk.config import Settings
-from localwhisk.errors import ApiError, ReservedParameters
-from localwhisk.models import APPLICATION_ERROR, SUCCESS, WHISK_ERROR, Action, Activation
+from localwhisk.errors import INTERNAL_ERROR, ApiError, ReservedParameters
+from localwhisk.models import APPLICATION_ERROR, SUCCESS, WHISK_ERROR, Action, Activation, truthy
 from localwhisk.platform.auth import Identity
-from localwhisk.platform.jobs import CodeSpecs, build_job, record_outcome, truthy
 from localwhisk.platform.resolver import Resolved, resolve_fqn
+from localwhisk.platform.runjob import CodeSpecs, build_job, record_outcome
 from localwhisk.platform.throttle import Throttle
 from localwhisk.runtime.contract import RunJob, RunOutcome
 from localwhisk.storage.store import Store, fail_activation
@@ -38,6 +38,17 @@ class RunnerLike(Protocol):
     async def run(self, job: RunJob) -> RunOutcome: ...
 
     async def close(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class _Run:
+    """One action to run: a top-level invocation or a component of a sequence."""
+
+    who: Identity
+    resolved: Resolved
+    args: dict[str, Any]
+    act: Activation  # the running record this run fills
+    tid: str  # the transaction id of the request that started it
 
 
 @dataclass(frozen=True)
@@ -134,7 +145,7 @@ class Invoker:
         self.throttle.check_invoke(who.namespace)
         args = merge_arguments(resolved, payload)
         act = self._open(who, resolved, cause=None, hold=blocking)
-        task = self.spawn(self._execute(who, resolved, args, act, request_id))
+        task = self.spawn(self._execute(_Run(who, resolved, args, act, request_id)))
         if blocking:
             # While its caller waits, the finished record is held too: durable() below
             # then commits it directly instead of behind a flush to the writer thread.
@@ -207,61 +218,43 @@ class Invoker:
 
     # -- running -------------------------------------------------------------------
 
-    async def _execute(
-        self, who: Identity, resolved: Resolved, args: dict[str, Any], act: Activation, tid: str
-    ) -> Activation:
-        namespace = who.namespace
+    async def _execute(self, run: _Run) -> Activation:
+        act, namespace = run.act, run.who.namespace
         self.throttle.started(namespace)
         try:
-            await self._run(who, resolved, args, act, tid, topmost=True)
+            await self._run(run, topmost=True)
         except asyncio.CancelledError:
             if act.running:
                 fail_activation(act, self.now_ms(), STOPPED)
             raise
         except Exception:
             log.exception("activation %s failed inside the server", act.activation_id)
-            fail_activation(act, self.now_ms(), "There was an internal server error.")
+            fail_activation(act, self.now_ms(), INTERNAL_ERROR)
         finally:
             self.throttle.finished(namespace)
             self._close(act)
         return act
 
-    async def _run(
-        self,
-        who: Identity,
-        resolved: Resolved,
-        args: dict[str, Any],
-        act: Activation,
-        tid: str,
-        topmost: bool = False,
-        in_sequence: bool = False,
-    ) -> None:
-        if resolved.action.kind == "sequence":
-            await self._run_sequence(who, resolved, args, act, tid, topmost)
+    async def _run(self, run: _Run, topmost: bool = False, in_sequence: bool = False) -> None:
+        if run.resolved.action.kind == "sequence":
+            await self._run_sequence(run, topmost)
             return
         job = build_job(
             self.settings,
-            self._codes.get(resolved.action),
-            who,
-            resolved,
-            args,
-            act,
-            tid,
+            self._codes.get(run.resolved.action),
+            run.who,
+            run.resolved,
+            run.args,
+            run.act,
+            run.tid,
             self.now_ms(),
         )
         outcome = await self.runner.run(job)
-        record_outcome(resolved, act, outcome, in_sequence)
+        record_outcome(run.resolved, run.act, outcome, in_sequence)
 
-    async def _run_sequence(
-        self,
-        who: Identity,
-        resolved: Resolved,
-        args: dict[str, Any],
-        act: Activation,
-        tid: str,
-        topmost: bool,
-    ) -> None:
-        current: Any = args
+    async def _run_sequence(self, run: _Run, topmost: bool) -> None:
+        who, resolved, act = run.who, run.resolved, run.act
+        current: Any = run.args
         act.status, act.result = SUCCESS, {}
         for fqn in resolved.action.exec.get("components", []):
             try:
@@ -273,9 +266,10 @@ class Invoker:
             act.logs.append(child.activation_id)
             inputs = current if isinstance(current, dict) else {"result": current}
             try:
-                await self._run(
-                    who, component, {**component.params, **inputs}, child, tid, in_sequence=True
+                step = replace(
+                    run, resolved=component, args={**component.params, **inputs}, act=child
                 )
+                await self._run(step, in_sequence=True)
             except asyncio.CancelledError:
                 if child.running:
                     fail_activation(child, self.now_ms(), STOPPED)
@@ -283,7 +277,7 @@ class Invoker:
                 raise
             except Exception:
                 log.exception("sequence component %s failed inside the server", fqn)
-                fail_activation(child, self.now_ms(), "There was an internal server error.")
+                fail_activation(child, self.now_ms(), INTERNAL_ERROR)
             self._close(child)
             act.status, act.result, act.size = child.status, child.result, child.size
             if child.status != SUCCESS:
@@ -303,4 +297,4 @@ class Invoker:
             annotations.append({"key": "binding", "value": resolved.binding})
         act.annotations = annotations
         if act.status not in (SUCCESS, APPLICATION_ERROR) and act.result is None:
-            act.status, act.result = WHISK_ERROR, {"error": "There was an internal server error."}
+            act.status, act.result = WHISK_ERROR, {"error": INTERNAL_ERROR}

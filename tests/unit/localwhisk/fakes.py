@@ -16,8 +16,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from localwhisk.backend import Backend
 from localwhisk.config import Limits, Settings
-from localwhisk.context import Context
 from localwhisk.http import Response
 from localwhisk.models import SUCCESS
 from localwhisk.platform.auth import Authenticator
@@ -68,21 +68,21 @@ class FakeRunner:
         self.closed = True
 
 
-def make_context(
+def make_backend(
     tmp_path: Path, runner: FakeRunner | None = None, limits: Limits | None = None
-) -> Context:
+) -> Backend:
     settings = Settings(data_dir=tmp_path, limits=limits or Limits(), api_host="http://127.0.0.1:1")
     store = Store(tmp_path / "db.sqlite")
     invoker = Invoker(store, runner or FakeRunner(), settings)
-    return Context(settings, store, Authenticator(settings.namespaces), invoker)
+    return Backend(settings, store, Authenticator(settings.namespaces), invoker)
 
 
-def make_app(ctx: Context) -> App:
-    async def startup() -> Context:
-        return ctx
+def make_app(backend: Backend) -> App:
+    async def startup() -> Backend:
+        return backend
 
     app = App(startup)
-    app.ctx = ctx
+    app.backend = backend
     return app
 
 
@@ -148,8 +148,8 @@ def header(response: Response, name: str) -> str | None:
     return next((v for k, v in response.headers if k.lower() == name.lower()), None)
 
 
-def with_limits(ctx: Context, **changes: Any) -> Context:
-    settings = replace(ctx.settings, limits=replace(ctx.settings.limits, **changes))
-    ctx.settings = settings
-    ctx.invoker.settings = settings
-    return ctx
+def with_limits(backend: Backend, **changes: Any) -> Backend:
+    settings = replace(backend.settings, limits=replace(backend.settings.limits, **changes))
+    backend.settings = settings
+    backend.invoker.settings = settings
+    return backend

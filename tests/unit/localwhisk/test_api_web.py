@@ -6,7 +6,7 @@ import asyncio
 import json
 
 import pytest
-from fakes import FakeRunner, call, header, make_app, make_context
+from fakes import FakeRunner, call, header, make_app, make_backend
 
 NS = "/api/v1/namespaces/_"
 WEB = "/api/v1/web/guest"
@@ -24,7 +24,7 @@ def put_action(app, name: str, annotations: list, parameters: list | None = None
 @pytest.fixture
 def setup(tmp_path):
     runner = FakeRunner()
-    app = make_app(make_context(tmp_path, runner))
+    app = make_app(make_backend(tmp_path, runner))
     return app, runner
 
 

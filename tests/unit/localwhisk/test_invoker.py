@@ -6,7 +6,7 @@ import asyncio
 import json
 
 import pytest
-from fakes import FakeRunner, make_context, now_ms, outcome
+from fakes import FakeRunner, make_backend, now_ms, outcome
 
 from localwhisk.config import Limits
 from localwhisk.errors import RateThrottled, ReservedParameters
@@ -30,13 +30,13 @@ def code_action(name: str, namespace: str = "guest", **fields) -> Action:
 
 def test_arguments_merge_package_under_action_under_payload(tmp_path):
     runner = FakeRunner()
-    ctx = make_context(tmp_path, runner)
-    ctx.store.put(
+    backend = make_backend(tmp_path, runner)
+    backend.store.put(
         Package(
             "guest", "pkg", parameters=[{"key": "a", "value": "pkg"}, {"key": "b", "value": "pkg"}]
         )
     )
-    ctx.store.put(
+    backend.store.put(
         code_action(
             "act",
             "guest/pkg",
@@ -49,8 +49,8 @@ def test_arguments_merge_package_under_action_under_payload(tmp_path):
     )
 
     async def go():
-        resolved = resolve_action(ctx.store, "guest", "pkg", "act")
-        return await ctx.invoker.invoke(
+        resolved = resolve_action(backend.store, "guest", "pkg", "act")
+        return await backend.invoker.invoke(
             GUEST, resolved, {"c": "body"}, blocking=True, wait_ms=5000, request_id="tid"
         )
 
@@ -66,14 +66,16 @@ def test_arguments_merge_package_under_action_under_payload(tmp_path):
 
 def test_the_api_key_is_sent_only_when_the_action_asks_for_it(tmp_path):
     runner = FakeRunner()
-    ctx = make_context(tmp_path, runner)
-    ctx.store.put(code_action("plain", annotations=[{"key": "provide-api-key", "value": False}]))
-    ctx.store.put(code_action("keyed", annotations=[{"key": "provide-api-key", "value": True}]))
+    backend = make_backend(tmp_path, runner)
+    backend.store.put(
+        code_action("plain", annotations=[{"key": "provide-api-key", "value": False}])
+    )
+    backend.store.put(code_action("keyed", annotations=[{"key": "provide-api-key", "value": True}]))
 
     async def go():
         for name in ("plain", "keyed"):
-            resolved = resolve_action(ctx.store, "guest", None, name)
-            await ctx.invoker.invoke(
+            resolved = resolve_action(backend.store, "guest", None, name)
+            await backend.invoker.invoke(
                 GUEST, resolved, {}, blocking=True, wait_ms=5000, request_id="tid"
             )
 
@@ -89,18 +91,18 @@ def test_the_api_key_is_sent_only_when_the_action_asks_for_it(tmp_path):
 
 
 def test_final_parameters_cannot_be_overridden(tmp_path):
-    ctx = make_context(tmp_path)
-    ctx.store.put(
+    backend = make_backend(tmp_path)
+    backend.store.put(
         code_action(
             "fixed",
             parameters=[{"key": "p", "value": 1}],
             annotations=[{"key": "final", "value": True}],
         )
     )
-    resolved = resolve_action(ctx.store, "guest", None, "fixed")
+    resolved = resolve_action(backend.store, "guest", None, "fixed")
 
     async def go():
-        await ctx.invoker.invoke(
+        await backend.invoker.invoke(
             GUEST, resolved, {"p": 2}, blocking=True, wait_ms=100, request_id="t"
         )
 
@@ -110,21 +112,21 @@ def test_final_parameters_cannot_be_overridden(tmp_path):
 
 def test_a_blocking_wait_that_expires_leaves_the_activation_running(tmp_path):
     runner = FakeRunner()
-    ctx = make_context(tmp_path, runner)
-    ctx.store.put(code_action("slow"))
+    backend = make_backend(tmp_path, runner)
+    backend.store.put(code_action("slow"))
 
     async def go():
         runner.gate = asyncio.Event()
-        resolved = resolve_action(ctx.store, "guest", None, "slow")
-        first = await ctx.invoker.invoke(
+        resolved = resolve_action(backend.store, "guest", None, "slow")
+        first = await backend.invoker.invoke(
             GUEST, resolved, {}, blocking=True, wait_ms=20, request_id="t"
         )
         assert first.activation is None
-        stored = ctx.store.get_activation(first.activation_id)
+        stored = backend.store.get_activation(first.activation_id)
         assert stored is not None and stored.running
         runner.gate.set()
         for _ in range(100):
-            stored = ctx.store.get_activation(first.activation_id)
+            stored = backend.store.get_activation(first.activation_id)
             if stored is not None and not stored.running:
                 return stored
             await asyncio.sleep(0.01)  # yield to the background task, bounded
@@ -136,30 +138,30 @@ def test_a_blocking_wait_that_expires_leaves_the_activation_running(tmp_path):
 
 def test_shutdown_records_running_activations_as_failed(tmp_path):
     runner = FakeRunner()
-    ctx = make_context(tmp_path, runner)
-    ctx.store.put(code_action("stuck"))
+    backend = make_backend(tmp_path, runner)
+    backend.store.put(code_action("stuck"))
 
     async def go():
         runner.gate = asyncio.Event()  # never released
-        resolved = resolve_action(ctx.store, "guest", None, "stuck")
-        started = await ctx.invoker.invoke(
+        resolved = resolve_action(backend.store, "guest", None, "stuck")
+        started = await backend.invoker.invoke(
             GUEST, resolved, {}, blocking=False, wait_ms=0, request_id="t"
         )
         await asyncio.sleep(0)
-        await ctx.invoker.shutdown(grace_s=1)
+        await backend.invoker.shutdown(grace_s=1)
         return started.activation_id
 
     activation_id = asyncio.run(go())
-    act = ctx.store.get_activation(activation_id)
+    act = backend.store.get_activation(activation_id)
     assert act is not None and not act.running
     assert act.status == "whisk internal error" and act.result == {"error": STOPPED}
 
 
 def test_sequences_chain_results_and_link_components(tmp_path):
-    ctx = make_context(tmp_path, FakeRunner())
-    ctx.store.put(code_action("one"))
-    ctx.store.put(code_action("two", parameters=[{"key": "added", "value": True}]))
-    ctx.store.put(
+    backend = make_backend(tmp_path, FakeRunner())
+    backend.store.put(code_action("one"))
+    backend.store.put(code_action("two", parameters=[{"key": "added", "value": True}]))
+    backend.store.put(
         Action(
             "guest",
             "seq",
@@ -170,8 +172,8 @@ def test_sequences_chain_results_and_link_components(tmp_path):
     )
 
     async def go():
-        resolved = resolve_action(ctx.store, "guest", None, "seq")
-        return await ctx.invoker.invoke(
+        resolved = resolve_action(backend.store, "guest", None, "seq")
+        return await backend.invoker.invoke(
             GUEST, resolved, {"x": 1}, blocking=True, wait_ms=5000, request_id="t"
         )
 
@@ -179,7 +181,7 @@ def test_sequences_chain_results_and_link_components(tmp_path):
     act = done.activation
     assert act is not None and act.result == {"x": 1, "added": True}
     assert len(act.logs) == 2
-    component = ctx.store.get_activation(act.logs[1])
+    component = backend.store.get_activation(act.logs[1])
     assert component is not None and component.cause == act.activation_id
     assert {"key": "causedBy", "value": "sequence"} in component.annotations
     assert {"key": "topmost", "value": True} in act.annotations
@@ -187,10 +189,10 @@ def test_sequences_chain_results_and_link_components(tmp_path):
 
 def test_a_failing_component_stops_the_sequence(tmp_path):
     runner = FakeRunner(outcome(APPLICATION_ERROR, {"error": "bad"}))
-    ctx = make_context(tmp_path, runner)
-    ctx.store.put(code_action("one"))
-    ctx.store.put(code_action("two"))
-    ctx.store.put(
+    backend = make_backend(tmp_path, runner)
+    backend.store.put(code_action("one"))
+    backend.store.put(code_action("two"))
+    backend.store.put(
         Action(
             "guest",
             "seq",
@@ -201,8 +203,8 @@ def test_a_failing_component_stops_the_sequence(tmp_path):
     )
 
     async def go():
-        resolved = resolve_action(ctx.store, "guest", None, "seq")
-        return await ctx.invoker.invoke(
+        resolved = resolve_action(backend.store, "guest", None, "seq")
+        return await backend.invoker.invoke(
             GUEST, resolved, {}, blocking=True, wait_ms=5000, request_id="t"
         )
 
@@ -213,8 +215,8 @@ def test_a_failing_component_stops_the_sequence(tmp_path):
 
 def test_fire_starts_active_rules_and_logs_one_json_string_each(tmp_path):
     runner = FakeRunner()
-    ctx = make_context(tmp_path, runner)
-    ctx.store.put(code_action("hello"))
+    backend = make_backend(tmp_path, runner)
+    backend.store.put(code_action("hello"))
     trigger = Trigger(
         "guest",
         "events",
@@ -227,12 +229,12 @@ def test_fire_starts_active_rules_and_logs_one_json_string_each(tmp_path):
     )
 
     async def go():
-        activation_id = await fire(ctx.invoker, GUEST, trigger, {"p": 2}, "tid")
-        await asyncio.gather(*list(ctx.invoker._tasks))
+        activation_id = await fire(backend.invoker, GUEST, trigger, {"p": 2}, "tid")
+        await asyncio.gather(*list(backend.invoker._tasks))
         return activation_id
 
     activation_id = asyncio.run(go())
-    act = ctx.store.get_activation(activation_id)
+    act = backend.store.get_activation(activation_id)
     assert act is not None and act.end == 0 and act.result == {"p": 2}
     ok, off, missing = (json.loads(line) for line in act.logs)
     assert list(ok) == ["statusCode", "success", "activationId", "rule", "action"]
@@ -255,19 +257,23 @@ def test_fire_starts_active_rules_and_logs_one_json_string_each(tmp_path):
 
 
 def test_fire_without_active_rules_records_nothing(tmp_path):
-    ctx = make_context(tmp_path)
-    assert asyncio.run(fire(ctx.invoker, GUEST, Trigger("guest", "quiet"), {}, "t")) is None
-    assert ctx.store.list_activations("guest") == []
+    backend = make_backend(tmp_path)
+    assert asyncio.run(fire(backend.invoker, GUEST, Trigger("guest", "quiet"), {}, "t")) is None
+    assert backend.store.list_activations("guest") == []
 
 
 def test_invocations_are_throttled_when_switched_on(tmp_path):
-    ctx = make_context(tmp_path, limits=Limits(invocations_per_minute=1))
-    ctx.store.put(code_action("hello"))
-    resolved = resolve_action(ctx.store, "guest", None, "hello")
+    backend = make_backend(tmp_path, limits=Limits(invocations_per_minute=1))
+    backend.store.put(code_action("hello"))
+    resolved = resolve_action(backend.store, "guest", None, "hello")
 
     async def go():
-        await ctx.invoker.invoke(GUEST, resolved, {}, blocking=True, wait_ms=1000, request_id="t")
-        await ctx.invoker.invoke(GUEST, resolved, {}, blocking=True, wait_ms=1000, request_id="t")
+        await backend.invoker.invoke(
+            GUEST, resolved, {}, blocking=True, wait_ms=1000, request_id="t"
+        )
+        await backend.invoker.invoke(
+            GUEST, resolved, {}, blocking=True, wait_ms=1000, request_id="t"
+        )
 
     with pytest.raises(RateThrottled):
         asyncio.run(go())
@@ -284,12 +290,12 @@ def _on_disk(tmp_path, activation_id: str):
 
 
 def test_a_blocking_result_is_on_disk_when_the_caller_gets_it(tmp_path):
-    ctx = make_context(tmp_path, FakeRunner())
-    ctx.store.put(code_action("quick"))
+    backend = make_backend(tmp_path, FakeRunner())
+    backend.store.put(code_action("quick"))
 
     async def go():
-        resolved = resolve_action(ctx.store, "guest", None, "quick")
-        return await ctx.invoker.invoke(
+        resolved = resolve_action(backend.store, "guest", None, "quick")
+        return await backend.invoker.invoke(
             GUEST, resolved, {"x": 1}, blocking=True, wait_ms=5000, request_id="t"
         )
 
@@ -301,23 +307,23 @@ def test_a_blocking_result_is_on_disk_when_the_caller_gets_it(tmp_path):
 
 def test_a_blocking_caller_cancelled_after_the_result_still_leaves_the_record(tmp_path):
     runner = FakeRunner()
-    ctx = make_context(tmp_path, runner)
-    ctx.store.put(code_action("quick"))
+    backend = make_backend(tmp_path, runner)
+    backend.store.put(code_action("quick"))
 
     async def go():
         runner.gate = asyncio.Event()
-        resolved = resolve_action(ctx.store, "guest", None, "quick")
+        resolved = resolve_action(backend.store, "guest", None, "quick")
         call = asyncio.ensure_future(
-            ctx.invoker.invoke(GUEST, resolved, {}, blocking=True, wait_ms=5000, request_id="t")
+            backend.invoker.invoke(GUEST, resolved, {}, blocking=True, wait_ms=5000, request_id="t")
         )
         for _ in range(100):  # until the activation is running (bounded)
-            if ctx.invoker._running:
+            if backend.invoker._running:
                 break
             await asyncio.sleep(0.01)
-        (activation_id,) = ctx.invoker._running
+        (activation_id,) = backend.invoker._running
         runner.gate.set()
         for _ in range(100):  # until it finished, while its caller has not resumed yet
-            if not ctx.invoker._running:
+            if not backend.invoker._running:
                 break
             await asyncio.sleep(0)
         call.cancel()

@@ -11,7 +11,7 @@ import json
 from typing import Any
 
 import pytest
-from fakes import FakeRunner, call, make_app, make_context
+from fakes import FakeRunner, call, make_app, make_backend
 
 from localwhisk import codec
 
@@ -33,7 +33,7 @@ POISONS = {
 
 class Api:
     def __init__(self, tmp_path) -> None:
-        self.app = make_app(make_context(tmp_path, FakeRunner()))
+        self.app = make_app(make_backend(tmp_path, FakeRunner()))
 
     def __call__(self, method: str, path: str, body: Any = None, **kw: Any) -> tuple[int, Any]:
         response = asyncio.run(call(self.app, method, path, body, **kw))

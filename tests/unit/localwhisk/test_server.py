@@ -7,7 +7,7 @@ import json
 import logging
 
 import pytest
-from fakes import call, header, make_app, make_context
+from fakes import call, header, make_app, make_backend
 
 from localwhisk import routes
 from localwhisk.errors import RouteNotFound
@@ -15,7 +15,7 @@ from localwhisk.errors import RouteNotFound
 
 @pytest.fixture
 def app(tmp_path):
-    return make_app(make_context(tmp_path))
+    return make_app(make_backend(tmp_path))
 
 
 def test_every_api_response_has_a_request_id_and_cors(app):
@@ -86,9 +86,9 @@ class BrokenStore:
 
 
 def test_unexpected_exceptions_become_a_logged_500(tmp_path, caplog):
-    ctx = make_context(tmp_path)
-    ctx.store = BrokenStore()
-    app = make_app(ctx)
+    backend = make_backend(tmp_path)
+    backend.store = BrokenStore()
+    app = make_app(backend)
     with caplog.at_level(logging.ERROR, logger="localwhisk.server"):
         response = asyncio.run(call(app, "GET", "/api/v1/namespaces/_/actions"))
     assert response.status == 500

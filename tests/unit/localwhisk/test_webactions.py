@@ -1,4 +1,5 @@
-"""Web-action translation tables: one row per rule of fact sheet §3.1-3.5, exact outputs."""
+"""Web-action translation tables: one row per rule of docs/webactions.md as WebActions.scala
+implements it (URL, require-whisk-auth, arguments, results, CORS), exact outputs."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ def err(message: str) -> bytes:
     return json.dumps({"error": message, "code": TID}).encode()
 
 
-# --- §3.1 URL -----------------------------------------------------------------------------------
+# --- URL -----------------------------------------------------------------------------------------
 
 PATHS = [
     ("default/hello", w.WebTarget(None, "hello", "http", "")),
@@ -47,7 +48,7 @@ def test_split_web_path(rest: str, expected: w.WebTarget | None) -> None:
     assert w.split_web_path(rest) == expected
 
 
-# --- §3.2 require-whisk-auth ------------------------------------------------------------------
+# --- require-whisk-auth --------------------------------------------------------------------
 
 AUTH = [
     ("absent", w.MISSING, None, False, True),
@@ -72,7 +73,7 @@ def test_check_whisk_auth(annotation: Any, header: str | None, valid: bool, allo
     assert w.check_whisk_auth(annotation, header, valid) is allowed
 
 
-# --- §3.3 arguments ----------------------------------------------------------------------------
+# --- arguments ------------------------------------------------------------------------------
 
 B64 = base64.b64encode
 
@@ -241,7 +242,7 @@ def test_reserved_collisions(kwargs: dict[str, Any], final: tuple[str, ...], exp
     assert w.reserved_collisions(args(**kwargs), final) == expected
 
 
-# --- §3.4 results -> responses -----------------------------------------------------------------
+# --- results -> responses -------------------------------------------------------------------
 
 NOT_HTTP = err("Response is not valid 'message/http'.")
 
@@ -524,7 +525,7 @@ def test_not_ready_is_202_with_the_activation_id() -> None:
     )
 
 
-# --- §3.5 CORS ---------------------------------------------------------------------------------
+# --- CORS -----------------------------------------------------------------------------------
 
 ORIGIN = ("Access-Control-Allow-Origin", "*")
 METHODS = ("Access-Control-Allow-Methods", "OPTIONS, GET, DELETE, POST, PUT, HEAD, PATCH")

@@ -1,4 +1,9 @@
-"""What every handler is given: settings, the store, the authenticator and the invoker."""
+"""The backend every handler is given: settings, the store, the authenticator and the invoker.
+
+``service`` builds one inside the server's loop; ``server`` passes it to each route's
+handler, so handlers reach storage and the platform only through it (and unit tests
+hand them one made of fakes).
+"""
 
 from __future__ import annotations
 
@@ -11,7 +16,7 @@ from localwhisk.storage.store import Store
 
 
 @dataclass
-class Context:
+class Backend:
     settings: Settings
     store: Store
     auth: Authenticator

@@ -1,4 +1,5 @@
-"""Between the invoker and the runner: a ``RunJob`` from an action, a record from an outcome.
+"""The platform's side of the runtime contract: an action becomes a ``RunJob``, and a
+``RunOutcome`` fills the activation record.
 
 Pure functions plus a small cache of ``CodeSpec`` values (one per action
 revision, so a warm process is reused until the action changes).
@@ -12,14 +13,10 @@ from functools import partial
 from typing import Any
 
 from localwhisk.config import Settings
-from localwhisk.models import Action, Activation
+from localwhisk.models import Action, Activation, truthy
 from localwhisk.platform.auth import Identity
 from localwhisk.platform.resolver import Resolved
 from localwhisk.runtime.contract import CodeSpec, RunJob, RunOutcome
-
-
-def truthy(value: Any) -> bool:
-    return value is True or (isinstance(value, str) and value.lower() == "true")
 
 
 def _env_value(value: Any) -> str:
