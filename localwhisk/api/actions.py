@@ -164,6 +164,7 @@ async def put_action(ctx: Context, req: Request, who: Identity, args: dict[str, 
     action.annotations = set_annotation(action.annotations, "exec", exec_["kind"])
     action.updated = stamp()
     ctx.store.put(action)
+    ctx.invoker.runner.forget(fqn)  # the old revision's processes and code folder go
     return json_response(200, action_json(action))
 
 
@@ -175,6 +176,7 @@ async def delete_action(
     if action is None:
         raise NotFound()
     ctx.store.delete(path, name)
+    ctx.invoker.runner.forget(f"/{path}/{name}")
     return json_response(200, action_json(action))
 
 

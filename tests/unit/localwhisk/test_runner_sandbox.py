@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import fcntl
 import io
 import os
 import signal
@@ -207,15 +208,16 @@ def test_no_descriptor_of_the_server_is_inherited(tmp_path: Path, isolation, mon
     # uvloop, as the server runs, passes every inheritable descriptor on to children.
     monkeypatch.setattr(asyncio, "run", lambda main: uvloop.run(main))
     held = os.open(tmp_path / "held", os.O_CREAT | os.O_WRONLY)
-    os.dup2(held, 60)  # inheritable, like a descriptor some library forgot to mark
+    stray = fcntl.fcntl(held, fcntl.F_DUPFD, 300)  # a free number no test uses
+    os.set_inheritable(stray, True)  # like a descriptor some library forgot to mark
     code = "import os\ndef main(args):\n    return {'fds': sorted(int(f) for f in os.listdir('/proc/self/fd'))}\n"
     try:
         outcome = with_runner(tmp_path, lambda r: r.run(job(spec(code))), isolation=isolation)
     finally:
         os.close(held)
-        os.close(60)
+        os.close(stray)
     assert outcome.status == SUCCESS
-    assert 60 not in outcome.result["fds"] and max(outcome.result["fds"]) < 10, outcome.result
+    assert stray not in outcome.result["fds"] and max(outcome.result["fds"]) < 10, outcome.result
 
 
 def test_a_zip_bomb_is_refused_before_unpacking(tmp_path: Path, monkeypatch) -> None:
@@ -315,3 +317,16 @@ def test_the_data_folder_inside_what_actions_see_is_refused(tmp_path: Path) -> N
     with pytest.raises(IsolationUnavailable, match="lies inside"):
         iso.check_hidden(Path(sys.prefix) / "data")
     iso.check_hidden(tmp_path)  # outside every bound folder: fine
+
+
+def test_the_platform_tells_the_runtime_when_code_is_replaced_or_deleted(tmp_path: Path) -> None:
+    from fakes import FakeRunner, call, make_app, make_context
+
+    runner = FakeRunner()
+    app = make_app(make_context(tmp_path, runner))
+    code = {"exec": {"kind": "python:3.11", "code": "def main(a): return a"}}
+    base = "/api/v1/namespaces/_/actions/gone"
+    for query in ("", "overwrite=true"):
+        assert asyncio.run(call(app, "PUT", base, code, query=query)).status == 200
+    assert asyncio.run(call(app, "DELETE", base)).status == 200
+    assert runner.forgotten == ["/guest/gone"] * 3
