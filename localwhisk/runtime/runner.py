@@ -285,16 +285,22 @@ class Runner:
 
     async def _cold_start(self, job: RunJob, key: tuple) -> tuple[ChildIO | None, tuple | None]:
         """Lay out the code, take a prewarmed launcher and send it the init line (≈ /init)."""
+        # Counted before the folder exists, so a forget() meanwhile cannot remove it
+        # from under this start; the count passes to the process once it has one.
+        ident = (job.code.action, job.code.revision)
+        self._revisions[ident] = self._revisions.get(ident, 0) + 1
         try:
             folder = await self._code.prepare(job.code)
+            proc = await self._fresh()
         except CodeError as exc:
+            self._forget_revision(key)
             cause = str(exc)
             logs = [log_line("stderr", cause), log_line("stderr", DID_NOT_RUN)]
             return None, (f"The action failed during initialization: {cause}", False, logs)
-        proc = await self._fresh()
+        except BaseException:
+            self._forget_revision(key)
+            raise
         proc.key = key
-        ident = (job.code.action, job.code.revision)
-        self._revisions[ident] = self._revisions.get(ident, 0) + 1
         proc.log_limit = job.logs_mb * MIB
         if proc.slot is not None:
             # The sandbox sees only its own folder: show this revision's files in it.
