@@ -10,7 +10,7 @@ LW_LOG := $(LW_DIR)/localwhisk.log
 LW_PORT ?= 3233
 MANIFEST ?= manifest.yaml
 
-.PHONY: venv deploy undeploy plan validate urls test unit integration compat up down bench soak lint clean
+.PHONY: venv deploy undeploy plan validate urls test unit integration compat sandbox-deps up down bench soak lint clean
 
 venv: $(STAMP)
 
@@ -57,8 +57,16 @@ down:
 	else echo "localwhisk is not running"; fi
 	@rm -f $(LW_PID)
 
-test: $(STAMP) compat-deps
+test: $(STAMP) compat-deps sandbox-deps
 	$(PY) -m pytest -q tests
+	@$(PY) -c 'from localwhisk.runtime.sandbox import choose; i = choose("auto"); print("sandbox:", "bubblewrap tested" if i.sandboxed else "bubblewrap NOT tested (only the fallback ran): " + i.describe())'
+
+# Actions run inside bubblewrap when it works. Installed where we may (root with apt, as
+# in CI); elsewhere the tests run the fallback and say so.
+sandbox-deps:
+	@command -v bwrap >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+	  { apt-get install -y -qq bubblewrap >/dev/null 2>&1 || { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq bubblewrap >/dev/null 2>&1; }; } ; } || \
+	  echo "bubblewrap not installed (needs root and apt-get): sandboxed tests will be skipped"
 
 unit: $(STAMP)
 	$(PY) -m pytest -q tests/unit

@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import importlib.util
 
-from bench import localwhisk_bench
+from bench import containment_bench, localwhisk_bench
 
-PARTS = ("localwhisk", "deploy")
+PARTS = ("localwhisk", "containment", "deploy")
 
 
 def main() -> None:
@@ -18,6 +18,9 @@ def main() -> None:
     if args.only in (None, "localwhisk"):
         print("== localwhisk ==")
         localwhisk_bench.run(quick=args.quick)
+    if args.only in (None, "containment"):
+        print("\n== containment ==")
+        containment_bench.run(quick=args.quick)
     # The deploy half is a separate module; a tree without it still benchmarks localwhisk.
     if args.only in (None, "deploy") and importlib.util.find_spec("bench.deploy_bench"):
         from bench import deploy_bench

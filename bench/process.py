@@ -12,6 +12,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from whiskfacts.guest import GUEST_AUTH
+
+GUEST = GUEST_AUTH  # "uuid:key", what bench.http and deploy_bench send
+
 READY = re.compile(r"listening on (http://\S+)")
 
 

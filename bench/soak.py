@@ -36,7 +36,7 @@ if str(RELIABILITY) not in sys.path:
 import harness as h  # noqa: E402
 from faultproxy import NO_RETRY, FaultProxy  # noqa: E402
 
-PARTS = ("deploy", "localwhisk")
+PARTS = ("deploy", "localwhisk", "containment")
 FAULT_RUNS, FAULT_RATE, KILL_POINTS, SEED = 50, 0.2, 30, 2024
 
 
@@ -149,6 +149,11 @@ def main() -> None:
 
         print("\n== localwhisk ==")
         soak_localwhisk.run(quick=args.quick)
+    if args.only in (None, "containment"):
+        from bench import soak_containment
+
+        print("\n== containment ==")
+        soak_containment.run(quick=args.quick)
 
 
 if __name__ == "__main__":

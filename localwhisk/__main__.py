@@ -68,6 +68,12 @@ def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
         default=str(env("allow-remote", "")).lower() in {"1", "true", "yes"},
         help="allow binding a non-loopback address (plain HTTP, no TLS)",
     )
+    parser.add_argument(
+        "--isolation",
+        choices=("auto", "bwrap", "none"),
+        default=env("isolation", "auto"),
+        help="how actions are contained: bubblewrap when it works (auto), always, or not",
+    )
     for flag, (kind, default, text) in LIMIT_FLAGS.items():
         parser.add_argument(f"--{flag}", type=kind, default=kind(env(flag, default)), help=text)
     return parser
@@ -111,6 +117,7 @@ def settings_from(ns: argparse.Namespace) -> Settings:
         namespaces=tuple(spaces),
         limits=limits,
         retention_days=ns.retention_days,
+        isolation=ns.isolation,
     )
 
 
@@ -148,6 +155,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         return fail(f"cannot use data directory {settings.data_dir}: {exc.strerror}")
+    from localwhisk.runtime.sandbox import IsolationUnavailable, choose
+
+    try:
+        isolation = choose(settings.isolation)
+        isolation.check_hidden(settings.data_dir)
+    except IsolationUnavailable as exc:
+        return fail(str(exc))
     logging.basicConfig(
         level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
@@ -165,6 +179,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
             flush=True,
         )
+    # Never silently less: the server says which containment is in force before it serves.
+    print(f"localwhisk: {isolation.describe()}", file=sys.stderr, flush=True)
     from localwhisk.service import serve  # imported late: argparse errors stay fast
 
     pid_file: Path | None = ns.pid_file

@@ -57,3 +57,4 @@ class Settings:
     limits: Limits = field(default_factory=Limits)
     retention_days: float = 7.0  # 0 keeps activations forever
     api_host: str = ""  # what actions see as __OW_API_HOST; set once the port is bound
+    isolation: str = "auto"  # --isolation: auto, bwrap or none (runtime.sandbox.choose)

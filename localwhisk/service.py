@@ -68,6 +68,7 @@ def serve(settings: Settings, sock: socket.socket, url: str) -> None:
 
     async def startup() -> Backend:
         from localwhisk.runtime.runner import Runner
+        from localwhisk.runtime.sandbox import choose
 
         store = Store(settings.data_dir / "localwhisk.db")
         if store.recovered:
@@ -78,7 +79,8 @@ def serve(settings: Settings, sock: socket.socket, url: str) -> None:
         _prune(store, settings.retention_days)
         # Two spares: a create's first invoke and the update right after it both find a
         # started interpreter (a spare takes ~20-40 ms to boot, more than the gap).
-        runner = Runner(settings.data_dir / "work", prewarm=2)
+        isolation = choose(settings.isolation)  # checked and announced by __main__
+        runner = Runner(settings.data_dir / "work", prewarm=2, isolation=isolation)
         invoker = Invoker(store, runner, settings)
         backend = Backend(settings, store, Authenticator(settings.namespaces), invoker)
 

@@ -132,7 +132,9 @@ async def put_action(
     if exec_["kind"] == "sequence":
         action.parameters = [{"key": "_actions", "value": exec_["components"]}]
     action.annotations = set_annotation(action.annotations, "exec", exec_["kind"])
-    return resource.saved(backend.store, action, action_json)
+    answer = resource.saved(backend.store, action, action_json)
+    backend.invoker.runner.forget(f"/{path}/{name}")  # the old revision's processes and code go
+    return answer
 
 
 async def delete_action(
@@ -141,7 +143,9 @@ async def delete_action(
     namespace, package, name = names(who, args)
     action = resource.require_entity(backend.store, _path(namespace, package), name, Action)
     action = backend.store.with_code(action)  # the answer is the whole action, read before it goes
-    return resource.removed(backend.store, action, action_json)
+    answer = resource.removed(backend.store, action, action_json)
+    backend.invoker.runner.forget(f"/{action.namespace}/{name}")
+    return answer
 
 
 def _wait_ms(req: Request, ceiling: int) -> int:

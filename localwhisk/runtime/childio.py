@@ -11,6 +11,7 @@ import asyncio
 import os
 import time
 from collections import deque
+from pathlib import Path
 
 from localwhisk import codec
 from localwhisk.runtime import launcher
@@ -114,6 +115,7 @@ class ChildIO:
         self.pid = process.pid
         self.exited = asyncio.ensure_future(process.wait())
         self.key: tuple | None = None
+        self.slot: Path | None = None  # the sandbox's code folder on the host, if sandboxed
         self.logs: list[str] = []
         self.log_bytes = 0
         self.log_limit = 10 * MIB  # replaced by the job's limit before each activation

@@ -1,7 +1,9 @@
 """Action code on disk: one folder per action revision, as the runtime's /init would lay it out.
 
-Owns writing source as ``__main__.py``, unpacking zip actions safely and removing the
-folders of retired revisions. File work only; no processes.
+Owns writing source as ``__main__.py``, unpacking zip actions safely (inside the folder,
+within an expanded-size bound checked before anything is written), linking a revision
+into a sandbox's code folder and removing the folders of retired revisions. File work
+only; no processes.
 """
 
 from __future__ import annotations
@@ -19,6 +21,12 @@ from pathlib import Path
 
 from localwhisk.runtime.contract import CodeSpec
 
+MIB = 1024 * 1024
+# OpenWhisk bounds the zip (48 MB, ``exec`` size limit) but not what it expands to; here
+# the disk is the developer's, so a few hundred KB must not become gigabytes.
+MAX_EXPANDED_BYTES = 256 * MIB
+MAX_ENTRIES = 100_000
+
 
 class CodeError(Exception):
     """The action's code cannot be laid out; the message is the cause shown to the developer."""
@@ -30,6 +38,7 @@ def _safe_extract(data: bytes, target: Path) -> None:
     except zipfile.BadZipFile as exc:
         raise CodeError(f"Invalid zip file: {exc}.") from exc
     with archive:
+        _check_expanded_size(archive)
         for info in archive.infolist():
             name = info.filename
             parts = Path(name).parts
@@ -42,11 +51,43 @@ def _safe_extract(data: bytes, target: Path) -> None:
             archive.extractall(target)
         except (zipfile.BadZipFile, OSError, ValueError) as exc:
             raise CodeError(f"Invalid zip file: {exc}.") from exc
-        # zipfile drops permission bits; keep executables (virtualenv/bin) runnable.
+        # zipfile drops permission bits; keep executables (virtualenv/bin) runnable and
+        # everything readable by the sandbox's own user.
         for info in archive.infolist():
             mode = (info.external_attr >> 16) & 0o777
             if mode and not info.is_dir():
-                os.chmod(target / info.filename, mode | 0o600)
+                os.chmod(target / info.filename, mode | 0o644)
+
+
+def _check_expanded_size(archive: zipfile.ZipFile) -> None:
+    """Refuse a zip bomb from its directory alone: zipfile never writes more than an
+    entry's declared size, so the declared sizes bound what extraction can write."""
+    entries = archive.infolist()
+    if len(entries) > MAX_ENTRIES:
+        raise CodeError(
+            f"Invalid zip file: {len(entries)} entries; at most {MAX_ENTRIES} are unpacked."
+        )
+    total = sum(info.file_size for info in entries)
+    if total > MAX_EXPANDED_BYTES:
+        raise CodeError(
+            f"Invalid zip file: it expands to {total} bytes, more than the "
+            f"{MAX_EXPANDED_BYTES} bytes a local action may unpack to; make the zip smaller."
+        )
+
+
+def _readable(folder: Path) -> None:
+    """Folders 0755 and files at least 0644: the sandboxed user is not the server's."""
+    for path, _dirs, files in os.walk(folder):
+        os.chmod(path, 0o755)
+        for name in files:
+            file = os.path.join(path, name)
+            os.chmod(file, os.stat(file).st_mode & 0o777 | 0o644)
+
+
+def link_into(source: Path, slot: Path) -> None:
+    """Show a revision's files in a sandbox's code folder: hard links, no copies (the
+    sandbox binds the folder read-only, so the shared files cannot be changed)."""
+    shutil.copytree(source, slot, copy_function=os.link, dirs_exist_ok=True)
 
 
 def _lay_out(spec: CodeSpec, code: str, target: Path) -> None:
@@ -65,6 +106,7 @@ def _lay_out(spec: CodeSpec, code: str, target: Path) -> None:
             if not code:
                 raise CodeError("Missing main/no code to execute.")
             (staging / "__main__.py").write_text(code, encoding="utf-8")
+        _readable(staging)
         os.replace(staging, target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -113,6 +155,10 @@ class CodeCache:
         future = self._ready.pop((action, revision), None)
         if future is not None and future.done() and not future.exception():
             shutil.rmtree(future.result(), ignore_errors=True)
+
+    def revisions(self, action: str) -> list[str]:
+        """Revisions of ``action`` with a folder laid out (or being laid out)."""
+        return [revision for name, revision in self._ready if name == action]
 
     def clear(self) -> None:
         self._ready.clear()

@@ -1,9 +1,10 @@
 """The runtime manifest this server offers (``GET /`` lists it, ``PUT`` checks kinds).
 
 ``GET /`` lists Python only: the runner executes Python actions for real.
-``python:3.10`` is the default as in OpenWhisk's current manifest; ``python:3`` (the
-historic default kind) and ``python:3.9`` are accepted because the fact sheet (§4.1)
-says a local server should take every kind the Python runtime repository builds.
+``python:3.10`` is the default as in OpenWhisk's current manifest
+(apache/openwhisk ``ansible/files/runtimes.json``); ``python:3`` (the historic default
+kind) and ``python:3.9`` are accepted because apache/openwhisk-runtime-python still
+builds them (``core/python3Action``, ``core/python39Action``).
 
 The other kinds of OpenWhisk's default manifest are *stored* (clients such as aio
 create Node.js actions and must not be refused), but not listed and not run:
@@ -27,6 +28,20 @@ STORED_ONLY_KINDS: tuple[str, ...] = (
 )  # fmt: skip
 DEFAULT_KINDS = {"python": "python:3.10", "nodejs": "nodejs:20"}
 KINDS = frozenset(kind for kind, _ in PYTHON_KINDS) | frozenset(STORED_ONLY_KINDS)
+# What the runtime executes: every Python kind, and ``python:default`` as sent by clients.
+RUNNABLE_KINDS = frozenset(kind for kind, _ in PYTHON_KINDS) | {"python:default"}
+
+
+def _version(kind: str) -> tuple[int, ...]:
+    _, _, version = kind.partition(":")
+    return tuple(int(part) for part in version.split(".")) if version[:1].isdigit() else (1 << 30,)
+
+
+def cannot_run_message(kind: str) -> str:
+    """The developer error of invoking a kind that is stored but not run here."""
+    names = sorted(RUNNABLE_KINDS, key=_version)
+    listed = ", ".join(names[:-1]) + " and " + names[-1]
+    return f"The action kind '{kind}' cannot run on this local server; it runs {listed}."
 
 
 def manifest() -> dict[str, list[dict[str, Any]]]:

@@ -8,11 +8,13 @@ way ``openwhisk-runtime-python``'s ``launcher.py`` does. It must not import loca
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import glob
 import importlib.util
 import json
 import os
 import resource
+import signal
 import site
 import sys
 import traceback
@@ -20,6 +22,21 @@ from collections.abc import Callable
 from typing import Any, BinaryIO
 
 NICENESS = 10  # added to the server's niceness, once per process
+# Per-activation bounds of OpenWhisk's docs/reference.md: "proculimit" (docker
+# --pids-limit 1024) and "openulimit" (1024 open files, soft and hard).
+MAX_PROCESSES = 1024
+MAX_OPEN_FILES = 1024
+SCRATCH_BYTES = 64 * 1024 * 1024  # size of the sandbox's /tmp and /dev/shm
+MAX_FILE_BYTES = SCRATCH_BYTES  # RLIMIT_FSIZE: no file larger than the scratch space
+# What the launcher does to itself at start (argv[2], chosen by the server's sandbox).
+CONTAIN_NONE = "none"  # no sandbox: rlimits, die with the server, keep orphans in the tree
+CONTAIN_USERNS = "userns"  # bwrap made a user namespace: the process cap is per sandbox
+CONTAIN_DROP = "drop"  # bwrap ran as root: become NOBODY in a user namespace of our own
+NOBODY = 65534
+_PR_SET_PDEATHSIG = 1
+_PR_SET_DUMPABLE = 4
+_PR_SET_CHILD_SUBREAPER = 36
+_CLONE_NEWUSER = 0x10000000
 
 Main = Callable[[Any], Any]
 
@@ -40,12 +57,63 @@ def _take_protocol_fds(result_fd: int) -> tuple[BinaryIO, BinaryIO]:
         os.dup2(result_fd, 3)
         os.close(result_fd)
     os.set_inheritable(3, False)
+    # Nothing else of the server's (sockets, database, pipes of other actions) stays open.
+    os.closerange(4, 1 << 30)
     protocol_in = os.fdopen(os.dup(0), "rb")
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)
     os.close(devnull)
     sys.stdin = open(os.devnull, encoding="utf-8")  # lives as long as the process
     return protocol_in, os.fdopen(3, "wb")
+
+
+def _prctl(libc: Any, option: int, value: int) -> None:
+    if libc.prctl(option, value, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), f"prctl({option})")
+
+
+def _become_nobody(libc: Any) -> None:
+    """Leave root for a user of our own in a fresh user namespace.
+
+    RLIMIT_NPROC never applies to root of the initial namespace, and counts per user
+    per namespace: a namespace of our own makes the process cap this sandbox's alone.
+    """
+    os.setgroups([])
+    os.setgid(NOBODY)
+    os.setuid(NOBODY)  # drops every capability bwrap left us
+    _prctl(libc, _PR_SET_DUMPABLE, 1)  # so /proc/self/uid_map is ours to write
+    if libc.unshare(_CLONE_NEWUSER) != 0:
+        raise OSError(ctypes.get_errno(), "unshare(CLONE_NEWUSER)")
+    for name, text in (("setgroups", "deny"), ("uid_map", f"{NOBODY} {NOBODY} 1")):
+        with open(f"/proc/self/{name}", "w", encoding="ascii") as f:
+            f.write(text)
+    with open("/proc/self/gid_map", "w", encoding="ascii") as f:
+        f.write(f"{NOBODY} {NOBODY} 1")
+
+
+def _cap(limit: int, value: int) -> None:
+    soft, hard = resource.getrlimit(limit)
+    value = value if hard == resource.RLIM_INFINITY else min(value, hard)
+    resource.setrlimit(limit, (value, value))
+
+
+def contain(mode: str) -> None:
+    """Bound this process before any action code exists in it (runs in the blank spare).
+
+    Open files and file size always; processes where a user namespace makes the count
+    this sandbox's own. Without a sandbox it also dies with the server and adopts its
+    descendants' orphans, so the runner finds the whole tree to kill.
+    """
+    libc = ctypes.CDLL(None, use_errno=True)
+    if mode == CONTAIN_DROP:
+        _become_nobody(libc)
+    _cap(resource.RLIMIT_NOFILE, MAX_OPEN_FILES)
+    _cap(resource.RLIMIT_FSIZE, MAX_FILE_BYTES)
+    if mode in (CONTAIN_DROP, CONTAIN_USERNS):
+        _cap(resource.RLIMIT_NPROC, MAX_PROCESSES)
+    else:
+        _prctl(libc, _PR_SET_PDEATHSIG, signal.SIGKILL)
+        _prctl(libc, _PR_SET_CHILD_SUBREAPER, 1)
 
 
 def _activate_virtualenv(folder: str) -> None:
@@ -151,8 +219,9 @@ def _end_of_activation() -> None:
             os.write(fd, SENTINEL_LINE)
 
 
-def run(result_fd: int) -> None:
+def run(result_fd: int, mode: str = CONTAIN_NONE) -> None:
     protocol_in, out = _take_protocol_fds(result_fd)
+    contain(mode)
     init_line = protocol_in.readline()
     if not init_line:
         return
@@ -177,4 +246,4 @@ def run(result_fd: int) -> None:
 
 
 if __name__ == "__main__":
-    run(int(sys.argv[1]) if len(sys.argv) > 1 else 3)
+    run(int(sys.argv[1]) if len(sys.argv) > 1 else 3, *sys.argv[2:3])

@@ -37,10 +37,6 @@ def log_line(stream: str, text: str, ns: int | None = None) -> str:
     return f"{_docker_time(time.time_ns() if ns is None else ns):<30} {stream}: {text.strip()}"
 
 
-def kind_message(kind: str) -> str:
-    return f"The action kind '{kind}' cannot run on this local server; it runs python:3, python:3.9-3.12 and python:default."
-
-
 def outcome_for_result(data: bytes, size: int) -> tuple[str, object, bool]:
     """(status, result, keep the process) for one line read from fd 3."""
     if size > MAX_RESULT_BYTES:

@@ -1,10 +1,12 @@
 """Runs Python actions in warm child processes: the only module that starts subprocesses.
 
-Mirrors the OpenWhisk Python runtime (ActionLoop): one long-lived ``launcher.py`` per
-action revision, an init line then one JSON line per activation on its stdin, the
-result on fd 3, logs cut at the sentinel. Turns everything an action can do wrong into
-the platform's outcome. Slots and queueing live in ``pool``, code folders in ``codecache``,
-pipe reading and log capture in ``childio``, the platform's wording in ``outcomes``.
+Mirrors the OpenWhisk Python runtime (ActionLoop, apache/openwhisk-runtime-python
+``core/python3ActionLoop/lib/launcher.py``): one long-lived ``launcher.py`` per action
+revision, an init line then one JSON line per activation on its stdin, the result on
+fd 3, logs cut at the sentinel. Turns everything an action can do wrong into the
+platform's outcome. Slots and queueing live in ``pool``, code folders in ``codecache``,
+pipe reading and log capture in ``childio``, the platform's wording in ``outcomes``,
+containment (bubblewrap or rlimits) in ``sandbox``.
 """
 
 from __future__ import annotations
@@ -15,38 +17,69 @@ import json
 import os
 import shutil
 import signal
-import sys
 import tempfile
 import time
 from collections import deque
+from itertools import count
 from pathlib import Path
 
 from localwhisk.models import DEVELOPER_ERROR, WHISK_ERROR
-from localwhisk.runtime import launcher
+from localwhisk.runtime import sandbox
 from localwhisk.runtime.childio import MIB, ChildIO
-from localwhisk.runtime.codecache import CodeCache, CodeError
+from localwhisk.runtime.codecache import CodeCache, CodeError, link_into
 from localwhisk.runtime.contract import RunJob, RunOutcome
+from localwhisk.runtime.kinds import RUNNABLE_KINDS, cannot_run_message
 from localwhisk.runtime.outcomes import (
     DID_NOT_RUN,
     EXITED,
     NO_INIT,
     OUT_OF_MEMORY,
     TRUNCATED_PREFIX_BYTES,
-    kind_message,
     log_line,
     now_ms,
     outcome_for_result,
 )
 from localwhisk.runtime.pool import Pool
 
-LAUNCHER = Path(launcher.__file__).resolve()
-KINDS = {"python:3", "python:default", "python:3.9", "python:3.10", "python:3.11", "python:3.12"}
 _SETTLE_S = 0.5  # bound on waiting for logs of a process that is already dead
 _SENTINEL_S = 2.0  # bound on waiting for the sentinels once the result is in
+_OWNER = "owner.pid"  # in each runner folder: which server made it
+_TREE_ROUNDS = 8  # kill passes over a process tree that may still be forking
 
 
-def _kill(proc: ChildIO) -> None:
-    """Kill the whole process group: forked grandchildren die with the action."""
+def _children(pid: int) -> list[int]:
+    """Direct children of ``pid``, read from /proc (empty where there is no /proc)."""
+    found = []
+    with contextlib.suppress(OSError):
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with contextlib.suppress(OSError), open(f"/proc/{pid}/task/{task}/children") as f:
+                found.extend(int(child) for child in f.read().split())
+    return found
+
+
+def _kill_tree(pid: int) -> None:
+    """SIGKILL every descendant of ``pid``, leaves first, until none is left (bounded).
+
+    Without a PID namespace a detached grandchild (``setsid``) is outside the process
+    group; the launcher adopts such orphans (child subreaper), so they stay below it.
+    """
+    for _ in range(_TREE_ROUNDS):
+        stack, tree = [pid], []
+        while stack:
+            for child in _children(stack.pop()):
+                tree.append(child)
+                stack.append(child)
+        if not tree:
+            return
+        for child in reversed(tree):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(child, signal.SIGKILL)
+
+
+def _kill(proc: ChildIO, *, tree: bool) -> None:
+    """Kill the process and all it started: descendants, its group, then itself."""
+    if tree and proc.process.returncode is None:
+        _kill_tree(proc.pid)
     # The group outlives its leader while a grandchild is alive, so always signal it.
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)
@@ -83,6 +116,30 @@ def _process_key(job: RunJob) -> tuple:
     )
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_stale(work_dir: Path) -> list[Path]:
+    """Remove ``runner-*`` folders whose server is gone (crashed or killed); the removed."""
+    removed = []
+    for folder in work_dir.glob("runner-*"):
+        try:
+            owner = int((folder / _OWNER).read_text().strip())
+        except (OSError, ValueError):
+            owner = 0  # made before owners were recorded, or half-made: nobody owns it
+        if owner != os.getpid() and (owner <= 0 or not _alive(owner)):
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+    return removed
+
+
 class Runner:
     """Runs python actions in warm processes; ``run`` never raises for action misbehaviour."""
 
@@ -94,14 +151,21 @@ class Runner:
         max_total: int = 64,
         idle_seconds: float = 600.0,
         prewarm: int = 1,
+        isolation: sandbox.Isolation | None = None,
     ) -> None:
         # Absolute: children run with their code folder as cwd, so a relative path would dangle.
         work_dir = Path(work_dir).resolve()
         work_dir.mkdir(parents=True, exist_ok=True)
+        self.isolation = isolation if isolation is not None else sandbox.choose("auto")
+        self.isolation.check_hidden(work_dir)
+        remove_stale(work_dir)
         self._root = Path(tempfile.mkdtemp(prefix="runner-", dir=work_dir))
+        (self._root / _OWNER).write_text(f"{os.getpid()}\n")
         self._code = CodeCache(self._root / "code")
         self._spare_dir = self._root / "spare"
         self._spare_dir.mkdir()
+        self._slot_dir = self._root / "slots"  # one code folder per sandboxed process
+        self._slot_numbers = count()
         self._pool: Pool[ChildIO] = Pool(
             max_per_action=max_per_action,
             max_total=max_total,
@@ -121,103 +185,134 @@ class Runner:
             self._refill()
 
     def can_run(self, kind: str) -> bool:
-        return kind in KINDS
+        return kind in RUNNABLE_KINDS
+
+    def forget(self, action: str) -> None:
+        """The action was updated or deleted: its idle processes go now, running ones when
+        they finish, and with the last of them its code folders (called by the platform)."""
+        self._current.pop(action, None)
+        self._pool.retire(action, None)
+        for revision in self._code.revisions(action):
+            if (action, revision) not in self._revisions:
+                self._code.discard(action, revision)
 
     async def run(self, job: RunJob) -> RunOutcome:
-        spec = job.code
-        if not self.can_run(spec.kind):
+        if not self.can_run(job.code.kind):
             now = now_ms()
-            return RunOutcome(DEVELOPER_ERROR, {"error": kind_message(spec.kind)}, [], now, now)
-        key = _process_key(job)
-        if self._current.get(spec.action) != key:
-            # A new revision never runs old code: idle processes of the old one go now.
-            self._current[spec.action] = key
-            self._pool.retire(spec.action, key)
+            return RunOutcome(
+                DEVELOPER_ERROR, {"error": cannot_run_message(job.code.kind)}, [], now, now
+            )
+        key = self._bind_revision(job)
         queued = time.monotonic()
+        proc = await self._acquire(key, job.code.action)
+        if isinstance(proc, RunOutcome):
+            return proc
+        wait_ms = int((time.monotonic() - queued) * 1000)
+        start = now_ms()
+        timing = {"init_ms": None, "wait_ms": wait_ms}
+        keep = False
+        try:
+            if proc is None:
+                proc, failed = await self._start_for(job, key, start, timing)
+                if failed is not None:
+                    return failed
+            status, result, keep, timed_out, size = await self._activate(proc, job)
+            logs = proc.take_logs(job.logs_mb * MIB) if keep else await self._dead_logs(proc, job)
+            return RunOutcome(
+                status, result, logs, start, now_ms(), timed_out=timed_out, size=size, **timing
+            )
+        except OSError as exc:  # the launcher could not be started at all
+            error = {"error": f"Failed to start the action process: {exc}"}
+            return RunOutcome(WHISK_ERROR, error, [], start, now_ms(), **timing)
+        finally:
+            self._give_back(proc, key, job.code.action, keep)
+
+    def _bind_revision(self, job: RunJob) -> tuple:
+        """The process key of this job; a new revision never runs old code."""
+        key = _process_key(job)
+        if self._current.get(job.code.action) != key:
+            # Idle processes of the old revision go now.
+            self._current[job.code.action] = key
+            self._pool.retire(job.code.action, key)
+        return key
+
+    async def _acquire(self, key: tuple, action: str) -> ChildIO | None | RunOutcome:
+        """A warm process, None (start one in the granted slot) or the shutdown outcome."""
         try:
             if self._closed:
                 raise RuntimeError("runner closed")
-            proc = await self._pool.acquire(key, spec.action)
+            proc = await self._pool.acquire(key, action)
         except RuntimeError:
             now = now_ms()
             return RunOutcome(
                 WHISK_ERROR, {"error": "The local server is shutting down."}, [], now, now
             )
-        wait_ms = int((time.monotonic() - queued) * 1000)
-        start = now_ms()
-        init_ms: int | None = None
-        keep = False
         if proc is not None and proc.exited.done():
             # Died while idle (e.g. closed its own stdout): this slot gets a fresh process.
             self._discard(proc)
-            proc = None
-        try:
-            if proc is None:
-                init_started = time.monotonic()
-                proc, failure = await self._cold_start(job, key)
-                init_ms = int((time.monotonic() - init_started) * 1000)
-                if failure is not None:
-                    message, timed_out, logs = failure
-                    if proc is not None:
-                        logs = await self._dead_logs(proc, job)
-                    return RunOutcome(
-                        DEVELOPER_ERROR,
-                        {"error": message},
-                        logs,
-                        start,
-                        now_ms(),
-                        init_ms=init_ms,
-                        wait_ms=wait_ms,
-                        timed_out=timed_out,
-                    )
-            status, result, keep, timed_out, size = await self._activate(proc, job)
-            logs = proc.take_logs(job.logs_mb * MIB) if keep else await self._dead_logs(proc, job)
-            return RunOutcome(
-                status,
-                result,
-                logs,
-                start,
-                now_ms(),
-                init_ms=init_ms,
-                wait_ms=wait_ms,
-                timed_out=timed_out,
-                size=size,
-            )
-        except OSError as exc:  # the launcher could not be started at all
-            return RunOutcome(
-                WHISK_ERROR,
-                {"error": f"Failed to start the action process: {exc}"},
-                [],
-                start,
-                now_ms(),
-                init_ms=init_ms,
-                wait_ms=wait_ms,
-            )
-        finally:
-            # Old revisions are not kept warm once a newer one has been asked for.
-            keep = keep and not self._closed and self._current.get(spec.action) == key
-            self._pool.release(proc if keep else None, key, spec.action, keep=keep)
-            if proc is not None and not keep:
-                self._discard(proc)
+            return None
+        return proc
+
+    async def _start_for(
+        self, job: RunJob, key: tuple, start: int, timing: dict
+    ) -> tuple[ChildIO | None, RunOutcome | None]:
+        """Cold start into ``timing``; (process, None) or (process or None, failed outcome)."""
+        init_started = time.monotonic()
+        proc, failure = await self._cold_start(job, key)
+        timing["init_ms"] = int((time.monotonic() - init_started) * 1000)
+        if failure is None:
+            return proc, None
+        message, timed_out, logs = failure
+        if proc is not None:
+            logs = await self._dead_logs(proc, job)
+        outcome = RunOutcome(
+            DEVELOPER_ERROR,
+            {"error": message},
+            logs,
+            start,
+            now_ms(),
+            timed_out=timed_out,
+            **timing,
+        )
+        return proc, outcome
+
+    def _give_back(self, proc: ChildIO | None, key: tuple, action: str, keep: bool) -> None:
+        # Old revisions are not kept warm once a newer one has been asked for.
+        keep = keep and not self._closed and self._current.get(action) == key
+        self._pool.release(proc if keep else None, key, action, keep=keep)
+        if proc is not None and not keep:
+            self._discard(proc)
 
     async def _cold_start(self, job: RunJob, key: tuple) -> tuple[ChildIO | None, tuple | None]:
         """Lay out the code, take a prewarmed launcher and send it the init line (≈ /init)."""
+        # Counted before the folder exists, so a forget() meanwhile cannot remove it
+        # from under this start; the count passes to the process once it has one.
+        ident = (job.code.action, job.code.revision)
+        self._revisions[ident] = self._revisions.get(ident, 0) + 1
         try:
             folder = await self._code.prepare(job.code)
+            proc = await self._fresh()
         except CodeError as exc:
+            self._forget_revision(key)
             cause = str(exc)
             logs = [log_line("stderr", cause), log_line("stderr", DID_NOT_RUN)]
             return None, (f"The action failed during initialization: {cause}", False, logs)
-        proc = await self._fresh()
+        except BaseException:
+            self._forget_revision(key)
+            raise
         proc.key = key
-        ident = (job.code.action, job.code.revision)
-        self._revisions[ident] = self._revisions.get(ident, 0) + 1
         proc.log_limit = job.logs_mb * MIB
+        if proc.slot is not None:
+            # The sandbox sees only its own folder: show this revision's files in it.
+            await asyncio.to_thread(link_into, folder, proc.slot)
+            code_dir = sandbox.ACTION_DIR
+        else:
+            code_dir = str(folder)
         env = {**job.code.init_env, "__OW_API_HOST": job.api_host}
         proc.send(
             {
                 "init": {
-                    "dir": str(folder),
+                    "dir": code_dir,
                     "main": job.code.main or "main",
                     "env": env,
                     "context": job.context,
@@ -225,9 +320,13 @@ class Runner:
                 }
             }
         )
+        return proc, await self._init_reply(proc, job)
+
+    async def _init_reply(self, proc: ChildIO, job: RunJob) -> tuple | None:
+        """None when the launcher acked its init, else (message, timed out, logs)."""
         kind, data, _ = await proc.read_reply(job.timeout_ms / 1000)
         if kind == "timeout":
-            return proc, (
+            return (
                 f"The action exceeded its time limits of {job.timeout_ms} milliseconds during initialization.",
                 True,
                 [],
@@ -238,10 +337,10 @@ class Runner:
             except ValueError:
                 reply = {"error": data.decode("utf-8", "replace")[:TRUNCATED_PREFIX_BYTES]}
             if reply == {"ok": True}:
-                return proc, None
+                return None
             cause = reply.get("error") if isinstance(reply, dict) else reply
-            return proc, (f"The action failed during initialization: {cause}", False, [])
-        return proc, (OUT_OF_MEMORY if await self._out_of_memory(proc) else NO_INIT, False, [])
+            return (f"The action failed during initialization: {cause}", False, [])
+        return (OUT_OF_MEMORY if await self._out_of_memory(proc) else NO_INIT, False, [])
 
     async def _activate(
         self, proc: ChildIO, job: RunJob
@@ -273,9 +372,13 @@ class Runner:
             await asyncio.wait_for(asyncio.shield(proc.exited), _SETTLE_S)
         return proc.out_of_memory
 
+    def _kill(self, proc: ChildIO) -> None:
+        # A PID namespace ends with its first process; without one, walk the tree.
+        _kill(proc, tree=not self.isolation.sandboxed)
+
     async def _dead_logs(self, proc: ChildIO, job: RunJob) -> list[str]:
-        """Kill the process group, collect what it printed, add the developer-error line."""
-        _kill(proc)
+        """Kill the process tree, collect what it printed, add the developer-error line."""
+        self._kill(proc)
         await proc.exited
         await proc.drained(_SETTLE_S)
         return proc.take_logs(job.logs_mb * MIB, DID_NOT_RUN)
@@ -302,16 +405,13 @@ class Runner:
 
     async def _spawn(self) -> ChildIO:
         # Plain pipes for fd 3, stdout and stderr: ChildIO reads them with protocols.
+        slot = self._new_slot() if self.isolation.sandboxed else None
         results_r, results_w = os.pipe()
         out_r, out_w = os.pipe()
         err_r, err_w = os.pipe()
         try:
             process = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-u",
-                "-I",
-                str(LAUNCHER),
-                str(results_w),
+                *self.isolation.command(slot, results_w),
                 stdin=asyncio.subprocess.PIPE,
                 stdout=out_w,
                 stderr=err_w,
@@ -323,14 +423,23 @@ class Runner:
         except BaseException:
             for fd in (results_r, out_r, err_r):
                 os.close(fd)
+            if slot is not None:
+                shutil.rmtree(slot, ignore_errors=True)
             raise
         finally:
             for fd in (results_w, out_w, err_w):
                 os.close(fd)
         proc = ChildIO(process)
+        proc.slot = slot
         self._live.add(proc)  # from here on, _discard and close() find and reap it
         await proc.connect(results_r, out_r, err_r)
         return proc
+
+    def _new_slot(self) -> Path:
+        slot = self._slot_dir / str(next(self._slot_numbers))
+        slot.mkdir(parents=True)
+        os.chmod(slot, 0o755)  # mkdtemp's 0700 parents are outside the sandbox's view
+        return slot
 
     async def _fresh(self) -> ChildIO:
         """A started launcher waiting for its init line: a prewarmed spare when there is one."""
@@ -367,7 +476,7 @@ class Runner:
 
     def _discard(self, proc: ChildIO) -> None:
         """Kill a process and forget it; reaping happens in the background."""
-        _kill(proc)
+        self._kill(proc)
         task = asyncio.ensure_future(self._reap(proc))
         self._reaping.add(task)
         task.add_done_callback(self._reaping.discard)
@@ -381,6 +490,8 @@ class Runner:
         proc.close_pipes()
         if proc.process.stdin is not None:
             proc.process.stdin.close()
+        if proc.slot is not None:
+            shutil.rmtree(proc.slot, ignore_errors=True)
         if proc.key is not None:
             self._forget_revision(proc.key)
 

@@ -1,20 +1,27 @@
 """Misbehaving actions through a real localwhisk (issue #5).
 
-Each hostile action ends with the platform's status and message (fact sheet §2.7
-and §4.2: time limit, memory, log truncation, lost result channel, invalid result,
-process exit) and, while they all run at once, the server keeps answering
-GET /api/v1 and a warm no-op invoke: every probe request is answered 200. No timed
+Each hostile action ends with the platform's status and message (apache/openwhisk
+``common/scala/.../http/Messages.scala`` and ``containerpool/ContainerProxy.scala``:
+time limit, memory, log truncation, lost result channel, invalid result, process
+exit) and, while they all run at once, the server keeps answering GET /api/v1 and a
+warm no-op invoke: every probe request is answered 200. No timed
 assertions here; ``bench/soak_localwhisk.py`` prints the p50 latencies.
 """
 
 from __future__ import annotations
 
+import os
+import signal
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 from lw_helpers import NOOP, NS, action_body, probe, put, session, start_server
+
+from localwhisk.runtime import launcher
+from localwhisk.runtime.sandbox import choose
 
 pytestmark = pytest.mark.integration
 
@@ -148,3 +155,81 @@ def test_misbehaving_actions_end_correctly_while_the_server_keeps_answering(tmp_
         assert bad_after == 0
     finally:
         server.stop()
+
+
+SANDBOXED = choose("auto").sandboxed
+
+ESCAPES = """
+import os, signal
+def main(args):
+    if os.fork() == 0:  # a detached grandchild that would outlive everything
+        os.setsid()
+        if os.fork() == 0:
+            os.execv("/bin/sleep", ["sleep", args["token"]])
+        os._exit(0)
+    os.wait()
+    forks = 0
+    try:
+        for _ in range(1500):
+            if os.fork() == 0:
+                os.execv("/bin/sleep", ["sleep", "30"])
+            forks += 1
+    except OSError:
+        pass
+    try:
+        os.kill(args["server"], signal.SIGSTOP)
+        stopped = True
+    except OSError:
+        stopped = False
+    return {"forks": forks, "stopped": stopped}
+"""
+
+
+def _sleepers(token: str) -> list[int]:
+    found = []
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                found += [int(entry)] if token.encode() in f.read() else []
+        except OSError:
+            pass
+    return found
+
+
+@pytest.mark.skipif(not SANDBOXED, reason="bubblewrap cannot start here: sandbox NOT tested")
+def test_a_sandboxed_action_cannot_stop_the_server_fork_storm_or_outlive_it(tmp_path):
+    """Through a real server: SIGSTOP on the server fails, forks stop at the platform's
+    1024 processes, and a setsid grandchild ends with the server (and is not back after
+    a restart)."""
+    token = f"7200.{os.getpid() % 997}"
+    server = start_server(tmp_path / "data")
+    try:
+        assert any("isolation: bubblewrap" in line for line in server.output)
+        s = session()
+        put(s, server.url, f"{NS}/actions/lw-noop", action_body(NOOP))  # what probe invokes
+        put(s, server.url, f"{NS}/actions/escape", action_body(ESCAPES, limits={"timeout": 60000}))
+        r = s.post(
+            f"{server.url}{NS}/actions/escape?blocking=true&result=true",
+            json={"token": token, "server": server.process.pid},
+            timeout=90,
+        )
+        s.close()
+        assert r.status_code == 200, r.text[:300]
+        assert r.json() == {"forks": launcher.MAX_PROCESSES - 2, "stopped": False}
+        assert probe(server.url, 2)[2] == 0  # still answering
+        assert _sleepers(token)  # alive while its warm process lives
+    finally:
+        assert server.stop() == 0
+    deadline = time.monotonic() + 10
+    while _sleepers(token) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    left = _sleepers(token)
+    for pid in left:
+        os.kill(pid, signal.SIGKILL)
+    assert not left, "a setsid grandchild outlived the server"
+    again = start_server(tmp_path / "data")
+    try:
+        assert not _sleepers(token)
+        assert len(list((tmp_path / "data" / "work").glob("runner-*"))) == 1
+    finally:
+        again.stop()

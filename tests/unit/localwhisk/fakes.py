@@ -54,6 +54,7 @@ class FakeRunner:
         self.jobs: list[RunJob] = []
         self.gate: asyncio.Event | None = None  # set by a test to hold runs until released
         self.closed = False
+        self.forgotten: list[str] = []  # actions whose code the platform said to drop
 
     def can_run(self, kind: str) -> bool:
         return kind.startswith("python:")
@@ -63,6 +64,9 @@ class FakeRunner:
         if self.gate is not None:
             await self.gate.wait()
         return self.respond(job)
+
+    def forget(self, action: str) -> None:
+        self.forgotten.append(action)
 
     async def close(self) -> None:
         self.closed = True

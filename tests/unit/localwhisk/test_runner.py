@@ -1,4 +1,8 @@
-"""The runner against real launcher processes: outcomes, logs, environment, limits, pool."""
+"""The runner against real launcher processes: outcomes, logs, environment, limits, pool.
+
+These run without a sandbox (``Isolation("none")``) so that pids seen by an action are
+the host's; the same behaviours inside bubblewrap are in ``test_runner_sandbox.py``.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +20,9 @@ import pytest
 from localwhisk.models import APPLICATION_ERROR, DEVELOPER_ERROR, SUCCESS
 from localwhisk.runtime.contract import CodeSpec, RunJob, RunOutcome
 from localwhisk.runtime.runner import Runner
+from localwhisk.runtime.sandbox import Isolation
+
+NO_SANDBOX = Isolation("none")
 
 DID_NOT_RUN = "The action did not initialize or run as expected. Log data might be missing."
 EXITED = "The action did not produce a valid response and exited unexpectedly."
@@ -71,7 +78,7 @@ def job(
 
 def with_runner(tmp_path: Path, body: Callable[[Runner], Awaitable[object]], **kw) -> object:
     async def go() -> object:
-        runner = Runner(tmp_path, **kw)
+        runner = Runner(tmp_path, **{"isolation": NO_SANDBOX, **kw})
         try:
             return await body(runner)
         finally:
@@ -532,13 +539,13 @@ def test_unknown_kind(tmp_path: Path) -> None:
     assert (can_node, can_python) == (False, True)
     assert outcome.status == DEVELOPER_ERROR
     assert outcome.result == {
-        "error": "The action kind 'nodejs:20' cannot run on this local server; it runs python:3, python:3.9-3.12 and python:default."
+        "error": "The action kind 'nodejs:20' cannot run on this local server; it runs python:3, python:3.9, python:3.10, python:3.11, python:3.12 and python:default."
     }
 
 
 def test_close_kills_children_and_is_idempotent(tmp_path: Path) -> None:
     async def go() -> tuple:
-        runner = Runner(tmp_path)
+        runner = Runner(tmp_path, isolation=NO_SANDBOX)
         outcome = await runner.run(job(spec(PID_ACTION)))
         await runner.close()
         await runner.close()
@@ -615,7 +622,7 @@ def test_runs_on_uvloop_like_the_server(tmp_path: Path) -> None:
     """)
 
     async def go() -> list[RunOutcome]:
-        runner = Runner(tmp_path)
+        runner = Runner(tmp_path, isolation=NO_SANDBOX)
         try:
             return [
                 await runner.run(job(code, params, timeout_ms=300))
