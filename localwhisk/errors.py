@@ -7,11 +7,12 @@ Messages are the platform's exact texts (see the fact sheet §2.2).
     ApiError
      ├─ BadRequest 400 ── MalformedRequest, IllegalName, ReservedParameters, ...
      ├─ Unauthorized 401 ── AuthMissing, AuthInvalid, WebAuthFailed
-     ├─ Forbidden 403
+     ├─ Forbidden 403 ── OriginRefused, PrivateNetworkRefused
      ├─ NotFound 404
      ├─ MethodNotAllowed 405
      ├─ Conflict 409 ── AlreadyExists, WrongCollection, PackageNotEmpty, BindingConflict
      ├─ PayloadTooLarge 413
+ ├─ MisdirectedRequest 421
      ├─ UnsupportedMediaType 415
      ├─ TooManyRequests 429
      └─ InternalError 500
@@ -99,6 +100,21 @@ class Forbidden(ApiError):
     message = "The supplied authentication is not authorized to access this resource."
 
 
+class OriginRefused(Forbidden):
+    def __init__(self, origin: str) -> None:
+        super().__init__(
+            f"Requests from the web page at {origin!r} may not use the REST API. "
+            f"To allow that page, start localwhisk with --allow-origin {origin}."
+        )
+
+
+class PrivateNetworkRefused(Forbidden):
+    message = (
+        "Private network access is refused: the REST API is not granted to pages served "
+        "from other networks."
+    )
+
+
 class NotFound(ApiError):
     status = 404
     message = "The requested resource does not exist."
@@ -145,6 +161,16 @@ class PayloadTooLarge(ApiError):
 
     def __init__(self, size: int, limit: int) -> None:
         super().__init__(f"Request larger than allowed: {size} > {limit} bytes.")
+
+
+class MisdirectedRequest(ApiError):
+    status = 421
+
+    def __init__(self, host: str, expected: str) -> None:
+        super().__init__(
+            f"The Host header {host!r} does not name this server. Use {expected}, or start "
+            f"localwhisk with --allow-host NAME to accept another name."
+        )
 
 
 class UnsupportedMediaType(ApiError):
