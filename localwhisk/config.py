@@ -38,6 +38,18 @@ class Limits:
 
 
 @dataclass(frozen=True)
+class HttpBounds:
+    """What one client may hold of the server: header bytes, time, connections."""
+
+    # Node.js answers 431 past 16 KB and akka-http (OpenWhisk's controller) past 8 KB per
+    # value; 64 KB in all leaves room for big cookies on web actions.
+    max_header_bytes: int = 64 * 1024
+    header_timeout_s: float = 10.0  # from connect (or the last answer) to the end of the headers
+    keep_alive_timeout_s: float = 5.0  # idle between requests on one connection
+    max_connections: int = 512  # __main__ derives it from the open-file limit
+
+
+@dataclass(frozen=True)
 class Namespace:
     name: str
     uuid: str
@@ -58,3 +70,7 @@ class Settings:
     retention_days: float = 7.0  # 0 keeps activations forever
     api_host: str = ""  # what actions see as __OW_API_HOST; set once the port is bound
     isolation: str = "auto"  # --isolation: auto, bwrap or none (runtime.sandbox.choose)
+    # Browser-facing policy of the REST API: origins granted CORS, extra Host names.
+    allowed_origins: tuple[str, ...] = ()
+    allowed_hosts: tuple[str, ...] = ()
+    http: HttpBounds = field(default_factory=HttpBounds)

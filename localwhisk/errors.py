@@ -20,6 +20,8 @@ controller's routes under ``core/controller/src/main/scala/org/apache/openwhisk/
      │   └─ AuthInvalid
      ├─ WebAuthFailed           401  (no WWW-Authenticate challenge: not an Unauthorized)
      ├─ Forbidden               403
+     │   ├─ OriginRefused
+     │   └─ PrivateNetworkRefused
      ├─ NotFound                404
      │   └─ RouteNotFound
      ├─ MethodNotAllowed        405
@@ -30,6 +32,7 @@ controller's routes under ``core/controller/src/main/scala/org/apache/openwhisk/
      │   └─ BindingConflict
      ├─ PayloadTooLarge         413
      ├─ UnsupportedMediaType    415
+     ├─ MisdirectedRequest      421
      ├─ TooManyRequests         429
      │   ├─ RateThrottled
      │   └─ ConcurrencyThrottled
@@ -118,6 +121,21 @@ class Forbidden(ApiError):
     message = "The supplied authentication is not authorized to access this resource."
 
 
+class OriginRefused(Forbidden):
+    def __init__(self, origin: str) -> None:
+        super().__init__(
+            f"Requests from the web page at {origin!r} may not use the REST API. "
+            f"To allow that page, start localwhisk with --allow-origin {origin}."
+        )
+
+
+class PrivateNetworkRefused(Forbidden):
+    message = (
+        "Private network access is refused: the REST API is not granted to pages served "
+        "from other networks."
+    )
+
+
 class NotFound(ApiError):
     status = 404
     message = "The requested resource does not exist."
@@ -164,6 +182,16 @@ class PayloadTooLarge(ApiError):
 
     def __init__(self, size: int, limit: int) -> None:
         super().__init__(f"Request larger than allowed: {size} > {limit} bytes.")
+
+
+class MisdirectedRequest(ApiError):
+    status = 421
+
+    def __init__(self, host: str, expected: str) -> None:
+        super().__init__(
+            f"The Host header {host!r} does not name this server. Use {expected}, or start "
+            f"localwhisk with --allow-host NAME to accept another name."
+        )
 
 
 class UnsupportedMediaType(ApiError):

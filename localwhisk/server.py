@@ -1,9 +1,10 @@
 """The HTTP layer only: ASGI scope and body <-> ``Request``/``Response`` values.
 
 Routing is ``routes``; everything the platform decides lives in the handlers.
-This module reads bodies in chunks and stops at the size limit, stamps every
-response with ``X-Request-ID`` (and CORS under ``/api/v1``), and turns
-``ApiError`` into ``{"error", "code"}`` and anything else into a logged 500.
+This module refuses a Host that does not name the server and REST requests from
+foreign web pages (``origins``), reads bodies in chunks and stops at the size
+limit, stamps every response with ``X-Request-ID`` (and CORS for granted origins),
+and turns ``ApiError`` into ``{"error", "code"}`` and anything else into a logged 500.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from localwhisk.errors import (
     RouteNotFound,
 )
 from localwhisk.http import Request, Response, error_response, parse_query
+from localwhisk.origins import OriginPolicy
 
 log = logging.getLogger("localwhisk.server")
 
@@ -31,14 +33,6 @@ Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 
-CORS_HEADERS = (
-    (b"access-control-allow-origin", b"*"),
-    (b"access-control-allow-methods", b"GET, DELETE, POST, PUT, HEAD"),
-    (
-        b"access-control-allow-headers",
-        b"Authorization, Origin, X-Requested-With, Content-Type, Accept, User-Agent",
-    ),
-)
 NO_BODY_STATUSES = (204, 304)
 
 
@@ -53,6 +47,7 @@ class App:
         self._startup = startup
         self._shutdown = shutdown
         self.backend: Backend | None = None
+        self.policy: OriginPolicy | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -86,11 +81,16 @@ class App:
         method: str = scope["method"]
         raw = scope.get("raw_path")
         raw_path = raw.decode("latin-1") if raw else scope["path"]
-        api = raw_path.startswith("/api/v1")
-        web = raw_path.startswith("/api/v1/web/")
+        rest = raw_path.startswith("/api/v1") and not raw_path.startswith("/api/v1/web/")
+        headers = _headers(scope)
+        cors: list[tuple[bytes, bytes]] = []
         try:
+            policy = self._origin_policy()
+            policy.check_host(headers.get("host"))
+            if rest:
+                cors = policy.admit(headers)
             response = await self._respond(
-                scope, receive, method, raw_path, request_id, api and not web
+                scope, receive, headers, method, raw_path, request_id, rest
             )
         except ApiError as err:
             response = error_response(err.status, err.message, request_id, list(err.headers))
@@ -98,10 +98,23 @@ class App:
             log.exception("unhandled error serving %s %s", method, scope["path"])
             failure = InternalError()
             response = error_response(failure.status, failure.message, request_id)
-        await self._send(send, response, request_id, api and not web)
+        await self._send(send, response, request_id, cors)
+
+    def _origin_policy(self) -> OriginPolicy:
+        if self.policy is None:
+            assert self.backend is not None, "request before start-up completed"
+            self.policy = policy_of(self.backend)
+        return self.policy
 
     async def _respond(
-        self, scope: Scope, receive: Receive, method: str, raw_path: str, request_id: str, api: bool
+        self,
+        scope: Scope,
+        receive: Receive,
+        headers: dict[str, str],
+        method: str,
+        raw_path: str,
+        request_id: str,
+        api: bool,
     ) -> Response:
         if method == "OPTIONS" and api:
             return Response(200, b"", None)
@@ -114,7 +127,6 @@ class App:
                 raise MethodNotAllowed(allowed)
             raise RouteNotFound()
         route, args = found
-        headers = _headers(scope)
         backend = self.backend
         assert backend is not None, "request before start-up completed"
         who = backend.auth.authenticate(headers.get("authorization", "")) if route.auth else None
@@ -135,20 +147,27 @@ class App:
         )
         return await route.handler(backend, request, who, args)
 
-    async def _send(self, send: Send, response: Response, request_id: str, api: bool) -> None:
+    async def _send(
+        self, send: Send, response: Response, request_id: str, cors: list[tuple[bytes, bytes]]
+    ) -> None:
         headers: list[tuple[bytes, bytes]] = [(b"x-request-id", request_id.encode())]
         if response.content_type is not None:
             headers.append((b"content-type", response.content_type.encode("latin-1")))
         if response.status not in NO_BODY_STATUSES:
             headers.append((b"content-length", str(len(response.body)).encode()))
-        if api:
-            headers.extend(CORS_HEADERS)
+        headers.extend(cors)
         for name, value in response.headers:
             headers.append((name.lower().encode("latin-1"), value.encode("latin-1")))
         await send({"type": "http.response.start", "status": response.status, "headers": headers})
         # uvicorn drops the body of a HEAD answer itself; Content-Length stays the GET's.
         body = b"" if response.status in NO_BODY_STATUSES else response.body
         await send({"type": "http.response.body", "body": body})
+
+
+def policy_of(backend: Backend) -> OriginPolicy:
+    settings = backend.settings
+    url = settings.api_host or f"http://127.0.0.1:{settings.port}"
+    return OriginPolicy.of(settings.host, url, settings.allowed_hosts, settings.allowed_origins)
 
 
 def _headers(scope: Scope) -> dict[str, str]:

@@ -1,6 +1,7 @@
 """Wiring and lifetime: build store, runner and invoker inside the server loop; stop cleanly.
 
-uvicorn serves the pre-bound socket. Signals only ask the server to stop (no
+uvicorn serves the pre-bound socket through ``protocol`` (httptools with header,
+timeout and connection bounds). Signals only ask the server to stop (no
 re-raise after shutdown), so SIGTERM and SIGINT end with exit status 0 after
 running activations are recorded as failed, the runner is closed and the
 database is closed.
@@ -23,6 +24,7 @@ from localwhisk.backend import Backend
 from localwhisk.config import Settings
 from localwhisk.platform.auth import Authenticator
 from localwhisk.platform.invoker import Invoker
+from localwhisk.protocol import protocol_class
 from localwhisk.server import App
 from localwhisk.storage.store import Store
 
@@ -106,7 +108,11 @@ def serve(settings: Settings, sock: socket.socket, url: str) -> None:
     config = uvicorn.Config(
         app,
         loop="uvloop" if sys.platform != "win32" else "asyncio",
-        http="httptools",
+        http=protocol_class(settings.http),
+        timeout_keep_alive=settings.http.keep_alive_timeout_s,
+        # The protocol refuses connections past the cap itself; this is uvicorn's own
+        # backstop for requests still running after their clients left.
+        limit_concurrency=settings.http.max_connections + 1,
         lifespan="on",
         log_level="warning",
         access_log=False,

@@ -1,7 +1,8 @@
 """The web-action route: lookup, ``require-whisk-auth``, a blocking invoke, and the answer.
 
 Translation both ways is ``webactions`` (pure); this module does the I/O around it.
-The activation runs as the action's owner, whoever calls.
+The activation runs as the action's owner, whoever calls; a caller's own
+credentials never reach another namespace's action.
 """
 
 from __future__ import annotations
@@ -26,6 +27,22 @@ def _to_response(answer: web.WebResponse, extra: list[tuple[str, str]]) -> Respo
         else:
             headers.append((name, value))
     return Response(answer.status, answer.body, content_type, headers + extra)
+
+
+def _forwarded_headers(
+    headers: dict[str, str], caller: Identity | None, owner: Identity
+) -> dict[str, str]:
+    """The headers ``__ow_headers`` gets: the platform forwards them all (WebActions.scala).
+
+    One exception: credentials this server accepts for another namespace. Upstream the
+    action would see the caller's key in ``__ow_headers.authorization``, so a page
+    could trick a signed-in developer into handing their key to someone else's action.
+    An Authorization header the server does not recognise (an app's own token) and the
+    owner's own key still pass, as upstream.
+    """
+    if caller is None or caller.namespace == owner.namespace:
+        return headers
+    return {k: v for k, v in headers.items() if k != "authorization"}
 
 
 async def handle(
@@ -65,7 +82,7 @@ async def _handle(
             raise WebAuthFailed()
     arguments = web.build_arguments(
         method=req.method,
-        headers=req.headers,
+        headers=_forwarded_headers(req.headers, caller, owner),
         query_string=req.raw_query,
         body=req.body,
         content_type=req.headers.get("content-type"),

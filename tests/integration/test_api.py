@@ -26,10 +26,11 @@ def test_root_lists_limits_and_python_runtimes(api: Client) -> None:
     assert {"python:3.11", "python:3.12", "python:3"} <= set(kinds)
 
 
-def test_every_api_response_has_a_request_id_and_cors(api: Client) -> None:
+def test_every_api_response_has_a_request_id_and_options_is_200(api: Client) -> None:
+    # CORS on the REST API differs on purpose (localwhisk grants only --allow-origin
+    # pages): tests/reliability/test_lw_browser_bounds.py covers it.
     response = api.get("/api/v1")
     assert len(response.headers["X-Request-ID"]) == 32
-    assert response.headers["Access-Control-Allow-Origin"] == "*"
     assert api.request("OPTIONS", f"{NS}/actions/anything").status_code == 200
 
 

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
+from dataclasses import replace
 
 import pytest
 from fakes import FakeRunner, call, header, make_app, make_backend
+
+from localwhisk.config import Namespace
+from localwhisk.platform.auth import Authenticator
 
 NS = "/api/v1/namespaces/_"
 WEB = "/api/v1/web/guest"
@@ -119,3 +124,37 @@ def test_reserved_arguments_are_refused(setup):
         call(app, "GET", f"{WEB}/default/r.json", auth=None, query="__ow_method=put")
     )
     assert response.status == 400 and runner.jobs == []
+
+
+OTHER = Namespace("other", "11111111-2222-4333-8444-555555555555", "K" * 64)
+OTHER_HEADER = "Basic " + base64.b64encode(OTHER.auth.encode()).decode()
+
+
+@pytest.fixture
+def two_tenants(tmp_path):
+    runner = FakeRunner()
+    ctx = make_backend(tmp_path, runner)
+    ctx.settings = replace(ctx.settings, namespaces=(*ctx.settings.namespaces, OTHER))
+    ctx.auth = Authenticator(ctx.settings.namespaces)
+    app = make_app(ctx)
+    put_action(app, "w", [{"key": "web-export", "value": True}])
+    return app, runner
+
+
+def test_a_callers_key_never_reaches_another_namespaces_web_action(two_tenants):
+    app, runner = two_tenants
+    response = asyncio.run(call(app, "GET", f"{WEB}/default/w.json", auth=OTHER_HEADER))
+    assert response.status == 200
+    params = runner.jobs[0].params
+    assert "authorization" not in params["__ow_headers"]
+    assert params["__ow_user"] == "other"  # who called is still told, as upstream
+    assert OTHER.key not in json.dumps(params)
+
+
+def test_the_owners_key_and_unknown_tokens_are_forwarded_as_upstream(two_tenants):
+    app, runner = two_tenants
+    asyncio.run(call(app, "GET", f"{WEB}/default/w.json"))  # the guest's own key
+    asyncio.run(call(app, "GET", f"{WEB}/default/w.json", auth="Bearer app-token"))
+    owner, token = (job.params["__ow_headers"].get("authorization") for job in runner.jobs)
+    assert owner is not None and owner.startswith("Basic ")
+    assert token == "Bearer app-token"

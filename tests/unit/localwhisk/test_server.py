@@ -1,10 +1,11 @@
-"""The HTTP adapter: request ids, CORS, OPTIONS, body limits, error bodies, unknown routes."""
+"""The HTTP adapter: request ids, the Host/Origin gate and CORS, OPTIONS, body limits, errors."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import logging
+from dataclasses import replace
 
 import pytest
 from fakes import call, header, make_app, make_backend
@@ -18,12 +19,121 @@ def app(tmp_path):
     return make_app(make_backend(tmp_path))
 
 
-def test_every_api_response_has_a_request_id_and_cors(app):
+PAGE = "http://localhost:5173"
+
+
+def allowing(tmp_path, **changes):
+    ctx = make_backend(tmp_path)
+    ctx.settings = replace(ctx.settings, **changes)
+    return make_app(ctx)
+
+
+def test_every_api_response_has_a_request_id_and_no_cors_grant(app):
     response = asyncio.run(call(app, "GET", "/api/v1"))
     assert response.status == 200
     assert len(header(response, "x-request-id")) == 32
+    assert header(response, "access-control-allow-origin") is None
+    assert header(response, "access-control-allow-headers") is None
+
+
+def test_a_page_from_another_origin_is_refused_with_the_flag_to_allow_it(app):
+    response = asyncio.run(
+        call(app, "POST", "/api/v1/namespaces/_/actions/x", {}, headers={"origin": PAGE})
+    )
+    assert response.status == 403
+    body = json.loads(response.body)
+    assert f"--allow-origin {PAGE}" in body["error"]
+    assert body["code"] == header(response, "x-request-id")
+    assert header(response, "access-control-allow-origin") is None
+
+
+def test_an_allowed_origin_gets_the_platforms_grant(tmp_path):
+    app = allowing(tmp_path, allowed_origins=(PAGE + "/",))
+    preflight = asyncio.run(
+        call(
+            app,
+            "OPTIONS",
+            "/api/v1/namespaces/_/actions",
+            auth=None,
+            headers={"origin": PAGE, "access-control-request-method": "PUT"},
+        )
+    )
+    assert preflight.status == 200
+    assert header(preflight, "access-control-allow-origin") == PAGE
+    assert header(preflight, "access-control-allow-methods") == "GET, DELETE, POST, PUT, HEAD"
+    assert "Authorization" in header(preflight, "access-control-allow-headers")
+    assert header(preflight, "vary") == "Origin"
+    other = asyncio.run(call(app, "GET", "/api/v1", headers={"origin": "http://localhost:5174"}))
+    assert other.status == 403
+
+
+def test_private_network_preflights_are_refused_even_for_allowed_origins(tmp_path):
+    app = allowing(tmp_path, allowed_origins=(PAGE,))
+    response = asyncio.run(
+        call(
+            app,
+            "OPTIONS",
+            "/api/v1/namespaces/_/actions",
+            auth=None,
+            headers={"origin": PAGE, "access-control-request-private-network": "true"},
+        )
+    )
+    assert response.status == 403
+    assert "Private network access is refused" in json.loads(response.body)["error"]
+    assert header(response, "access-control-allow-private-network") is None
+    assert header(response, "access-control-allow-origin") is None
+
+
+def test_the_servers_own_pages_need_no_grant(app):
+    response = asyncio.run(
+        call(app, "GET", "/api/v1", headers={"host": "127.0.0.1:1", "origin": "http://127.0.0.1:1"})
+    )
+    assert response.status == 200
+    assert header(response, "access-control-allow-origin") is None
+
+
+@pytest.mark.parametrize(
+    "host", ["127.0.0.1", "127.0.0.1:3233", "localhost:1", "LOCALHOST", "[::1]", "[::1]:3233"]
+)
+def test_loopback_host_names_are_served(app, host):
+    response = asyncio.run(call(app, "GET", "/api/v1", headers={"host": host}))
+    assert response.status == 200
+
+
+@pytest.mark.parametrize(
+    "host", ["evil.example", "evil.example:3233", "127.0.0.1.nip.io", "::1", "[::1", "localhost:x"]
+)
+def test_any_other_host_is_421_with_the_url_to_use(app, host):
+    for path in ("/api/v1", "/api/v1/web/guest/default/x.json", "/"):
+        response = asyncio.run(call(app, "GET", path, headers={"host": host}))
+        assert response.status == 421, (path, host)
+        body = json.loads(response.body)
+        assert "http://127.0.0.1:1" in body["error"] and "--allow-host" in body["error"]
+        assert body["code"] == header(response, "x-request-id")
+
+
+def test_allow_host_adds_a_name_and_the_bound_address_counts(tmp_path):
+    app = allowing(tmp_path, host="0.0.0.0", allowed_hosts=("My-Laptop.lan", "fe80::1"))
+    for host in ("my-laptop.lan:3233", "0.0.0.0:3233", "[fe80::1]:3233", "localhost"):
+        response = asyncio.run(call(app, "GET", "/api/v1", headers={"host": host}))
+        assert response.status == 200, host
+    refused = asyncio.run(call(app, "GET", "/api/v1", headers={"host": "other.lan"}))
+    assert refused.status == 421
+
+
+def test_web_actions_keep_the_platforms_open_cors(app):
+    response = asyncio.run(
+        call(
+            app,
+            "OPTIONS",
+            "/api/v1/web/guest/default/anything",
+            auth=None,
+            headers={"origin": "https://evil.example"},
+        )
+    )
+    # Not the origin gate's 403: the web route answers (no such action) with its CORS.
+    assert response.status == 404
     assert header(response, "access-control-allow-origin") == "*"
-    assert header(response, "access-control-allow-methods") == "GET, DELETE, POST, PUT, HEAD"
 
 
 def test_error_code_is_the_request_id(app):
