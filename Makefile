@@ -10,7 +10,7 @@ LW_LOG := $(LW_DIR)/localwhisk.log
 LW_PORT ?= 3233
 MANIFEST ?= manifest.yaml
 
-.PHONY: venv deploy undeploy plan validate urls test unit integration compat up down bench soak lint clean
+.PHONY: venv deploy undeploy plan validate urls test unit integration reliability compat-deps up down bench soak lint clean
 
 venv: $(STAMP)
 
@@ -57,14 +57,26 @@ down:
 	else echo "localwhisk is not running"; fi
 	@rm -f $(LW_PID)
 
+# The suites run on every core (pytest-xdist): most of their time is spent waiting on
+# real localwhisk and deploy processes. --dist loadfile keeps each test module on one
+# worker, in file order, because a module's tests share its server and some read what
+# the ones before them left. PYTHONDONTWRITEBYTECODE (set in some images) is dropped for
+# the tests: with it pytest rewrites every test module's asserts again in every worker
+# on every run (about 4 s each), and every tool process compiles the project again.
+PYTEST   := env -u PYTHONDONTWRITEBYTECODE $(PY) -m pytest
+PARALLEL ?= -n auto --dist loadfile
+
 test: $(STAMP) compat-deps
-	$(PY) -m pytest -q tests
+	$(PYTEST) -q $(PARALLEL) tests
 
 unit: $(STAMP)
-	$(PY) -m pytest -q tests/unit
+	$(PYTEST) -q $(PARALLEL) tests/unit
 
-integration: $(STAMP)
-	$(PY) -m pytest -q tests/integration
+integration: $(STAMP) compat-deps
+	$(PYTEST) -q $(PARALLEL) tests/integration
+
+reliability: $(STAMP)
+	$(PYTEST) -q $(PARALLEL) tests/reliability
 
 compat-deps:
 	@if [ -f tests/compat/package.json ]; then \
