@@ -10,7 +10,7 @@ LW_LOG := $(LW_DIR)/localwhisk.log
 LW_PORT ?= 3233
 MANIFEST ?= manifest.yaml
 
-.PHONY: venv deploy undeploy plan validate urls test unit integration compat sandbox-deps up down bench soak lint clean
+.PHONY: venv deploy undeploy plan validate urls test unit integration reliability compat-deps sandbox-deps up down bench soak lint clean
 
 venv: $(STAMP)
 
@@ -57,8 +57,17 @@ down:
 	else echo "localwhisk is not running"; fi
 	@rm -f $(LW_PID)
 
+# The suites run on every core (pytest-xdist): most of their time is spent waiting on
+# real localwhisk and deploy processes. --dist loadfile keeps each test module on one
+# worker, in file order, because a module's tests share its server and some read what
+# the ones before them left. PYTHONDONTWRITEBYTECODE (set in some images) is dropped for
+# the tests: with it pytest rewrites every test module's asserts again in every worker
+# on every run (about 4 s each), and every tool process compiles the project again.
+PYTEST   := env -u PYTHONDONTWRITEBYTECODE $(PY) -m pytest
+PARALLEL ?= -n auto --dist loadfile
+
 test: $(STAMP) compat-deps sandbox-deps
-	$(PY) -m pytest -q tests
+	$(PYTEST) -q $(PARALLEL) tests
 	@$(PY) -c 'from localwhisk.runtime.sandbox import choose; i = choose("auto"); print("sandbox:", "bubblewrap tested" if i.sandboxed else "bubblewrap NOT tested (only the fallback ran): " + i.describe())'
 
 # Actions run inside bubblewrap when it works. Installed where we may (root with apt, as
@@ -69,10 +78,13 @@ sandbox-deps:
 	  echo "bubblewrap not installed (needs root and apt-get): sandboxed tests will be skipped"
 
 unit: $(STAMP)
-	$(PY) -m pytest -q tests/unit
+	$(PYTEST) -q $(PARALLEL) tests/unit
 
-integration: $(STAMP)
-	$(PY) -m pytest -q tests/integration
+integration: $(STAMP) compat-deps
+	$(PYTEST) -q $(PARALLEL) tests/integration
+
+reliability: $(STAMP)
+	$(PYTEST) -q $(PARALLEL) tests/reliability
 
 compat-deps:
 	@if [ -f tests/compat/package.json ]; then \

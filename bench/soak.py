@@ -118,11 +118,10 @@ def soak_sigkill(proxy: FaultProxy, server: str, root: Path, points: int) -> int
 
 
 def run_deploy(quick: bool = False) -> None:
-    conftest = h.integration_conftest()
     with tempfile.TemporaryDirectory(prefix="soak-deploy-") as tmp:
         root = Path(tmp)
         (root / "home").mkdir()
-        server = conftest.start_server(root / "data")
+        server = h.start_server(root / "data")
         try:
             h.setup_bystanders(server.url, root / "bystander", root / "home")
             with FaultProxy(server.url) as proxy:

@@ -1,92 +1,21 @@
-"""A real localwhisk process for the integration tests, started once per session.
+"""Fixtures for the integration tests: one real localwhisk per session, clients, polling.
 
-``python -m localwhisk --port 0`` binds a free port and prints its ready line; the
-fixture reads that line (bounded wait) and yields the URL. Set ``OW_TEST_APIHOST``
-(and optionally ``OW_TEST_AUTH`` as ``uuid:key``) to run the same tests against
-another OpenWhisk instead. ``start_server`` is reused by tests that restart.
+The server is started by ``serverprocess.start_server`` (``python -m localwhisk --port
+0``, bounded wait for its ready line) and yields its URL. Set ``OW_TEST_APIHOST`` (and
+optionally ``OW_TEST_AUTH`` as ``uuid:key``) to run the same tests against another
+OpenWhisk instead. ``start_localwhisk`` hands ``start_server`` to tests that restart.
 """
 
 from __future__ import annotations
 
 import os
-import queue
-import subprocess
-import sys
-import threading
-import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 from lw_client import Client, wait_for
-
-from whiskfacts.guest import GUEST_KEY, GUEST_UUID
-
-ROOT = Path(__file__).resolve().parents[2]
-GUEST_AUTH = (GUEST_UUID, GUEST_KEY)
-READY_TIMEOUT_S = 30.0
-STOP_TIMEOUT_S = 15.0
-
-
-@dataclass
-class ServerProcess:
-    url: str
-    data_dir: Path
-    process: subprocess.Popen[str] | None
-    output: list[str] = field(default_factory=list)
-
-    def stop(self) -> int | None:
-        """SIGTERM and wait (bounded); the exit status."""
-        if self.process is None:
-            return None
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=STOP_TIMEOUT_S)
-        return self.process.returncode
-
-
-def _pump(stream: Any, lines: queue.Queue[str | None], keep: list[str]) -> None:
-    for line in stream:
-        keep.append(line)
-        lines.put(line)
-    lines.put(None)
-
-
-def start_server(data_dir: Path, *extra: str) -> ServerProcess:
-    """Start ``python -m localwhisk --port 0`` and wait (bounded) for its ready line."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "localwhisk", "--port", "0", "--data", str(data_dir), *extra],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    server = ServerProcess("", data_dir, process)
-    lines: queue.Queue[str | None] = queue.Queue()
-    threading.Thread(target=_pump, args=(process.stdout, lines, server.output), daemon=True).start()
-    deadline = time.monotonic() + READY_TIMEOUT_S
-    while True:
-        try:
-            line = lines.get(timeout=max(0.0, deadline - time.monotonic()))
-        except queue.Empty:
-            server.stop()
-            raise RuntimeError(
-                f"localwhisk not ready in {READY_TIMEOUT_S} s: {server.output}"
-            ) from None
-        if line is None:
-            process.wait(timeout=STOP_TIMEOUT_S)
-            raise RuntimeError(
-                f"localwhisk exited ({process.returncode}): {''.join(server.output)}"
-            )
-        if "listening on http://" in line:
-            server.url = line.split("listening on ", 1)[1].split()[0]
-            return server
+from serverprocess import GUEST_AUTH, ServerProcess, start_server
 
 
 @pytest.fixture(scope="session")

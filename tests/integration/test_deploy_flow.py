@@ -19,13 +19,7 @@ from typing import Any
 
 import pytest
 import requests
-
-from whiskfacts.guest import GUEST_KEY, GUEST_UUID
-
-# Not imported from conftest: with several test folders in one run, "conftest" may be
-# another folder's module. The values are the project's root and the guest key.
-ROOT = Path(__file__).resolve().parents[2]
-GUEST_AUTH = (GUEST_UUID, GUEST_KEY)
+from serverprocess import GUEST_AUTH, ROOT
 
 WORKER_RESULT = {"statusCode": 200, "body": {"payload": "Hello from the long running job!"}}
 KEY = ":".join(GUEST_AUTH)
@@ -158,9 +152,34 @@ def test_local_default_is_announced_and_a_wskprops_target_wins(server, bundle, t
     assert names(server, "actions") == []
 
 
+# The CLI's own entry point in a whole process, with its retry sleeps injected as no-ops:
+# the backoff between the refused connections (several seconds of real waiting) and how
+# many attempts there are is the client's policy, tested in tests/unit/deploy/test_client.py.
+# Here it is what the user sees once every retry is spent. The process reports how many
+# sleeps it was asked for on a line of its own, so the test knows retries happened.
+NO_WAIT_CLI = """\
+import sys
+from deploy.cli import main
+sleeps = []
+code = main(sys.argv[1:], sleep=sleeps.append)
+print(f"retry sleeps: {len(sleeps)}", file=sys.stderr)
+sys.exit(code)
+"""
+
+
 def test_an_unreachable_server_is_a_clear_error_without_traceback(bundle, tmp_path):
     env = clean_env(tmp_path, WHISK_APIHOST="http://127.0.0.1:9", WHISK_AUTH=KEY)
-    done = owdeploy(bundle, "plan", env=env)
-    assert done.returncode == 1
+    done = subprocess.run(
+        [sys.executable, "-c", NO_WAIT_CLI, "plan"],
+        cwd=bundle,
+        env={**env, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert KEY.split(":")[1] not in done.stdout + done.stderr, "the API key was printed"
+    assert done.returncode == 1, done.stderr
     assert "Traceback" not in done.stderr
-    assert "make up" in done.stderr
+    assert "error: " in done.stderr and "make up" in done.stderr
+    retried = [line for line in done.stderr.splitlines() if line.startswith("retry sleeps: ")]
+    assert retried and int(retried[0].split(": ")[1]) > 0, done.stderr

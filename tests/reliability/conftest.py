@@ -1,10 +1,9 @@
 """Fixtures for the reliability tests: one real localwhisk, a fault proxy in front of it.
 
-The server comes from ``tests/integration/conftest.py``'s ``start_server`` (loaded by
-path, so that file stays the one owner of starting localwhisk). The namespace is
-shared by the tests of this folder: each scenario leaves ``rel-app`` undeployed and
-the ``bystander`` project and hand-made action in place, which every undeploy check
-verifies.
+The server comes from ``serverprocess.start_server``, which starts every test server.
+The namespace is shared by the tests of this folder: each scenario leaves ``rel-app``
+undeployed and the ``bystander`` project and hand-made action in place, which every
+undeploy check verifies.
 """
 
 from __future__ import annotations
@@ -14,12 +13,13 @@ from pathlib import Path
 
 import pytest
 from faultproxy import FaultProxy
-from harness import integration_conftest, setup_bystanders
+from harness import setup_bystanders
+from serverprocess import start_server
 
 
 @pytest.fixture(scope="session")
 def rel_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    server = integration_conftest().start_server(tmp_path_factory.mktemp("reliability-data"))
+    server = start_server(tmp_path_factory.mktemp("reliability-data"))
     try:
         setup_bystanders(
             server.url,

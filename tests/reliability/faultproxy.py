@@ -35,6 +35,9 @@ from urllib.parse import urlsplit
 NO_RETRY = frozenset({400, 401, 403, 404, 409})
 RETRYABLE = frozenset({429, 500, 502, 503, 504})
 FAULTS = ("429", "429-retry-after", "500", "502", "503", "reset", "slow")
+# How often serve_forever looks for shutdown(): close() waits up to this long. The
+# default 0.5 s cost each test using the proxy half a second of teardown.
+POLL_S = 0.02
 HOP_BY_HOP = frozenset(
     {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "host"}
 )
@@ -113,7 +116,9 @@ class FaultProxy:
         self._lock = threading.Lock()
         self._server = _QuietServer(("127.0.0.1", 0), self._handler_class())
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": POLL_S}, daemon=True
+        )
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
 
     # ---- lifecycle -----------------------------------------------------------------
@@ -126,7 +131,9 @@ class FaultProxy:
         self.close()
 
     def close(self) -> None:
-        self._server.shutdown()
+        """Stop serving (within ``POLL_S``) and close the listening socket."""
+        if self._thread.is_alive():  # shutdown() waits for a serve_forever that must be running
+            self._server.shutdown()
         self._server.server_close()
 
     def begin(self, run: str, schedule: Schedule | None = None) -> None:

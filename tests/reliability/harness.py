@@ -11,7 +11,6 @@ so the fast tests assert on them and the soak prints them. Loopback only.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import random
@@ -24,30 +23,20 @@ from pathlib import Path
 from typing import Any
 
 import requests
-from faultproxy import NO_RETRY, FaultProxy, Schedule
 
-from whiskfacts.guest import GUEST_KEY, GUEST_UUID
+# tests/ holds serverprocess; pytest has it on the path, bench.soak (which loads this
+# file by path) does not.
+_TESTS = str(Path(__file__).resolve().parents[1])
+if _TESTS not in sys.path:
+    sys.path.insert(0, _TESTS)
 
-ROOT = Path(__file__).resolve().parents[2]
-GUEST_AUTH = (GUEST_UUID, GUEST_KEY)
+from faultproxy import NO_RETRY, FaultProxy, Schedule  # noqa: E402 (after the insert)
+from serverprocess import GUEST_AUTH, ROOT, ServerProcess, start_server  # noqa: E402
+
+__all__ = ["ServerProcess", "start_server"]
 KEY = ":".join(GUEST_AUTH)
 TOOL_TIMEOUT_S = 120.0
 COLLECTIONS = ("packages", "actions", "triggers", "rules")
-
-
-def integration_conftest() -> Any:
-    """tests/integration/conftest.py by path (tests/ is not a package): ``start_server``."""
-    folder = ROOT / "tests" / "integration"
-    if str(folder) not in sys.path:
-        sys.path.insert(0, str(folder))  # its own `from lw_client import ...`
-    spec = importlib.util.spec_from_file_location("integration_conftest", folder / "conftest.py")
-    assert spec and spec.loader
-    if spec.name in sys.modules:
-        return sys.modules[spec.name]
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while it loads
-    spec.loader.exec_module(module)
-    return module
 
 
 # ---- projects -------------------------------------------------------------------------

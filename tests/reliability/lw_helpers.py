@@ -2,15 +2,13 @@
 
 Owned by the localwhisk reliability tests (``test_lw_*.py``) and reused by
 ``bench/soak_localwhisk.py`` for the long runs, so the fast tests and the soak prove
-the same properties with different sizes. Servers come from the integration
-``conftest.start_server`` (loaded by path under its own module name, because
-``tests/`` is not a package and ``tests/reliability/conftest.py`` is another one).
+the same properties with different sizes. Servers come from
+``serverprocess.start_server``, the one that starts every test server.
 Traffic goes to 127.0.0.1 only; every wait is bounded.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import random
 import sqlite3
@@ -27,39 +25,29 @@ from typing import Any
 
 import requests
 
-HERE = Path(__file__).resolve().parent
-INTEGRATION = HERE.parent / "integration"
-# tests/integration for lw_client (the integration conftest imports it), tests/ for contract.
-for _folder in (INTEGRATION, HERE.parent):
-    if str(_folder) not in sys.path:
-        sys.path.insert(0, str(_folder))
+# tests/ holds serverprocess and contract; pytest has it on the path, bench.soak_localwhisk
+# (which loads this file by path) does not.
+_TESTS = str(Path(__file__).resolve().parents[1])
+if _TESTS not in sys.path:
+    sys.path.insert(0, _TESTS)
 
-
-def _load_integration_conftest() -> Any:
-    # A distinct module name: "conftest" may already be another directory's conftest.
-    name = "lw_integration_conftest"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, INTEGRATION / "conftest.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-_conftest = _load_integration_conftest()
 from contract import (  # noqa: E402 (reachable after the insert)
     ContractError,
     load_spec,
     template_for,
     validate_response,
 )
+from serverprocess import GUEST_AUTH, ServerProcess, start_server  # noqa: E402
 
-__all__ = ["ContractError", "load_spec", "template_for", "validate_response"]
-start_server: Callable[..., Any] = _conftest.start_server
-ServerProcess = _conftest.ServerProcess
-GUEST_AUTH: tuple[str, str] = _conftest.GUEST_AUTH
+__all__ = [
+    "GUEST_AUTH",
+    "ContractError",
+    "ServerProcess",
+    "load_spec",
+    "start_server",
+    "template_for",
+    "validate_response",
+]
 
 NS = "/api/v1/namespaces/_"
 # A second tenant for the isolation tests (the key must be 64 characters).
