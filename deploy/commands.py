@@ -267,7 +267,8 @@ def _progress(ctx: Any) -> Any:
 
 
 def _real_namespace(ctx: Any, manifest: Any) -> str:
-    """Web URLs need the real namespace: ``_`` does not resolve there (openwhisk-api.md §3.1)."""
+    """Web URLs need the real namespace: ``_`` does not resolve there (apache/openwhisk
+    docs/webactions.md; the controller's ``WebActions.scala`` looks the name up as given)."""
     namespace = ctx.resolve().namespace
     if namespace != "_":
         return namespace

@@ -1,6 +1,7 @@
 """Where to deploy and with which key: flags, environment, ``.wskprops``, local default.
 
-Owns the precedence rules (the wsk CLI's and aio's, see openwhisk-api.md §1.3–1.4)
+Owns the precedence rules (the wsk CLI's, apache/openwhisk-cli ``commands/property.go``,
+and aio's, adobe/aio-lib-runtime ``src/utils.js`` ``checkOpenWhiskCredentials``)
 and ``mask``, which every output path uses so the key is never printed. Reads only
 what it is given: ``environ`` and ``home`` are parameters, nothing is read at import.
 """
@@ -194,7 +195,8 @@ def _wskprops_path(environ: Mapping[str, str], home: Path | str | None) -> Path 
 
 
 def _read_wskprops(path: Path | None) -> tuple[dict[str, str], list[str]]:
-    """Parse KEY=VALUE lines the way the Go CLI does (openwhisk-api.md §1.3)."""
+    """Parse KEY=VALUE lines the way the Go CLI does (apache/openwhisk-cli ``commands/util.go``
+    ``ReadProps``)."""
     if path is None or not path.is_file():
         return {}, []
     warnings: list[str] = []
