@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from deploy.errors import PreflightError
+from deploy.plan import annotation_map, path_of_document
 
 
 def validate(ctx: Any) -> int:
@@ -80,9 +81,9 @@ def deploy(ctx: Any) -> int:
             f"deployed: {len(report.applied)} change{'s' if len(report.applied) != 1 else ''} applied"
         )
         for doc in report.readback:  # what the server holds now, not what we sent
-            web = ", web" if _annotation(doc, "web-export") is True else ""
+            web = ", web" if annotation_map(doc).get("web-export") is True else ""
             ctx.say(
-                f"  read back {_path(doc)}: timeout {(doc.get('limits') or {}).get('timeout')} ms{web}"
+                f"  read back {path_of_document(doc)}: timeout {(doc.get('limits') or {}).get('timeout')} ms{web}"
             )
     urls = web_actions(manifest, ctx.settings.apihost, _real_namespace(ctx, manifest))
     if urls:
@@ -92,9 +93,9 @@ def deploy(ctx: Any) -> int:
     if ctx.args.json:
         readback = [
             {
-                "name": _path(doc),
+                "name": path_of_document(doc),
                 "limits": doc.get("limits"),
-                "web": _annotation(doc, "web-export") is True,
+                "web": annotation_map(doc).get("web-export") is True,
             }
             for doc in (report.readback if report else [])
         ]
@@ -279,12 +280,3 @@ def _real_namespace(ctx: Any, manifest: Any) -> str:
 def _requests(ctx: Any) -> None:
     if ctx.args.verbose and ctx._client is not None:
         ctx.note(f"requests: {ctx._client.request_count}")
-
-
-def _annotation(doc: dict[str, Any], key: str) -> Any:
-    return {a.get("key"): a.get("value") for a in doc.get("annotations") or []}.get(key)
-
-
-def _path(doc: dict[str, Any]) -> str:
-    _, _, package = str(doc.get("namespace", "")).partition("/")
-    return f"{package}/{doc.get('name')}" if package else str(doc.get("name"))

@@ -258,6 +258,18 @@ def annotation_map(body: dict[str, Any]) -> dict[str, Any]:
     return {a["key"]: a.get("value") for a in body.get("annotations") or []}
 
 
+def entity_path(namespace_path: Any, name: Any) -> str:
+    """The name inside the namespace: ``pkg/name`` when the server's namespace path is
+    ``ns/pkg`` (a packaged action, a rule end's ``path``), else ``name``."""
+    _, _, package = str(namespace_path or "").partition("/")
+    return f"{package}/{name}" if package else str(name)
+
+
+def path_of_document(doc: dict[str, Any]) -> str:
+    """``entity_path`` of a server document (``{namespace, name, ...}``)."""
+    return entity_path(doc.get("namespace"), doc.get("name"))
+
+
 def param_map(body: dict[str, Any]) -> dict[str, Any]:
     return {p["key"]: p.get("value") for p in body.get("parameters") or []}
 
@@ -275,9 +287,7 @@ def _path_of(value: Any) -> str | None:
     if value is None:
         return None
     if isinstance(value, dict):
-        path = value.get("path", "")
-        rest = path.split("/", 1)[1] if "/" in path else ""
-        return f"{rest}/{value.get('name')}" if rest else str(value.get("name"))
+        return entity_path(value.get("path"), value.get("name"))
     parts = str(value).strip("/").split("/")
     return "/".join(parts[1:]) if len(parts) > 1 else parts[0]
 
