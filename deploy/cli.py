@@ -28,13 +28,6 @@ if TYPE_CHECKING:
     from deploy.settings import Settings
 
 
-def mask(text: str, keys: set[str]) -> str:
-    # lazily: settings imports pathlib, which --help does not need
-    from deploy.settings import mask_secrets, secret_forms
-
-    return mask_secrets(text, secret_forms(keys))
-
-
 @dataclass
 class Context:
     """Everything a command needs from outside: injected by tests, real by default."""
@@ -56,16 +49,12 @@ class Context:
 
     def mask(self, text: str) -> str:
         """Hide the resolved key and any key offered by flags or environment (even unused)."""
-        if self._keys is None or self._keys[0] is not self.settings:
-            keys = {self.settings.auth} if self.settings else set()
-            keys.update(
-                v for v in (getattr(self.args, "auth", None), self.environ.get("WHISK_AUTH")) if v
-            )
-            keys.update(v for k, v in self.environ.items() if k.upper() == "AIO_RUNTIME_AUTH" and v)
-            from deploy.settings import secret_forms
+        # lazily: settings imports pathlib, which --help does not need
+        from deploy.settings import mask_secrets, offered_keys
 
-            self._keys = (self.settings, secret_forms(keys))
-        from deploy.settings import mask_secrets
+        if self._keys is None or self._keys[0] is not self.settings:
+            flag = getattr(self.args, "auth", None)
+            self._keys = (self.settings, offered_keys(self.environ, flag, self.settings))
 
         return mask_secrets(text, self._keys[1])
 
@@ -176,10 +165,9 @@ def _parse(
             return parser.parse_args(argv)
     finally:
         if text := err.getvalue():
-            keys = {
-                v for k, v in environ.items() if k.upper() in ("WHISK_AUTH", "AIO_RUNTIME_AUTH")
-            }
-            sys.stderr.write(re.sub(_KEY_SHAPED, "***", mask(text, {k for k in keys if k})))
+            from deploy.settings import mask_secrets, offered_keys
+
+            sys.stderr.write(re.sub(_KEY_SHAPED, "***", mask_secrets(text, offered_keys(environ))))
 
 
 def build_parser() -> argparse.ArgumentParser:
