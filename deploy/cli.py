@@ -5,7 +5,7 @@ and prints through ``mask`` so the key never reaches a terminal or log. Commands
 raise ``DeployError``; ``main`` turns it into ``error: <message>`` and its exit code
 (0 ok, 1 failed against the server, 2 bad input). Anything else is a bug: its
 traceback is printed, masked. Heavy modules are imported inside the commands so
-``--help`` stays fast.
+``--help`` stays fast. Each command is ``f(ctx: CommandContext) -> int``.
 """
 
 from __future__ import annotations
@@ -25,11 +25,12 @@ from deploy.errors import DeployError
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from deploy.http.client import OpenWhiskClient
     from deploy.settings import Settings
 
 
 @dataclass
-class Context:
+class CommandContext:
     """Everything a command needs from outside: injected by tests, real by default."""
 
     args: argparse.Namespace
@@ -42,7 +43,7 @@ class Context:
     clock: Callable[[], float] = time.monotonic
     settings: Settings | None = None
     manifest_namespace: str | None = None  # set by commands once the manifest is read
-    _client: Any = field(default=None, repr=False)
+    _client: OpenWhiskClient | None = field(default=None, repr=False)
     # (settings, forms of every key): every printed line is masked, and a 200-action deploy
     # prints 600 lines; the keys change only when settings are resolved: gathered once.
     _keys: tuple[Any, tuple[str, ...]] | None = field(default=None, repr=False)
@@ -81,12 +82,16 @@ class Context:
                 self.note(f"warning: {warning}")
         return self.settings
 
-    def client(self) -> Any:
+    def client(self) -> OpenWhiskClient:
         if self._client is None:
             from deploy.http.client import OpenWhiskClient
 
             self._client = OpenWhiskClient(self.resolve(), session=self.session, sleep=self.sleep)
         return self._client
+
+    def request_count(self) -> int | None:
+        """HTTP attempts so far, or None when no command has needed the server."""
+        return None if self._client is None else self._client.request_count
 
     def tty(self) -> bool:
         return bool(getattr(self.err, "isatty", lambda: False)())
@@ -114,7 +119,7 @@ def main(
         from pathlib import Path
 
         home = Path.home()
-    ctx = Context(
+    ctx = CommandContext(
         args,
         environ,
         home,

@@ -1,6 +1,6 @@
 """The deploy commands: validate, plan, deploy, undeploy, urls, target.
 
-Each takes the CLI ``Context``, wires the stages and returns an exit code; errors are
+Each takes the CLI's ``CommandContext``, wires the stages and returns an exit code; errors are
 raised as ``DeployError`` for ``cli.main`` to print. Stage modules are imported inside
 the functions so ``--help`` does not load YAML, Jinja2 or requests.
 """
@@ -9,13 +9,18 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from deploy.errors import PreflightError
+from deploy.models import Artifact, Change, Manifest, Plan
 from deploy.plan import annotation_map, path_of_document
 
+if TYPE_CHECKING:
+    from deploy.apply import Event
+    from deploy.cli import CommandContext
 
-def validate(ctx: Any) -> int:
+
+def validate(ctx: CommandContext) -> int:
     from deploy.plan import desired_entities
 
     manifest = _load(ctx)
@@ -49,7 +54,7 @@ def validate(ctx: Any) -> int:
     return 0
 
 
-def plan(ctx: Any) -> int:
+def plan(ctx: CommandContext) -> int:
     manifest, the_plan, warnings = _prepare(ctx, force=False)
     _show_plan(ctx, manifest, the_plan, warnings)
     if ctx.args.json:
@@ -57,7 +62,7 @@ def plan(ctx: Any) -> int:
     return 0
 
 
-def deploy(ctx: Any) -> int:
+def deploy(ctx: CommandContext) -> int:
     from deploy.ui import url_lines, web_actions
 
     manifest, the_plan, warnings = _prepare(ctx, force=ctx.args.force)
@@ -111,7 +116,7 @@ def deploy(ctx: Any) -> int:
     return 0
 
 
-def undeploy(ctx: Any) -> int:
+def undeploy(ctx: CommandContext) -> int:
     from deploy.apply import apply_plan
     from deploy.plan import undeploy_plan
     from deploy.state import fetch_state
@@ -145,7 +150,7 @@ def undeploy(ctx: Any) -> int:
     return 0
 
 
-def urls(ctx: Any) -> int:
+def urls(ctx: CommandContext) -> int:
     from deploy.ui import url_lines, web_actions
 
     manifest = _load(ctx)
@@ -159,7 +164,7 @@ def urls(ctx: Any) -> int:
     return 0
 
 
-def target(ctx: Any) -> int:
+def target(ctx: CommandContext) -> int:
     settings = ctx.resolve()
     if ctx.args.json:
         ctx.emit(
@@ -183,7 +188,7 @@ def target(ctx: Any) -> int:
 # ---- shared steps -------------------------------------------------------------------------
 
 
-def _load(ctx: Any) -> Any:
+def _load(ctx: CommandContext) -> Manifest:
     from deploy.manifest import loader as manifest_module
 
     path = manifest_module.find_manifest(Path(ctx.args.manifest))
@@ -194,7 +199,7 @@ def _load(ctx: Any) -> Any:
     return manifest
 
 
-def _artifacts(manifest: Any) -> dict[str, Any]:
+def _artifacts(manifest: Manifest) -> dict[str, Artifact]:
     from deploy.bundle import build_artifact
     from deploy.errors import BundleError
 
@@ -210,7 +215,7 @@ def _artifacts(manifest: Any) -> dict[str, Any]:
     return artifacts
 
 
-def _prepare(ctx: Any, force: bool) -> tuple[Any, Any, list[str]]:
+def _prepare(ctx: CommandContext, force: bool) -> tuple[Manifest, Plan, list[str]]:
     """Manifest + artifacts + server state → plan, checked by preflight (reads only)."""
     from deploy import preflight
     from deploy.plan import build_plan, desired_entities
@@ -228,7 +233,9 @@ def _prepare(ctx: Any, force: bool) -> tuple[Any, Any, list[str]]:
     return manifest, the_plan, warnings
 
 
-def _show_plan(ctx: Any, manifest: Any, the_plan: Any, warnings: list[str]) -> None:
+def _show_plan(
+    ctx: CommandContext, manifest: Manifest, the_plan: Plan, warnings: list[str]
+) -> None:
     from deploy.ui import plan_lines
 
     for warning in warnings:
@@ -237,7 +244,9 @@ def _show_plan(ctx: Any, manifest: Any, the_plan: Any, warnings: list[str]) -> N
         ctx.say(line)
 
 
-def _plan_doc(ctx: Any, manifest: Any, the_plan: Any, warnings: list[str]) -> dict[str, Any]:
+def _plan_doc(
+    ctx: CommandContext, manifest: Manifest, the_plan: Plan, warnings: list[str]
+) -> dict[str, Any]:
     from deploy.ui import plan_json
 
     settings = ctx.settings
@@ -253,12 +262,12 @@ def _plan_doc(ctx: Any, manifest: Any, the_plan: Any, warnings: list[str]) -> di
     }
 
 
-def _progress(ctx: Any) -> Any:
+def _progress(ctx: CommandContext) -> Event:
     from deploy.ui import progress_line
 
     lock = threading.Lock()  # events arrive from the apply thread pool
 
-    def on_event(change: Any, status: str, detail: str) -> None:
+    def on_event(change: Change, status: str, detail: str) -> None:
         if status == "start":
             return
         with lock:
@@ -267,7 +276,7 @@ def _progress(ctx: Any) -> Any:
     return on_event
 
 
-def _real_namespace(ctx: Any, manifest: Any) -> str:
+def _real_namespace(ctx: CommandContext, manifest: Manifest) -> str:
     """Web URLs need the real namespace: ``_`` does not resolve there (apache/openwhisk
     docs/webactions.md; the controller's ``WebActions.scala`` looks the name up as given)."""
     namespace = ctx.resolve().namespace
@@ -277,6 +286,7 @@ def _real_namespace(ctx: Any, manifest: Any) -> str:
     return names[0] if names else namespace
 
 
-def _requests(ctx: Any) -> None:
-    if ctx.args.verbose and ctx._client is not None:
-        ctx.note(f"requests: {ctx._client.request_count}")
+def _requests(ctx: CommandContext) -> None:
+    count = ctx.request_count()
+    if ctx.args.verbose and count is not None:
+        ctx.note(f"requests: {count}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import subprocess
@@ -357,3 +358,26 @@ def test_projectname_names_a_manifest_without_project_name(capsys, tmp_path, pro
     assert (code, "project chosen" in out, "warning" in err) == (0, True, False)
     code, out, err = run(capsys, tmp_path, "validate", "-m", str(bare))
     assert code == 0 and f"project {project.parent.name}" in out and "project.name: not set" in err
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_activation_wait_on_a_terminal_ends_its_progress_line(monkeypatch, tmp_path, rsps) -> None:
+    url = f"{NS}/activations/{'f' * 32}"
+    rsps.get(url, status=404, json={"error": "not yet"})
+    rsps.get(url, json={"end": 2, "response": {"status": "success", "success": True}})
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    code = main(
+        ["activation", "wait", "f" * 32],
+        environ=ENV,
+        home=tmp_path,
+        session=requests_session(HOST),
+        sleep=lambda s: None,
+    )
+    err = terminal.getvalue()
+    # the line rewritten with \r is ended before anything else is printed
+    assert code == 0 and "\rwaiting for activation " in err and err.endswith("left)\n")
