@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 
 def validate(ctx: CommandContext) -> int:
+    from deploy.bundle import binary_format
     from deploy.plan import desired_entities
 
     manifest = _load(ctx)
@@ -49,7 +50,7 @@ def validate(ctx: CommandContext) -> int:
     ctx.say(f"{manifest.file}: project {manifest.project}: {listed or 'nothing declared'}: valid")
     if ctx.args.verbose:
         for path, artifact in sorted(artifacts.items()):
-            kind = "zip" if artifact.binary else "text"
+            kind = binary_format(artifact.data) if artifact.binary else "text"
             ctx.say(f"  {path}: {kind}, {len(artifact.data)} bytes, sha256 {artifact.sha256[:12]}")
     return 0
 

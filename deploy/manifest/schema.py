@@ -147,6 +147,7 @@ RUNTIMES = {
     ".go": "go:default",
     ".rs": "rust:default",
     ".java": "java:default",
+    ".jar": "java:default",
 }
 WEB = {"true": "true", "yes": "true", "raw": "raw", "false": "false", "no": "false"}
 MAX_SAFE_INT = 2**53 - 1

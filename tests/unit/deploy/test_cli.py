@@ -381,3 +381,21 @@ def test_activation_wait_on_a_terminal_ends_its_progress_line(monkeypatch, tmp_p
     err = terminal.getvalue()
     # the line rewritten with \r is ended before anything else is printed
     assert code == 0 and "\rwaiting for activation " in err and err.endswith("left)\n")
+
+
+def test_validate_takes_a_jar_for_java_and_refuses_it_for_python(capsys, tmp_path) -> None:
+    (tmp_path / "app.jar").write_bytes(b"PK\x03\x04" + bytes(range(256)))
+    manifest = tmp_path / "manifest.yaml"
+    manifest.write_text(
+        "project:\n  name: jars\n  packages:\n    default:\n      actions:\n"
+        "        app:\n          function: app.jar\n"
+    )
+    code, out, _ = run(capsys, tmp_path, "validate", "-v", "-m", str(manifest))
+    assert code == 0 and "app: zip," in out  # java:default from .jar, sent as binary
+    manifest.write_text(manifest.read_text() + "          runtime: python:3.11\n")
+    code, _, err = run(capsys, tmp_path, "validate", "-m", str(manifest))
+    assert code == 2 and "Traceback" not in err
+    assert (
+        f"error: {manifest}:6: project.packages.default.actions.app: action app: kind python:3.11"
+        " takes a zip as binary code, found app.jar (a .jar)"
+    ) in err
