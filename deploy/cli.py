@@ -3,9 +3,10 @@
 Wires the stages (settings → manifest → bundle → state → plan → preflight → apply)
 and prints through ``mask`` so the key never reaches a terminal or log. Commands
 raise ``DeployError``; ``main`` turns it into ``error: <message>`` and its exit code
-(0 ok, 1 failed against the server, 2 bad input). Anything else is a bug: its
-traceback is printed, masked. Heavy modules are imported inside the commands so
-``--help`` stays fast. Each command is ``f(ctx: CommandContext) -> int``.
+(0 ok, 1 failed against the server, 2 bad input; 141 when the reader closed the
+pipe, as for any Unix tool). Anything else is a bug: its traceback is printed,
+masked. Heavy modules are imported inside the commands so ``--help`` stays fast.
+Each command is ``f(ctx: CommandContext) -> int``.
 """
 
 from __future__ import annotations
@@ -130,8 +131,23 @@ def main(
         clock or time.monotonic,
     )
     try:
+        code = _run(ctx)
+        # A pipe buffers the output until exit, where a closed reader would be reported by
+        # the interpreter (exit 120): flush here, where it can still be handled.
+        ctx.out.flush()
+        return code
+    except BrokenPipeError:
+        return _reader_gone()
+
+
+def _run(ctx: CommandContext) -> int:
+    """The command, with every error it raises turned into a message and an exit code."""
+    args = ctx.args
+    try:
         module, _, function = args.handler.partition(":")
         return getattr(importlib.import_module(f"deploy.{module}"), function)(ctx)
+    except BrokenPipeError:
+        raise  # not a bug: whoever read the output stopped (`| head -1`); main ends quietly
     except DeployError as exc:
         print(f"error: {ctx.mask(str(exc))}", file=sys.stderr)
         if args.json:
@@ -149,6 +165,25 @@ def main(
             file=sys.stderr,
         )
         return 1
+
+
+# What a shell reports for a tool that SIGPIPE ended: 128 + the signal's number (13).
+SIGPIPE_EXIT = 141
+
+
+def _reader_gone() -> int:
+    """The reader closed the pipe: stop without a word, as ``cat`` or ``grep`` would.
+
+    Python ignores SIGPIPE, so the write raised instead of ending the process; stdout is
+    pointed at /dev/null so the interpreter's flush at exit cannot raise a second time.
+    """
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # not a real file (tests pass StringIO)
+        pass
+    return SIGPIPE_EXIT
 
 
 # An OpenWhisk key: a uuid, a colon, 64 letters and digits (and its secret half alone).

@@ -399,3 +399,27 @@ def test_validate_takes_a_jar_for_java_and_refuses_it_for_python(capsys, tmp_pat
         f"error: {manifest}:6: project.packages.default.actions.app: action app: kind python:3.11"
         " takes a zip as binary code, found app.jar (a .jar)"
     ) in err
+
+
+class ClosedPipe(io.StringIO):
+    def write(self, text: str) -> int:
+        raise BrokenPipeError(32, "Broken pipe")
+
+
+def test_a_closed_pipe_ends_the_command_quietly(monkeypatch, capsys, tmp_path, project) -> None:
+    monkeypatch.setattr(sys, "stdout", ClosedPipe())
+    code = main(["--json", "validate", "-m", str(project)], environ=ENV, home=tmp_path)
+    assert code == 141 and capsys.readouterr().err == ""
+
+
+def test_a_closed_pipe_leaves_no_traceback_at_exit(project) -> None:
+    # The reader is gone before the tool writes: the `| head -1` case, without a shell.
+    process = subprocess.Popen(
+        [sys.executable, "-m", "deploy", "--json", "validate", "-m", str(project)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={"PATH": "/usr/bin:/bin"},
+    )
+    process.stdout.close()
+    _, err = process.communicate(timeout=60)
+    assert (process.returncode, err.decode()) == (141, "")
