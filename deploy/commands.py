@@ -125,7 +125,8 @@ def undeploy(ctx: CommandContext) -> int:
 
     manifest = _load(ctx)
     client = ctx.client()
-    the_plan = undeploy_plan(fetch_state(client), manifest.project)
+    only = manifest.declared if manifest.named_after_folder else None
+    the_plan = undeploy_plan(fetch_state(client), manifest.project, only)
     for line in plan_lines(the_plan, f"undeploy project {manifest.project}:"):
         ctx.say(line)
     report = None
@@ -229,7 +230,9 @@ def _prepare(ctx: CommandContext, force: bool) -> tuple[Manifest, Plan, list[str
     info = client.server_info()  # first: an unreachable server is reported before anything else
     desired = desired_entities(manifest, artifacts, settings.namespace)
     current = fetch_state(client, desired)
-    the_plan = build_plan(desired, current, manifest.project, force=force)
+    the_plan = build_plan(
+        desired, current, manifest.project, force=force, keep_leftovers=manifest.named_after_folder
+    )
     warnings = preflight.check(desired, current, info, settings.namespace, settings.apihost)
     return manifest, the_plan, warnings
 

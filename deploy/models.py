@@ -138,6 +138,19 @@ class Manifest:
     namespace: str | None = (
         None  # project.namespace if the manifest names one (wskdeploy: below flags/env)
     )
+    # No project.name and no --projectname: ``project`` is the folder's name, which another
+    # manifest in that folder shares, so its entities are never deleted as leftovers.
+    named_after_folder: bool = False
+
+    @property
+    def declared(self) -> frozenset[tuple[str, str]]:
+        """(collection, name) of every entity this manifest declares."""
+        return frozenset(
+            [("packages", p.name) for p in self.packages]
+            + [("actions", a.path) for a in (*self.actions, *self.sequences)]
+            + [("triggers", t.name) for t in self.triggers]
+            + [("rules", r.name) for r in self.rules]
+        )
 
 
 @dataclass(frozen=True)

@@ -93,6 +93,7 @@ def load_manifest(
         rules=tuple(walker.rules),
         warnings=tuple(_in_file_order(file, problems.warnings)),
         namespace=namespace,
+        named_after_folder=walker.named_after_folder,
     )
 
 
@@ -115,6 +116,7 @@ class _Walker:
         self.sequences: list[SequenceSpec] = []
         self.triggers: list[TriggerSpec] = []
         self.rules: list[RuleSpec] = []
+        self.named_after_folder = False
 
     def top(self, data: Any, fallback_name: str | None) -> tuple[str | None, str | None]:
         problems = self.problems
@@ -181,9 +183,12 @@ class _Walker:
         if name is None and not (project is not None and "name" in project):
             name = fallback_name
             if name is None:
-                # wskdeploy deploys such manifests unmanaged; we always manage, so the
-                # project is named after the manifest's folder, and the user is told.
+                # wskdeploy deploys such manifests unmanaged, and its default mode never
+                # deletes. We still mark what we write, with the folder's name; but any
+                # other manifest in that folder gets the same name, so plan deletes
+                # nothing of this project (Manifest.named_after_folder).
                 name = self.base.resolve().name or "default"
+                self.named_after_folder = True
                 problems.warn(
                     project.line if project is not None and project_key in data else 1,
                     f"{project_key}.name",

@@ -423,3 +423,38 @@ def test_a_closed_pipe_leaves_no_traceback_at_exit(project) -> None:
     process.stdout.close()
     _, err = process.communicate(timeout=60)
     assert (process.returncode, err.decode()) == (141, "")
+
+
+def bare_manifest(folder: Path, file: str, action: str) -> Path:
+    """A manifest without project.name, so its project is named after ``folder``."""
+    path = folder / file
+    path.write_text(
+        f"packages:\n  default:\n    actions:\n      {action}:\n"
+        "        code: 'def main(a):\\n    return a\\n'\n        runtime: python:3.11\n"
+    )
+    return path
+
+
+def test_a_manifest_named_after_its_folder_deletes_nothing_it_did_not_declare(
+    capsys, tmp_path, whisk
+) -> None:
+    folder = tmp_path / "shared"
+    folder.mkdir()
+    first, second = (
+        bare_manifest(folder, "first.yaml", "a"),
+        bare_manifest(folder, "second.yaml", "b"),
+    )
+    assert run(capsys, tmp_path, "deploy", "-m", str(first))[0] == 0
+    code, out, _ = run(capsys, tmp_path, "deploy", "-m", str(second))
+    assert code == 0 and ("actions", "a") in whisk.store and ("actions", "b") in whisk.store
+    assert "warning: kept, not deleted: action a: project 'shared' is named after" in out
+    assert "give --projectname shared to delete them" in out and "0 to delete" in out
+
+    code, out, _ = run(capsys, tmp_path, "undeploy", "-m", str(second))
+    assert code == 0 and "- delete    action   b: declared in this manifest (shared)" in out
+    assert ("actions", "a") in whisk.store and ("actions", "b") not in whisk.store
+
+    # Named on the command line, the project is the user's word: its leftovers go.
+    code, out, _ = run(capsys, tmp_path, "deploy", "-m", str(second), "--projectname", "shared")
+    assert code == 0 and "- delete    action   a: removed from the manifest" in out
+    assert ("actions", "a") not in whisk.store and ("actions", "b") in whisk.store
