@@ -7,6 +7,7 @@ the entry is too broken to describe). Cross-entity checks live in ``manifest``.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -70,8 +71,12 @@ def _web(problems: Problems, data: LineDict, path: str, key: str) -> str | None:
     return flag
 
 
-def _described(data: LineDict, annotations: dict[str, Any]) -> dict[str, Any]:
-    # OpenWhisk has no description field; UIs read the `description` annotation.
+def described_annotations(problems: Problems, data: LineDict, path: str) -> dict[str, Any]:
+    """The entry's ``annotations``, plus its ``description`` as the annotation of that name:
+    OpenWhisk has no description field, and UIs read the annotation."""
+    annotations = parse_annotations(
+        problems, data.get("annotations"), data.line_of("annotations"), f"{path}.annotations"
+    )
     if isinstance(data.get("description"), str):
         annotations.setdefault("description", data["description"])
     return annotations
@@ -89,6 +94,45 @@ def parse_action(
     name, data = _entry(problems, raw_name, raw, line, path, "action", ACTION_KEYS)
     if data is None:
         return None
+    source = _source(problems, base, data, line, path)
+    annotations = _action_annotations(problems, data, path)
+    limits = (
+        parse_limits(problems, data["limits"], data.line_of("limits"), f"{path}.limits")
+        if "limits" in data
+        else Limits()
+    )
+    inputs = parse_inputs(problems, data.get("inputs"), data.line_of("inputs"), f"{path}.inputs")
+    include, exclude = _packing(problems, base, data, path)
+    if name is None:
+        return None
+    return ActionSpec(
+        package=package,
+        name=name,
+        runtime=source.runtime or "",
+        function=source.function,
+        code=source.code,
+        main=source.main,
+        annotations=annotations,
+        inputs=inputs,
+        limits=limits,
+        include=include,
+        exclude=exclude,
+        where=Where(problems.file, line, path),
+    )
+
+
+@dataclass(frozen=True)
+class _Source:
+    """Where an action's code comes from, as far as the manifest could say."""
+
+    runtime: str | None
+    function: Path | None  # resolved against the manifest's folder
+    code: str | None
+    main: str | None
+
+
+def _source(problems: Problems, base: Path, data: LineDict, line: int, path: str) -> _Source:
+    """``function`` (a file or folder) or inline ``code``, exactly one, and its runtime."""
     function_key = _legacy(problems, data, path, "location", "function")
     function = problems.string(data, function_key, path)
     code = problems.string(data, "code", path, expand=False)
@@ -113,39 +157,10 @@ def parse_action(
                 "add runtime: python:3.11",
             )
     elif function is not None:
-        fline, fpath = data.line_of(function_key), f"{path}.{function_key}"
         resolved = base / function
-        if function.startswith(("http://", "https://")):
-            problems.add(
-                fline,
-                fpath,
-                "a local file or folder",
-                f"URL {show(function)}",
-                "download it next to the manifest",
-            )
-        elif not resolved.exists():
-            problems.add(
-                fline,
-                fpath,
-                "an existing file or folder",
-                f"{show(function)}, which does not exist",
-                f"paths are relative to the manifest's folder, {base}",
-            )
-        elif runtime is None:
-            runtime = None if resolved.is_dir() else RUNTIMES.get(resolved.suffix.lower())
-            if runtime is None:
-                kind = (
-                    "a folder"
-                    if resolved.is_dir()
-                    else f"a {resolved.suffix or 'extensionless'} file"
-                )
-                problems.add(
-                    fline,
-                    f"{path}.runtime",
-                    f"a runtime for {kind}",
-                    "none",
-                    "add runtime: python:3.11",
-                )
+        runtime = _function_runtime(
+            problems, base, data, function_key, function, resolved, runtime, path
+        )
     elif empty := next((k for k in (function_key, "code") if k in data and data[k] is None), ""):
         # `function:` with nothing after it: problems.string treats null as absent, so say it here
         what = "a file or folder" if empty == function_key else "inline source"
@@ -154,32 +169,63 @@ def parse_action(
         pass  # already reported: a wrong type, or an unsupported kind of action
     else:
         problems.add(line, path, "function (a file or folder) or code (inline source)", "neither")
-    annotations = _described(
-        data,
-        parse_annotations(
-            problems, data.get("annotations"), data.line_of("annotations"), f"{path}.annotations"
-        ),
-    )
-    flag = _web(problems, data, path, _legacy(problems, data, path, "web-export", "web"))
-    if "raw-http" in data:
-        raw_http = data["raw-http"]
-        rline, rpath = data.line_of("raw-http"), f"{path}.raw-http"
-        if not isinstance(raw_http, bool):
-            problems.add(rline, rpath, "true or false", show(raw_http))
-        elif raw_http and flag in (None, "false"):
-            problems.add(
-                rline,
-                rpath,
-                "a web action (raw-http only applies to web actions)",
-                "raw-http: true without web",
-                "write web: raw",
+    return _Source(runtime, resolved, code, main)
+
+
+def _function_runtime(
+    problems: Problems,
+    base: Path,
+    data: LineDict,
+    function_key: str,
+    function: str,
+    resolved: Path,
+    runtime: str | None,
+    path: str,
+) -> str | None:
+    """Check that ``function`` names a local file or folder; infer the runtime if unset."""
+    fline, fpath = data.line_of(function_key), f"{path}.{function_key}"
+    if function.startswith(("http://", "https://")):
+        problems.add(
+            fline,
+            fpath,
+            "a local file or folder",
+            f"URL {show(function)}",
+            "download it next to the manifest",
+        )
+    elif not resolved.exists():
+        problems.add(
+            fline,
+            fpath,
+            "an existing file or folder",
+            f"{show(function)}, which does not exist",
+            f"paths are relative to the manifest's folder, {base}",
+        )
+    elif runtime is None:
+        runtime = None if resolved.is_dir() else RUNTIMES.get(resolved.suffix.lower())
+        if runtime is None:
+            kind = (
+                "a folder" if resolved.is_dir() else f"a {resolved.suffix or 'extensionless'} file"
             )
-        elif raw_http:
-            flag = "raw"
-        elif flag == "raw":
-            problems.add(rline, rpath, "raw-http to agree with web: raw", "raw-http: false")
-        else:
-            annotations["raw-http"] = False
+            problems.add(
+                fline,
+                f"{path}.runtime",
+                f"a runtime for {kind}",
+                "none",
+                "add runtime: python:3.11",
+            )
+    return runtime
+
+
+def _action_annotations(problems: Problems, data: LineDict, path: str) -> dict[str, Any]:
+    """The manifest's annotations plus those its web, raw-http and require-whisk-auth keys mean."""
+    annotations = described_annotations(problems, data, path)
+    flag = _raw_http(
+        problems,
+        data,
+        path,
+        _web(problems, data, path, _legacy(problems, data, path, "web-export", "web")),
+        annotations,
+    )
     if flag is not None:
         annotations.update(web_annotations(flag))  # overwrites raw-http/final, as wskdeploy does
     if "require-whisk-auth" in data:
@@ -189,40 +235,51 @@ def parse_action(
             annotations["require-whisk-auth"] = value
         else:
             problems.add(aline, apath, WHISK_AUTH, show(value))
-    limits = (
-        parse_limits(problems, data["limits"], data.line_of("limits"), f"{path}.limits")
-        if "limits" in data
-        else Limits()
-    )
-    inputs = parse_inputs(problems, data.get("inputs"), data.line_of("inputs"), f"{path}.inputs")
+    return annotations
+
+
+def _raw_http(
+    problems: Problems, data: LineDict, path: str, flag: str | None, annotations: dict[str, Any]
+) -> str | None:
+    """``raw-http: true`` is ``web: raw``; it must agree with ``web`` when both are given."""
+    if "raw-http" not in data:
+        return flag
+    raw_http = data["raw-http"]
+    rline, rpath = data.line_of("raw-http"), f"{path}.raw-http"
+    if not isinstance(raw_http, bool):
+        problems.add(rline, rpath, "true or false", show(raw_http))
+    elif raw_http and flag in (None, "false"):
+        problems.add(
+            rline,
+            rpath,
+            "a web action (raw-http only applies to web actions)",
+            "raw-http: true without web",
+            "write web: raw",
+        )
+    elif raw_http:
+        return "raw"
+    elif flag == "raw":
+        problems.add(rline, rpath, "raw-http to agree with web: raw", "raw-http: false")
+    else:
+        annotations["raw-http"] = False
+    return flag
+
+
+def _packing(
+    problems: Problems, base: Path, data: LineDict, path: str
+) -> tuple[tuple[tuple[str, str], ...], tuple[str, ...]]:
+    """``include`` pairs (sources resolved like ``function``) and ``exclude`` globs."""
     include = (
         parse_include(problems, data["include"], data.line_of("include"), f"{path}.include")
         if "include" in data
         else ()
     )
-    # Sources are relative to the manifest's folder, like function: resolve them the same way.
-    include = tuple((str(base / source), dest) for source, dest in include)
     exclude = (
         parse_exclude(problems, data["exclude"], data.line_of("exclude"), f"{path}.exclude")
         if "exclude" in data
         else ()
     )
-    if name is None:
-        return None
-    return ActionSpec(
-        package=package,
-        name=name,
-        runtime=runtime or "",
-        function=resolved,
-        code=code,
-        main=main,
-        annotations=annotations,
-        inputs=inputs,
-        limits=limits,
-        include=include,
-        exclude=exclude,
-        where=Where(problems.file, line, path),
-    )
+    return tuple((str(base / source), dest) for source, dest in include), exclude
 
 
 def _reference_ok(name: str) -> bool:
@@ -263,12 +320,7 @@ def parse_sequence(
                 problems.add(aline, apath, "action names such as a, pkg/a or /ns/pkg/a", show(item))
             else:
                 components.append(resolve(package, item))
-    annotations = _described(
-        data,
-        parse_annotations(
-            problems, data.get("annotations"), data.line_of("annotations"), f"{path}.annotations"
-        ),
-    )
+    annotations = described_annotations(problems, data, path)
     flag = _web(problems, data, path, "web")
     if flag is not None:
         annotations.update(web_annotations(flag))
@@ -292,12 +344,7 @@ def parse_trigger(
     if data is None:
         return None
     feed = problems.string(data, _legacy(problems, data, path, "source", "feed"), path)
-    annotations = _described(
-        data,
-        parse_annotations(
-            problems, data.get("annotations"), data.line_of("annotations"), f"{path}.annotations"
-        ),
-    )
+    annotations = described_annotations(problems, data, path)
     inputs = parse_inputs(problems, data.get("inputs"), data.line_of("inputs"), f"{path}.inputs")
     if name is None:
         return None

@@ -16,8 +16,14 @@ from pathlib import Path
 from typing import Any
 
 from deploy.errors import ManifestError
-from deploy.manifest.entities import parse_action, parse_rule, parse_sequence, parse_trigger
-from deploy.manifest.fields import parse_annotations, parse_inputs
+from deploy.manifest.entities import (
+    described_annotations,
+    parse_action,
+    parse_rule,
+    parse_sequence,
+    parse_trigger,
+)
+from deploy.manifest.fields import parse_inputs
 from deploy.manifest.interpolation import render_template
 from deploy.manifest.schema import PACKAGE_KEYS, PROJECT_KEYS, TOP_KEYS, Problems, show
 from deploy.manifest.yamlsource import LineDict, load_yaml
@@ -265,14 +271,7 @@ class _Walker:
                 problems.add(
                     data.line_of("public"), f"{path}.public", "true or false", show(public)
                 )
-            annotations = parse_annotations(
-                problems,
-                data.get("annotations"),
-                data.line_of("annotations"),
-                f"{path}.annotations",
-            )
-            if isinstance(data.get("description"), str):
-                annotations.setdefault("description", data["description"])
+            annotations = described_annotations(problems, data, path)
             inputs = parse_inputs(
                 problems, data.get("inputs"), data.line_of("inputs"), f"{path}.inputs"
             )
