@@ -125,6 +125,7 @@ class _Walker:
         self.named_after_folder = False
 
     def top(self, data: Any, fallback_name: str | None) -> tuple[str | None, str | None]:
+        """The whole document: its project (name, namespace) and every package in it."""
         problems = self.problems
         if not isinstance(data, LineDict):
             problems.add(
@@ -135,34 +136,60 @@ class _Walker:
             )
             return None, None
         problems.keys(data, "", TOP_KEYS, "top-level key")
-        project_key = "project"
-        if "application" in data:
-            project_key = "application" if "project" not in data else "project"
-            problems.warn(
-                data.line_of("application"),
-                "application",
-                "legacy key: write project instead"
-                if project_key == "application"
-                else "legacy key ignored: project is also given and wins",
-            )
+        project_key = self._project_key(data)
         project = problems.mapping(
             data.get(project_key),
             data.line_of(project_key),
             project_key,
             "a project mapping (name, packages, ...)",
         )
+        # An absent project reads as an empty mapping; only a written one has settings.
+        declared = project if project is not None and project_key in data else None
         name = namespace = None
-        sources: list[tuple[LineDict, str, bool]] = []  # (container, its path, is legacy `package`)
-        if project is not None and project_key in data:
-            # project.namespace is handed to the CLI (Manifest.namespace), unlike a package's.
-            problems.keys(
-                project, project_key, PROJECT_KEYS, "project key", used=frozenset({"namespace"})
-            )
-            problems.inputs = parse_inputs(
-                problems, project.get("inputs"), project.line_of("inputs"), f"{project_key}.inputs"
-            )
-            name = problems.string(project, "name", project_key)
-            namespace = problems.string(project, "namespace", project_key)
+        if declared is not None:
+            name, namespace = self._project_settings(declared, project_key)
+        seen: dict[str, str] = {}
+        for container, prefix, legacy in self._package_sources(data, declared, project_key):
+            self.package_map(container, prefix, legacy, seen)
+        return self._project_name(name, declared, project_key, fallback_name), namespace
+
+    def _project_key(self, data: LineDict) -> str:
+        """``project``, or wskdeploy's legacy ``application`` (with a warning either way)."""
+        if "application" not in data:
+            return "project"
+        project_key = "application" if "project" not in data else "project"
+        self.problems.warn(
+            data.line_of("application"),
+            "application",
+            "legacy key: write project instead"
+            if project_key == "application"
+            else "legacy key ignored: project is also given and wins",
+        )
+        return project_key
+
+    def _project_settings(
+        self, project: LineDict, project_key: str
+    ) -> tuple[str | None, str | None]:
+        """Check the project's keys and read its inputs (for $VARs), name and namespace."""
+        problems = self.problems
+        # project.namespace is handed to the CLI (Manifest.namespace), unlike a package's.
+        problems.keys(
+            project, project_key, PROJECT_KEYS, "project key", used=frozenset({"namespace"})
+        )
+        problems.inputs = parse_inputs(
+            problems, project.get("inputs"), project.line_of("inputs"), f"{project_key}.inputs"
+        )
+        name = problems.string(project, "name", project_key)
+        namespace = problems.string(project, "namespace", project_key)
+        return name, namespace
+
+    def _package_sources(
+        self, data: LineDict, project: LineDict | None, project_key: str
+    ) -> list[tuple[LineDict, str, bool]]:
+        """(container, its path, is legacy ``package``) for each place packages are declared."""
+        problems = self.problems
+        sources: list[tuple[LineDict, str, bool]] = []
+        if project is not None:
             if "packages" in data and "packages" in project:
                 problems.warn(
                     project.line_of("packages"),
@@ -179,28 +206,37 @@ class _Walker:
             sources.append((data, "", True))
         if not sources:
             problems.add(1, "packages", "a packages mapping (at the top or under project)", "none")
-        seen: dict[str, str] = {}
-        for container, prefix, legacy in sources:
-            self.package_map(container, prefix, legacy, seen)
-        if name is not None and not name.strip():
+        return sources
+
+    def _project_name(
+        self,
+        name: str | None,
+        project: LineDict | None,
+        project_key: str,
+        fallback_name: str | None,
+    ) -> str | None:
+        """project.name, else --projectname, else the folder's name (said in a warning);
+        both given, they must agree."""
+        problems = self.problems
+        if name is not None and project is not None and not name.strip():
             problems.add(
                 project.line_of("name"), f"{project_key}.name", "a project name", show(name)
             )
         if name is None and not (project is not None and "name" in project):
-            name = fallback_name
-            if name is None:
-                # wskdeploy deploys such manifests unmanaged, and its default mode never
-                # deletes. We still mark what we write, with the folder's name; but any
-                # other manifest in that folder gets the same name, so plan deletes
-                # nothing of this project (Manifest.named_after_folder).
-                name = self.base.resolve().name or "default"
-                self.named_after_folder = True
-                problems.warn(
-                    project.line if project is not None and project_key in data else 1,
-                    f"{project_key}.name",
-                    f"not set; the project is named {name!r} after the manifest's folder "
-                    "(set project.name or --projectname to keep it stable when the folder moves)",
-                )
+            if fallback_name is not None:
+                return fallback_name
+            # wskdeploy deploys such manifests unmanaged, and its default mode never
+            # deletes. We still mark what we write, with the folder's name; but any
+            # other manifest in that folder gets the same name, so plan deletes
+            # nothing of this project (Manifest.named_after_folder).
+            name = self.base.resolve().name or "default"
+            self.named_after_folder = True
+            problems.warn(
+                project.line if project is not None else 1,
+                f"{project_key}.name",
+                f"not set; the project is named {name!r} after the manifest's folder "
+                "(set project.name or --projectname to keep it stable when the folder moves)",
+            )
         elif name is not None and fallback_name is not None and name != fallback_name:
             problems.add(
                 project.line_of("name") if project is not None else 1,
@@ -208,7 +244,7 @@ class _Walker:
                 f"the project name given on the command line ({fallback_name!r})",
                 show(name),
             )
-        return name, namespace
+        return name
 
     def package_map(
         self, container: LineDict, prefix: str, legacy: bool, seen: dict[str, str]
