@@ -8,6 +8,7 @@ problem to ``Problems`` and returns a clean value (plain dicts, never
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterator
 from pathlib import PurePosixPath, PureWindowsPath
 from typing import Any
 
@@ -18,6 +19,7 @@ from deploy.manifest.schema import (
     TYPES,
     ZERO,
     Problems,
+    article,
     inferred_type,
     show,
     typed_value,
@@ -43,16 +45,23 @@ _ALIASES = {
 }
 
 
-def parse_inputs(problems: Problems, raw: Any, line: int, path: str) -> dict[str, Any]:
-    data = problems.mapping(raw, line, path, "a mapping of input names to values")
-    if data is None:
-        return {}
-    result: dict[str, Any] = {}
-    for name, value in data.items():
+def _named_values(
+    problems: Problems, raw: Any, line: int, path: str, what: str
+) -> Iterator[tuple[str, Any, int, str]]:
+    """(name, value, its line, its path) for each entry of a mapping of ``what`` names to
+    values; a mapping of anything else, or a name that is not a string, is reported."""
+    data = problems.mapping(raw, line, path, f"a mapping of {what} names to values")
+    for name, value in (data or {}).items():
         vline, vpath = data.line_of(name), f"{path}.{name}"
-        if not isinstance(name, str):
-            problems.add(vline, vpath, "an input name (a string)", show(name))
-            continue
+        if isinstance(name, str):
+            yield name, value, vline, vpath
+        else:
+            problems.add(vline, vpath, f"{article(what)} {what} name (a string)", show(name))
+
+
+def parse_inputs(problems: Problems, raw: Any, line: int, path: str) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for name, value, vline, vpath in _named_values(problems, raw, line, path, "input"):
         if isinstance(value, LineDict) and value.keys() & {"type", "value", "default"}:
             parsed = _multi_line(problems, value, vline, vpath)
             if parsed is not _BAD:
@@ -124,15 +133,8 @@ def _from_text(kind: str, text: str) -> Any:
 
 
 def parse_annotations(problems: Problems, raw: Any, line: int, path: str) -> dict[str, Any]:
-    data = problems.mapping(raw, line, path, "a mapping of annotation names to values")
-    if data is None:
-        return {}
     result: dict[str, Any] = {}
-    for key, value in data.items():
-        kline, kpath = data.line_of(key), f"{path}.{key}"
-        if not isinstance(key, str):
-            problems.add(kline, kpath, "an annotation name (a string)", show(key))
-            continue
+    for key, value, kline, kpath in _named_values(problems, raw, line, path, "annotation"):
         value = problems.expand(value, kline, kpath)
         if key == "require-whisk-auth" and not valid_whisk_auth(value):
             problems.add(kline, kpath, WHISK_AUTH, show(value))
