@@ -18,7 +18,7 @@ from typing import Any
 
 from deploy.errors import ApplyError, DeployError
 from deploy.models import Change, Entity, Kind, Op, Plan
-from deploy.plan import annotation_map
+from deploy.plan import annotation_map, path_of_document
 
 Event = Callable[[Change, str, str], None]  # (change, "start"|"done"|"gone"|"failed", detail)
 # From this many written actions on, the read-back lists the actions (200 a page, newest
@@ -133,11 +133,7 @@ def _run(change: Change, client: Any, emit: Event) -> str | None:
 
 def _listed_actions(client: Any) -> dict[str, dict[str, Any]]:
     """Action summaries by path (``pkg/name`` for packaged ones)."""
-    listed = {}
-    for doc in client.list("actions"):
-        _, _, package = str(doc.get("namespace", "")).partition("/")
-        listed[f"{package}/{doc.get('name')}" if package else str(doc.get("name"))] = doc
-    return listed
+    return {path_of_document(doc): doc for doc in client.list("actions")}
 
 
 def _read_back(

@@ -38,6 +38,20 @@ API_MARKERS = (b"__OW_API_KEY", b"/api/v1/namespaces")
 SCANNED = (".py", ".js")  # sources searched for API_MARKERS
 SCAN_LIMIT = 2 * 1024 * 1024  # larger files are data or vendored code, not the action's own
 CHUNK = 1024 * 1024  # files larger than this are streamed into the zip
+# Single files sent as binary code whatever their bytes (wskdeploy: .zip and .jar).
+BINARY_SUFFIXES = (".jar",)
+ZIP_MAGIC = b"PK\x03\x04"
+GZIP_MAGIC = b"\x1f\x8b"
+# (format, named .jar) pairs each runtime family unpacks from binary code. Python's proxy
+# unzips and runs __main__.py (apache/openwhisk-runtime-python, core/python3Action/
+# lib/launcher.py); Node.js takes a zip or a tar.gz (apache/openwhisk-runtime-nodejs,
+# core/nodejsActionBase/runner.js); Java loads a jar (apache/openwhisk-runtime-java,
+# core/java8/proxy/.../JarLoader.java). Families not listed are left to the server.
+BINARY_TAKEN: dict[str, frozenset[tuple[str, bool]]] = {
+    "python": frozenset({("zip", False)}),
+    "nodejs": frozenset({("zip", False), ("tar.gz", False)}),
+    "java": frozenset({("zip", True), ("zip", False)}),
+}
 
 
 def build_artifact(spec: ActionSpec, *, limit: int = EXEC_LIMIT) -> Artifact:
@@ -59,8 +73,12 @@ def build_artifact(spec: ActionSpec, *, limit: int = EXEC_LIMIT) -> Artifact:
         data = source.read_bytes()
         return _sized(spec, data, binary=True, limit=limit, uses_api=_zip_mentions_api(data))
     if not is_dir and suffix != ".py":
-        # Other single files go as text, as wskdeploy sends them; the runtime reads them as source.
+        # Source files go as text, as wskdeploy sends them; the runtime reads them as source.
+        # A .jar, or any file that is not UTF-8 text, can only travel base64 as binary code.
         data = source.read_bytes()
+        if suffix in BINARY_SUFFIXES or not _is_text(data):
+            _check_kind_takes(spec, source, data)
+            return _sized(spec, data, binary=True, limit=limit, uses_api=_zip_mentions_api(data))
         return _sized(spec, data, binary=False, limit=limit, uses_api=_mentions_api(data))
     if is_dir:
         entries = folder_entries(source)
@@ -80,6 +98,41 @@ def build_artifact(spec: ActionSpec, *, limit: int = EXEC_LIMIT) -> Artifact:
         entries = {arc: path for arc, path in entries.items() if not _excluded(arc, spec.exclude)}
     data, uses_api = zip_sources(entries, limit=limit, name=spec.path)
     return _sized(spec, data, binary=True, limit=limit, uses_api=uses_api)
+
+
+def binary_format(data: bytes) -> str:
+    """What binary code is, by its magic bytes: ``zip`` (a .jar is one), ``tar.gz``, or
+    ``binary`` for anything else."""
+    if data.startswith(ZIP_MAGIC):
+        return "zip"
+    if data.startswith(GZIP_MAGIC):
+        return "tar.gz"
+    return "binary"
+
+
+def _is_text(data: bytes) -> bool:
+    if b"\0" in data:
+        return False
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _check_kind_takes(spec: ActionSpec, source: Path, data: bytes) -> None:
+    """Refuse binary code the action's runtime cannot unpack, before anything is sent."""
+    family = spec.runtime.partition(":")[0]
+    takes = BINARY_TAKEN.get(family)
+    found = "a .jar" if source.suffix.lower() == ".jar" else f"{binary_format(data)} data"
+    if takes is None or (binary_format(data), source.suffix.lower() == ".jar") in takes:
+        return  # a family whose loader we do not know: the server judges, as it does today
+    wanted = " or ".join(sorted({f"a {fmt}" if not jar else "a .jar" for fmt, jar in takes}))
+    raise BundleError(
+        f"action {spec.path}: kind {spec.runtime} takes {wanted} as binary code,"
+        f" found {source.name} ({found})"
+        " (hint: point function: at the source file or folder, or zip it yourself)"
+    )
 
 
 def _sized(spec: ActionSpec, data: bytes, *, binary: bool, limit: int, uses_api: bool) -> Artifact:

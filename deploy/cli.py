@@ -3,9 +3,10 @@
 Wires the stages (settings → manifest → bundle → state → plan → preflight → apply)
 and prints through ``mask`` so the key never reaches a terminal or log. Commands
 raise ``DeployError``; ``main`` turns it into ``error: <message>`` and its exit code
-(0 ok, 1 failed against the server, 2 bad input). Anything else is a bug: its
-traceback is printed, masked. Heavy modules are imported inside the commands so
-``--help`` stays fast.
+(0 ok, 1 failed against the server, 2 bad input; 141 when the reader closed the
+pipe, as for any Unix tool). Anything else is a bug: its traceback is printed,
+masked. Heavy modules are imported inside the commands so ``--help`` stays fast.
+Each command is ``f(ctx: CommandContext) -> int``.
 """
 
 from __future__ import annotations
@@ -25,18 +26,12 @@ from deploy.errors import DeployError
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from deploy.http.client import OpenWhiskClient
     from deploy.settings import Settings
 
 
-def mask(text: str, keys: set[str]) -> str:
-    # lazily: settings imports pathlib, which --help does not need
-    from deploy.settings import mask_secrets, secret_forms
-
-    return mask_secrets(text, secret_forms(keys))
-
-
 @dataclass
-class Context:
+class CommandContext:
     """Everything a command needs from outside: injected by tests, real by default."""
 
     args: argparse.Namespace
@@ -49,23 +44,19 @@ class Context:
     clock: Callable[[], float] = time.monotonic
     settings: Settings | None = None
     manifest_namespace: str | None = None  # set by commands once the manifest is read
-    _client: Any = field(default=None, repr=False)
+    _client: OpenWhiskClient | None = field(default=None, repr=False)
     # (settings, forms of every key): every printed line is masked, and a 200-action deploy
     # prints 600 lines; the keys change only when settings are resolved: gathered once.
     _keys: tuple[Any, tuple[str, ...]] | None = field(default=None, repr=False)
 
     def mask(self, text: str) -> str:
         """Hide the resolved key and any key offered by flags or environment (even unused)."""
-        if self._keys is None or self._keys[0] is not self.settings:
-            keys = {self.settings.auth} if self.settings else set()
-            keys.update(
-                v for v in (getattr(self.args, "auth", None), self.environ.get("WHISK_AUTH")) if v
-            )
-            keys.update(v for k, v in self.environ.items() if k.upper() == "AIO_RUNTIME_AUTH" and v)
-            from deploy.settings import secret_forms
+        # lazily: settings imports pathlib, which --help does not need
+        from deploy.settings import mask_secrets, offered_keys
 
-            self._keys = (self.settings, secret_forms(keys))
-        from deploy.settings import mask_secrets
+        if self._keys is None or self._keys[0] is not self.settings:
+            flag = getattr(self.args, "auth", None)
+            self._keys = (self.settings, offered_keys(self.environ, flag, self.settings))
 
         return mask_secrets(text, self._keys[1])
 
@@ -92,12 +83,16 @@ class Context:
                 self.note(f"warning: {warning}")
         return self.settings
 
-    def client(self) -> Any:
+    def client(self) -> OpenWhiskClient:
         if self._client is None:
             from deploy.http.client import OpenWhiskClient
 
             self._client = OpenWhiskClient(self.resolve(), session=self.session, sleep=self.sleep)
         return self._client
+
+    def request_count(self) -> int | None:
+        """HTTP attempts so far, or None when no command has needed the server."""
+        return None if self._client is None else self._client.request_count
 
     def tty(self) -> bool:
         return bool(getattr(self.err, "isatty", lambda: False)())
@@ -125,7 +120,7 @@ def main(
         from pathlib import Path
 
         home = Path.home()
-    ctx = Context(
+    ctx = CommandContext(
         args,
         environ,
         home,
@@ -136,8 +131,23 @@ def main(
         clock or time.monotonic,
     )
     try:
+        code = _run(ctx)
+        # A pipe buffers the output until exit, where a closed reader would be reported by
+        # the interpreter (exit 120): flush here, where it can still be handled.
+        ctx.out.flush()
+        return code
+    except BrokenPipeError:
+        return _reader_gone()
+
+
+def _run(ctx: CommandContext) -> int:
+    """The command, with every error it raises turned into a message and an exit code."""
+    args = ctx.args
+    try:
         module, _, function = args.handler.partition(":")
         return getattr(importlib.import_module(f"deploy.{module}"), function)(ctx)
+    except BrokenPipeError:
+        raise  # not a bug: whoever read the output stopped (`| head -1`); main ends quietly
     except DeployError as exc:
         print(f"error: {ctx.mask(str(exc))}", file=sys.stderr)
         if args.json:
@@ -155,6 +165,25 @@ def main(
             file=sys.stderr,
         )
         return 1
+
+
+# What a shell reports for a tool that SIGPIPE ended: 128 + the signal's number (13).
+SIGPIPE_EXIT = 141
+
+
+def _reader_gone() -> int:
+    """The reader closed the pipe: stop without a word, as ``cat`` or ``grep`` would.
+
+    Python ignores SIGPIPE, so the write raised instead of ending the process; stdout is
+    pointed at /dev/null so the interpreter's flush at exit cannot raise a second time.
+    """
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # not a real file (tests pass StringIO)
+        pass
+    return SIGPIPE_EXIT
 
 
 # An OpenWhisk key: a uuid, a colon, 64 letters and digits (and its secret half alone).
@@ -176,10 +205,9 @@ def _parse(
             return parser.parse_args(argv)
     finally:
         if text := err.getvalue():
-            keys = {
-                v for k, v in environ.items() if k.upper() in ("WHISK_AUTH", "AIO_RUNTIME_AUTH")
-            }
-            sys.stderr.write(re.sub(_KEY_SHAPED, "***", mask(text, {k for k in keys if k})))
+            from deploy.settings import mask_secrets, offered_keys
+
+            sys.stderr.write(re.sub(_KEY_SHAPED, "***", mask_secrets(text, offered_keys(environ))))
 
 
 def build_parser() -> argparse.ArgumentParser:

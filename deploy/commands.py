@@ -1,6 +1,6 @@
 """The deploy commands: validate, plan, deploy, undeploy, urls, target.
 
-Each takes the CLI ``Context``, wires the stages and returns an exit code; errors are
+Each takes the CLI's ``CommandContext``, wires the stages and returns an exit code; errors are
 raised as ``DeployError`` for ``cli.main`` to print. Stage modules are imported inside
 the functions so ``--help`` does not load YAML, Jinja2 or requests.
 """
@@ -9,12 +9,19 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from deploy.errors import PreflightError
+from deploy.models import Artifact, Change, Manifest, Plan
+from deploy.plan import annotation_map, path_of_document
+
+if TYPE_CHECKING:
+    from deploy.apply import Event
+    from deploy.cli import CommandContext
 
 
-def validate(ctx: Any) -> int:
+def validate(ctx: CommandContext) -> int:
+    from deploy.bundle import binary_format
     from deploy.plan import desired_entities
 
     manifest = _load(ctx)
@@ -43,12 +50,12 @@ def validate(ctx: Any) -> int:
     ctx.say(f"{manifest.file}: project {manifest.project}: {listed or 'nothing declared'}: valid")
     if ctx.args.verbose:
         for path, artifact in sorted(artifacts.items()):
-            kind = "zip" if artifact.binary else "text"
+            kind = binary_format(artifact.data) if artifact.binary else "text"
             ctx.say(f"  {path}: {kind}, {len(artifact.data)} bytes, sha256 {artifact.sha256[:12]}")
     return 0
 
 
-def plan(ctx: Any) -> int:
+def plan(ctx: CommandContext) -> int:
     manifest, the_plan, warnings = _prepare(ctx, force=False)
     _show_plan(ctx, manifest, the_plan, warnings)
     if ctx.args.json:
@@ -56,7 +63,7 @@ def plan(ctx: Any) -> int:
     return 0
 
 
-def deploy(ctx: Any) -> int:
+def deploy(ctx: CommandContext) -> int:
     from deploy.ui import url_lines, web_actions
 
     manifest, the_plan, warnings = _prepare(ctx, force=ctx.args.force)
@@ -80,9 +87,9 @@ def deploy(ctx: Any) -> int:
             f"deployed: {len(report.applied)} change{'s' if len(report.applied) != 1 else ''} applied"
         )
         for doc in report.readback:  # what the server holds now, not what we sent
-            web = ", web" if _annotation(doc, "web-export") is True else ""
+            web = ", web" if annotation_map(doc).get("web-export") is True else ""
             ctx.say(
-                f"  read back {_path(doc)}: timeout {(doc.get('limits') or {}).get('timeout')} ms{web}"
+                f"  read back {path_of_document(doc)}: timeout {(doc.get('limits') or {}).get('timeout')} ms{web}"
             )
     urls = web_actions(manifest, ctx.settings.apihost, _real_namespace(ctx, manifest))
     if urls:
@@ -92,9 +99,9 @@ def deploy(ctx: Any) -> int:
     if ctx.args.json:
         readback = [
             {
-                "name": _path(doc),
+                "name": path_of_document(doc),
                 "limits": doc.get("limits"),
-                "web": _annotation(doc, "web-export") is True,
+                "web": annotation_map(doc).get("web-export") is True,
             }
             for doc in (report.readback if report else [])
         ]
@@ -110,7 +117,7 @@ def deploy(ctx: Any) -> int:
     return 0
 
 
-def undeploy(ctx: Any) -> int:
+def undeploy(ctx: CommandContext) -> int:
     from deploy.apply import apply_plan
     from deploy.plan import undeploy_plan
     from deploy.state import fetch_state
@@ -118,7 +125,8 @@ def undeploy(ctx: Any) -> int:
 
     manifest = _load(ctx)
     client = ctx.client()
-    the_plan = undeploy_plan(fetch_state(client), manifest.project)
+    only = manifest.declared if manifest.named_after_folder else None
+    the_plan = undeploy_plan(fetch_state(client), manifest.project, only)
     for line in plan_lines(the_plan, f"undeploy project {manifest.project}:"):
         ctx.say(line)
     report = None
@@ -144,7 +152,7 @@ def undeploy(ctx: Any) -> int:
     return 0
 
 
-def urls(ctx: Any) -> int:
+def urls(ctx: CommandContext) -> int:
     from deploy.ui import url_lines, web_actions
 
     manifest = _load(ctx)
@@ -158,7 +166,7 @@ def urls(ctx: Any) -> int:
     return 0
 
 
-def target(ctx: Any) -> int:
+def target(ctx: CommandContext) -> int:
     settings = ctx.resolve()
     if ctx.args.json:
         ctx.emit(
@@ -182,7 +190,7 @@ def target(ctx: Any) -> int:
 # ---- shared steps -------------------------------------------------------------------------
 
 
-def _load(ctx: Any) -> Any:
+def _load(ctx: CommandContext) -> Manifest:
     from deploy.manifest import loader as manifest_module
 
     path = manifest_module.find_manifest(Path(ctx.args.manifest))
@@ -193,7 +201,7 @@ def _load(ctx: Any) -> Any:
     return manifest
 
 
-def _artifacts(manifest: Any) -> dict[str, Any]:
+def _artifacts(manifest: Manifest) -> dict[str, Artifact]:
     from deploy.bundle import build_artifact
     from deploy.errors import BundleError
 
@@ -209,7 +217,7 @@ def _artifacts(manifest: Any) -> dict[str, Any]:
     return artifacts
 
 
-def _prepare(ctx: Any, force: bool) -> tuple[Any, Any, list[str]]:
+def _prepare(ctx: CommandContext, force: bool) -> tuple[Manifest, Plan, list[str]]:
     """Manifest + artifacts + server state → plan, checked by preflight (reads only)."""
     from deploy import preflight
     from deploy.plan import build_plan, desired_entities
@@ -222,12 +230,16 @@ def _prepare(ctx: Any, force: bool) -> tuple[Any, Any, list[str]]:
     info = client.server_info()  # first: an unreachable server is reported before anything else
     desired = desired_entities(manifest, artifacts, settings.namespace)
     current = fetch_state(client, desired)
-    the_plan = build_plan(desired, current, manifest.project, force=force)
+    the_plan = build_plan(
+        desired, current, manifest.project, force=force, keep_leftovers=manifest.named_after_folder
+    )
     warnings = preflight.check(desired, current, info, settings.namespace, settings.apihost)
     return manifest, the_plan, warnings
 
 
-def _show_plan(ctx: Any, manifest: Any, the_plan: Any, warnings: list[str]) -> None:
+def _show_plan(
+    ctx: CommandContext, manifest: Manifest, the_plan: Plan, warnings: list[str]
+) -> None:
     from deploy.ui import plan_lines
 
     for warning in warnings:
@@ -236,7 +248,9 @@ def _show_plan(ctx: Any, manifest: Any, the_plan: Any, warnings: list[str]) -> N
         ctx.say(line)
 
 
-def _plan_doc(ctx: Any, manifest: Any, the_plan: Any, warnings: list[str]) -> dict[str, Any]:
+def _plan_doc(
+    ctx: CommandContext, manifest: Manifest, the_plan: Plan, warnings: list[str]
+) -> dict[str, Any]:
     from deploy.ui import plan_json
 
     settings = ctx.settings
@@ -252,12 +266,12 @@ def _plan_doc(ctx: Any, manifest: Any, the_plan: Any, warnings: list[str]) -> di
     }
 
 
-def _progress(ctx: Any) -> Any:
+def _progress(ctx: CommandContext) -> Event:
     from deploy.ui import progress_line
 
     lock = threading.Lock()  # events arrive from the apply thread pool
 
-    def on_event(change: Any, status: str, detail: str) -> None:
+    def on_event(change: Change, status: str, detail: str) -> None:
         if status == "start":
             return
         with lock:
@@ -266,8 +280,9 @@ def _progress(ctx: Any) -> Any:
     return on_event
 
 
-def _real_namespace(ctx: Any, manifest: Any) -> str:
-    """Web URLs need the real namespace: ``_`` does not resolve there (openwhisk-api.md §3.1)."""
+def _real_namespace(ctx: CommandContext, manifest: Manifest) -> str:
+    """Web URLs need the real namespace: ``_`` does not resolve there (apache/openwhisk
+    docs/webactions.md; the controller's ``WebActions.scala`` looks the name up as given)."""
     namespace = ctx.resolve().namespace
     if namespace != "_":
         return namespace
@@ -275,15 +290,7 @@ def _real_namespace(ctx: Any, manifest: Any) -> str:
     return names[0] if names else namespace
 
 
-def _requests(ctx: Any) -> None:
-    if ctx.args.verbose and ctx._client is not None:
-        ctx.note(f"requests: {ctx._client.request_count}")
-
-
-def _annotation(doc: dict[str, Any], key: str) -> Any:
-    return {a.get("key"): a.get("value") for a in doc.get("annotations") or []}.get(key)
-
-
-def _path(doc: dict[str, Any]) -> str:
-    _, _, package = str(doc.get("namespace", "")).partition("/")
-    return f"{package}/{doc.get('name')}" if package else str(doc.get("name"))
+def _requests(ctx: CommandContext) -> None:
+    count = ctx.request_count()
+    if ctx.args.verbose and count is not None:
+        ctx.note(f"requests: {count}")

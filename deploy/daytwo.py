@@ -1,18 +1,24 @@
 """Day-two commands: invoke an action, fire a trigger, follow an activation id.
 
-Each takes the CLI ``Context`` and returns an exit code (1 when the action ran and
+Each takes the CLI's ``CommandContext`` and returns an exit code (1 when the action ran and
 failed); server failures are raised as ``DeployError`` for ``cli.main`` to print.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
 
 from deploy.errors import DeployError, UsageError
 
+if TYPE_CHECKING:
+    from deploy.cli import CommandContext
+    from deploy.follow import Progress
 
-def invoke(ctx: Any) -> int:
+
+def invoke(ctx: CommandContext) -> int:
     args = ctx.args
     blocking = args.blocking or args.result
     outcome = ctx.client().invoke(
@@ -42,7 +48,7 @@ def invoke(ctx: Any) -> int:
     return 0
 
 
-def fire(ctx: Any) -> int:
+def fire(ctx: CommandContext) -> int:
     from deploy.follow import follow_fire
 
     args = ctx.args
@@ -59,17 +65,10 @@ def fire(ctx: Any) -> int:
             ctx.say(f"trigger activation id: {activation_id}")
         return 0
     ctx.note(f"trigger activation id: {activation_id}")
-    try:
+    with _progress(ctx) as progress:
         results = follow_fire(
-            ctx.client(),
-            activation_id,
-            args.timeout,
-            sleep=ctx.sleep,
-            clock=ctx.clock,
-            progress=_progress(ctx),
+            ctx.client(), activation_id, args.timeout, progress=progress, **_time(ctx)
         )
-    finally:
-        _end_progress(ctx)
     failed = [r for r in results if r.get("error") or r.get("success") is False]
     if args.json:
         ctx.emit({"activationId": activation_id, "rules": results})
@@ -86,23 +85,14 @@ def fire(ctx: Any) -> int:
     return 1 if failed else 0
 
 
-def activation(ctx: Any) -> int:
+def activation(ctx: CommandContext) -> int:
     from deploy.follow import wait_for
 
     args = ctx.args
     client = ctx.client()
     if args.what == "wait":
-        try:
-            record = wait_for(
-                client,
-                args.id,
-                args.timeout,
-                sleep=ctx.sleep,
-                clock=ctx.clock,
-                progress=_progress(ctx),
-            )
-        finally:
-            _end_progress(ctx)
+        with _progress(ctx) as progress:
+            record = wait_for(client, args.id, args.timeout, progress=progress, **_time(ctx))
         response = record.get("response") or {}
         document: Any = {"activationId": args.id, **response}
         failed = response.get("success") is False
@@ -143,15 +133,22 @@ def _params(pairs: list[list[str]]) -> dict[str, Any]:
     return params
 
 
-def _progress(ctx: Any) -> Any:
+@contextmanager
+def _progress(ctx: CommandContext) -> Iterator[Progress | None]:
+    """A progress line rewritten in place on a terminal (none otherwise), ended on the way out
+    so that what is printed next starts on a line of its own."""
     if not ctx.tty():
-        return None
-    return lambda text: print(f"\r{text}", end="", file=ctx.err, flush=True)
-
-
-def _end_progress(ctx: Any) -> None:
-    if ctx.tty():  # the progress line was rewritten in place: end it before other output
+        yield None
+        return
+    try:
+        yield lambda text: print(f"\r{text}", end="", file=ctx.err, flush=True)
+    finally:
         print(file=ctx.err)
+
+
+def _time(ctx: CommandContext) -> dict[str, Any]:
+    """The injected clock and sleep, as ``follow``'s waiting functions take them."""
+    return {"sleep": ctx.sleep, "clock": ctx.clock}
 
 
 def _pretty(value: Any) -> str:

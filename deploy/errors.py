@@ -54,8 +54,9 @@ class ManifestError(DeployError):
     def __init__(self, problems: list[str]) -> None:
         self.problems = list(problems)
         count = len(self.problems)
-        head = f"the manifest has {count} problem{'s' if count != 1 else ''}:"
-        super().__init__("\n".join([head, *(f"  - {p}" for p in self.problems)]))
+        super().__init__(
+            _listed(f"the manifest has {count} problem{'s' if count != 1 else ''}:", self.problems)
+        )
 
 
 class SettingsError(DeployError):
@@ -77,14 +78,7 @@ class PreflightError(DeployError):
 
     def __init__(self, problems: list[str]) -> None:
         self.problems = list(problems)
-        super().__init__(
-            "\n".join(
-                [
-                    "preflight found problems, nothing was changed:",
-                    *(f"  - {p}" for p in self.problems),
-                ]
-            )
-        )
+        super().__init__(_listed("preflight found problems, nothing was changed:", self.problems))
 
 
 class ApplyError(DeployError):
@@ -132,3 +126,8 @@ class ThrottledError(OpenWhiskError):
 
 class ConnectError(OpenWhiskError):
     """The server cannot be reached at all."""
+
+
+def _listed(head: str, problems: list[str]) -> str:
+    """A head line, then one ``  - problem`` line each: every problem found, at once."""
+    return "\n".join([head, *(f"  - {p}" for p in problems)])

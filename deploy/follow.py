@@ -57,7 +57,8 @@ def wait_for(
 
 
 def rule_outcomes(trigger_record: dict[str, Any]) -> list[dict[str, Any]]:
-    """The trigger activation's logs: one JSON string per rule (openwhisk-api.md §2.10)."""
+    """The trigger activation's logs: one JSON string per rule, as the controller writes them
+    (apache/openwhisk ``core/controller/.../controller/Triggers.scala``)."""
     out = []
     for line in trigger_record.get("logs") or []:
         try:

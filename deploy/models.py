@@ -71,8 +71,20 @@ class PackageSpec:
     where: Where | None = None
 
 
+class _InPackage:
+    """For specs that live in a package: ``path`` is their name inside the namespace."""
+
+    package: str | None  # None = the default package (no package)
+    name: str
+
+    @property
+    def path(self) -> str:
+        """``pkg/name`` or ``name``."""
+        return f"{self.package}/{self.name}" if self.package else self.name
+
+
 @dataclass(frozen=True)
-class ActionSpec:
+class ActionSpec(_InPackage):
     package: str | None  # None = the default package (no package)
     name: str
     runtime: str  # an OpenWhisk kind, e.g. "python:3.11"
@@ -87,24 +99,15 @@ class ActionSpec:
     exclude: tuple[str, ...] = ()  # globs
     where: Where | None = None
 
-    @property
-    def path(self) -> str:
-        """``pkg/name`` or ``name``: the name inside the namespace."""
-        return f"{self.package}/{self.name}" if self.package else self.name
-
 
 @dataclass(frozen=True)
-class SequenceSpec:
+class SequenceSpec(_InPackage):
     package: str | None
     name: str
     components: tuple[str, ...]  # each "name" or "pkg/name", resolved against `package`
     annotations: dict[str, Any] = field(default_factory=dict)
     inputs: dict[str, Any] = field(default_factory=dict)
     where: Where | None = None
-
-    @property
-    def path(self) -> str:
-        return f"{self.package}/{self.name}" if self.package else self.name
 
 
 @dataclass(frozen=True)
@@ -138,6 +141,19 @@ class Manifest:
     namespace: str | None = (
         None  # project.namespace if the manifest names one (wskdeploy: below flags/env)
     )
+    # No project.name and no --projectname: ``project`` is the folder's name, which another
+    # manifest in that folder shares, so its entities are never deleted as leftovers.
+    named_after_folder: bool = False
+
+    @property
+    def declared(self) -> frozenset[tuple[str, str]]:
+        """(collection, name) of every entity this manifest declares."""
+        return frozenset(
+            [("packages", p.name) for p in self.packages]
+            + [("actions", a.path) for a in (*self.actions, *self.sequences)]
+            + [("triggers", t.name) for t in self.triggers]
+            + [("rules", r.name) for r in self.rules]
+        )
 
 
 @dataclass(frozen=True)

@@ -105,8 +105,10 @@ def build_plan(
     project: str,
     force: bool = False,
     delete_reason: str = "removed from the manifest",
+    keep_leftovers: bool = False,
 ) -> Plan:
-    """create / update / unchanged per desired entity; delete this project's leftovers."""
+    """create / update / unchanged per desired entity; delete this project's leftovers,
+    or with ``keep_leftovers`` only name them in a warning."""
     desired = list(desired)
     current_by_key = {(e.kind.collection, e.name): e for e in current}
     wanted = {(e.kind.collection, e.name) for e in desired}
@@ -141,9 +143,15 @@ def build_plan(
                 body["delAnnotations"] = drop
         updated = Entity(entity.kind, entity.name, body, entity.digest, entity.artifact)
         changes.append(Change(Op.UPDATE, updated, tuple(reasons(entity, now, owner, project))))
-    for key, now in current_by_key.items():
-        if key not in wanted and project_of(now) == project:
-            changes.append(Change(Op.DELETE, now, (delete_reason,)))
+    leftovers = [
+        now
+        for key, now in current_by_key.items()
+        if key not in wanted and project_of(now) == project
+    ]
+    if keep_leftovers and leftovers:
+        warnings.append(_kept(leftovers, project))
+    else:
+        changes.extend(Change(Op.DELETE, now, (delete_reason,)) for now in leftovers)
     changes.sort(key=_order)
     return Plan(tuple(changes), tuple(warnings), tuple(conflicts))
 
@@ -222,9 +230,32 @@ def drifted(desired: Entity, current: Entity) -> bool:
     return any(have.get(k) != v for k, v in want.items() if k not in BOOKKEEPING)
 
 
-def undeploy_plan(current: Iterable[Entity], project: str) -> Plan:
-    """A plan to nothing: delete every entity this project's ``whisk-managed`` names."""
-    return build_plan([], current, project, delete_reason=f"deployed by project {project}")
+def undeploy_plan(
+    current: Iterable[Entity],
+    project: str,
+    only: frozenset[tuple[str, str]] | None = None,
+) -> Plan:
+    """A plan to nothing: delete every entity this project's ``whisk-managed`` names, or,
+    given ``only`` (a project named after its folder), those of them the manifest declares."""
+    if only is None:
+        return build_plan([], current, project, delete_reason=f"deployed by project {project}")
+    current = list(current)
+    declared = [e for e in current if (e.kind.collection, e.name) in only]
+    plan = build_plan([], declared, project, delete_reason=f"declared in this manifest ({project})")
+    kept = [
+        e for e in current if (e.kind.collection, e.name) not in only and project_of(e) == project
+    ]
+    return Plan(plan.changes, (_kept(kept, project),) if kept else (), plan.conflicts)
+
+
+def _kept(leftovers: list[Entity], project: str) -> str:
+    ordered = sorted(leftovers, key=lambda e: (e.kind.level, e.name))
+    names = ", ".join(f"{e.kind.value} {e.name}" for e in ordered)
+    return (
+        f"kept, not deleted: {names}: project {project!r} is named after the manifest's "
+        f"folder and these are not in this manifest (another manifest there may have made "
+        f"them); give --projectname {project} to delete them"
+    )
 
 
 def project_of(entity: Entity) -> str | None:
@@ -258,6 +289,18 @@ def annotation_map(body: dict[str, Any]) -> dict[str, Any]:
     return {a["key"]: a.get("value") for a in body.get("annotations") or []}
 
 
+def entity_path(namespace_path: Any, name: Any) -> str:
+    """The name inside the namespace: ``pkg/name`` when the server's namespace path is
+    ``ns/pkg`` (a packaged action, a rule end's ``path``), else ``name``."""
+    _, _, package = str(namespace_path or "").partition("/")
+    return f"{package}/{name}" if package else str(name)
+
+
+def path_of_document(doc: dict[str, Any]) -> str:
+    """``entity_path`` of a server document (``{namespace, name, ...}``)."""
+    return entity_path(doc.get("namespace"), doc.get("name"))
+
+
 def param_map(body: dict[str, Any]) -> dict[str, Any]:
     return {p["key"]: p.get("value") for p in body.get("parameters") or []}
 
@@ -275,9 +318,7 @@ def _path_of(value: Any) -> str | None:
     if value is None:
         return None
     if isinstance(value, dict):
-        path = value.get("path", "")
-        rest = path.split("/", 1)[1] if "/" in path else ""
-        return f"{rest}/{value.get('name')}" if rest else str(value.get("name"))
+        return entity_path(value.get("path"), value.get("name"))
     parts = str(value).strip("/").split("/")
     return "/".join(parts[1:]) if len(parts) > 1 else parts[0]
 

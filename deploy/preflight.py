@@ -8,6 +8,7 @@ the code contains was noted by ``bundle`` (``Artifact.uses_api``); never calls t
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 from deploy.errors import PreflightError
@@ -33,90 +34,140 @@ def check(
 ) -> list[str]:
     """Return warnings; raise ``PreflightError`` listing every blocking problem."""
     desired = list(desired)
-    problems: list[str] = []
-    warnings: list[str] = []
-    runtimes = info.get("runtimes")
-    kinds = {r.get("kind") for family in (runtimes or {}).values() for r in family}
+    runtimes = info.get("runtimes") or {}
+    target = _Target(
+        runtimes=runtimes,
+        kinds=frozenset(r.get("kind") for family in runtimes.values() for r in family),
+        limits=info.get("limits") or {},
+        namespace=namespace,
+        apihost=apihost,
+        known=frozenset((e.kind.collection, e.name) for e in [*desired, *current]),
+    )
+    found = _Findings()
     if not runtimes:
-        warnings.append(f"{apihost} lists no runtimes in GET /; runtime kinds were not checked")
-    limits = info.get("limits") or {}
-    known = {(e.kind.collection, e.name) for e in [*desired, *current]}
-
+        found.warnings.append(
+            f"{apihost} lists no runtimes in GET /; runtime kinds were not checked"
+        )
     for entity in desired:
-        body = entity.body
-        label = f"{entity.kind.value} {entity.name}"
-        if entity.kind is Kind.ACTION:
-            kind = body["exec"]["kind"]
-            family = kind.split(":")[0]
-            if (
-                runtimes
-                and kind not in kinds
-                and not (kind.endswith(":default") and family in runtimes)
-            ):
-                offered = ", ".join(sorted(k for k in kinds if k)) or "none"
-                problems.append(
-                    f"{label}: runtime {kind!r} is not offered by {apihost} "
-                    f"(it offers: {offered}); change `runtime` in the manifest"
-                )
-            problems += _limit_problems(label, body.get("limits") or {}, limits, apihost)
-            annotations = annotation_map(body)
-            web = annotations.get("web-export") is True
-            timeout = (body.get("limits") or {}).get("timeout") or 0
-            if web and timeout > SYNC_CUT_MS:
-                warnings.append(
-                    f"{label}: web action with timeout {timeout} ms; callers are cut "
-                    f"at {SYNC_CUT_MS} ms anyway (start long work non-blocking)"
-                )
-            if annotations.get("provide-api-key") is not True and _uses_api(entity):
-                warnings.append(
-                    f"{label}: its code uses the OpenWhisk API (__OW_API_KEY) but the "
-                    "action lacks the annotation provide-api-key: true, so the key "
-                    "will be absent; add it under `annotations`"
-                )
-        elif entity.kind is Kind.SEQUENCE:
-            for component in body["exec"]["components"]:
-                ref = _local(component, namespace)
-                if ref is not None and ("actions", ref) not in known:
-                    problems.append(
-                        f"{label}: component {component} is neither in the manifest "
-                        "nor on the server; declare it or fix the name"
-                    )
-        elif entity.kind is Kind.TRIGGER and "feed" in annotation_map(body):
-            warnings.append(
-                f"{label}: has feed {annotation_map(body)['feed']}; the trigger is "
-                "created with its feed annotation, but the feed action itself is not "
-                "called (as `wsk trigger create --feed` would); set the feed up once by hand"
+        checker = _CHECKS.get(entity.kind)
+        if checker is not None:
+            checker(entity, target, found)
+    if found.problems:
+        raise PreflightError(found.problems)
+    return found.warnings
+
+
+@dataclass(frozen=True)
+class _Target:
+    """What the server offers (from ``GET /``) and what exists there or will."""
+
+    runtimes: dict[str, Any]
+    kinds: frozenset[str | None]
+    limits: dict[str, Any]
+    namespace: str
+    apihost: str
+    known: frozenset[tuple[str, str]]  # (collection, name) in the manifest or on the server
+
+
+@dataclass
+class _Findings:
+    problems: list[str] = field(default_factory=list)  # block the deploy
+    warnings: list[str] = field(default_factory=list)
+
+
+def _label(entity: Entity) -> str:
+    return f"{entity.kind.value} {entity.name}"
+
+
+def _check_action(entity: Entity, target: _Target, found: _Findings) -> None:
+    """Runtime offered, limits in the server's ranges; web timeouts and API use said."""
+    body, label = entity.body, _label(entity)
+    kind = body["exec"]["kind"]
+    family = kind.split(":")[0]
+    offered_family_default = kind.endswith(":default") and family in target.runtimes
+    if target.runtimes and kind not in target.kinds and not offered_family_default:
+        offered = ", ".join(sorted(k for k in target.kinds if k)) or "none"
+        found.problems.append(
+            f"{label}: runtime {kind!r} is not offered by {target.apihost} "
+            f"(it offers: {offered}); change `runtime` in the manifest"
+        )
+    found.problems.extend(
+        _limit_problems(label, body.get("limits") or {}, target.limits, target.apihost)
+    )
+    annotations = annotation_map(body)
+    timeout = (body.get("limits") or {}).get("timeout") or 0
+    if annotations.get("web-export") is True and timeout > SYNC_CUT_MS:
+        found.warnings.append(
+            f"{label}: web action with timeout {timeout} ms; callers are cut "
+            f"at {SYNC_CUT_MS} ms anyway (start long work non-blocking)"
+        )
+    if annotations.get("provide-api-key") is not True and _uses_api(entity):
+        found.warnings.append(
+            f"{label}: its code uses the OpenWhisk API (__OW_API_KEY) but the "
+            "action lacks the annotation provide-api-key: true, so the key "
+            "will be absent; add it under `annotations`"
+        )
+
+
+def _check_sequence(entity: Entity, target: _Target, found: _Findings) -> None:
+    """Every component in this namespace is declared or already there."""
+    for component in entity.body["exec"]["components"]:
+        ref = _local(component, target.namespace)
+        if ref is not None and ("actions", ref) not in target.known:
+            found.problems.append(
+                f"{_label(entity)}: component {component} is neither in the manifest "
+                "nor on the server; declare it or fix the name"
             )
-        elif entity.kind is Kind.RULE:
-            for end, collection in (("trigger", "triggers"), ("action", "actions")):
-                ref = _local(body[end], namespace)
-                if ref is not None and (collection, ref) not in known:
-                    problems.append(
-                        f"{label}: {end} {body[end]} is neither in the manifest nor "
-                        f"on the server; declare it or fix the rule's `{end}`"
-                    )
-    if problems:
-        raise PreflightError(problems)
-    return warnings
+
+
+def _check_trigger(entity: Entity, target: _Target, found: _Findings) -> None:
+    """A feed is written as an annotation only: say that its action is not called."""
+    annotations = annotation_map(entity.body)
+    if "feed" in annotations:
+        found.warnings.append(
+            f"{_label(entity)}: has feed {annotations['feed']}; the trigger is "
+            "created with its feed annotation, but the feed action itself is not "
+            "called (as `wsk trigger create --feed` would); set the feed up once by hand"
+        )
+
+
+def _check_rule(entity: Entity, target: _Target, found: _Findings) -> None:
+    """Both ends in this namespace are declared or already there."""
+    body = entity.body
+    for end, collection in (("trigger", "triggers"), ("action", "actions")):
+        ref = _local(body[end], target.namespace)
+        if ref is not None and (collection, ref) not in target.known:
+            found.problems.append(
+                f"{_label(entity)}: {end} {body[end]} is neither in the manifest nor "
+                f"on the server; declare it or fix the rule's `{end}`"
+            )
+
+
+_CHECKS = {
+    Kind.ACTION: _check_action,
+    Kind.SEQUENCE: _check_sequence,
+    Kind.TRIGGER: _check_trigger,
+    Kind.RULE: _check_rule,
+}
 
 
 def _limit_problems(
     label: str, sent: dict[str, Any], limits: dict[str, Any], apihost: str
 ) -> list[str]:
     out = []
-    for field, stem, divisor, unit in LIMITS:
-        value = sent.get(field)
+    for name, stem, divisor, unit in LIMITS:
+        value = sent.get(name)
         low, high = limits.get(f"min_{stem}"), limits.get(f"max_{stem}")
         if value is None:
             continue
         if isinstance(low, (int, float)) and value < low / divisor:
             out.append(
-                f"{label}: limits.{field} {value} {unit} is below {apihost}'s minimum "
+                f"{label}: limits.{name} {value} {unit} is below {apihost}'s minimum "
                 f"{low // divisor} {unit}; raise it in the manifest"
             )
         if isinstance(high, (int, float)) and value > high / divisor:
             out.append(
-                f"{label}: limits.{field} {value} {unit} is above {apihost}'s maximum "
+                f"{label}: limits.{name} {value} {unit} is above {apihost}'s maximum "
                 f"{high // divisor} {unit}; lower it in the manifest"
             )
     return out

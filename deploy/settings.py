@@ -1,6 +1,7 @@
 """Where to deploy and with which key: flags, environment, ``.wskprops``, local default.
 
-Owns the precedence rules (the wsk CLI's and aio's, see openwhisk-api.md §1.3–1.4)
+Owns the precedence rules (the wsk CLI's, apache/openwhisk-cli ``commands/property.go``,
+and aio's, adobe/aio-lib-runtime ``src/utils.js`` ``checkOpenWhiskCredentials``)
 and ``mask``, which every output path uses so the key is never printed. Reads only
 what it is given: ``environ`` and ``home`` are parameters, nothing is read at import.
 """
@@ -148,6 +149,23 @@ def mask(text: str, settings: Settings | None) -> str:
     return mask_secrets(text, secret_forms([settings.auth]))
 
 
+# Variables a key may be offered in; case-insensitive because aio reads AIO_ names so.
+KEY_VARIABLES = frozenset({"WHISK_AUTH", "AIO_RUNTIME_AUTH"})
+
+
+def offered_keys(
+    environ: Mapping[str, str], flag: str | None = None, settings: Settings | None = None
+) -> tuple[str, ...]:
+    """The ``secret_forms`` of every key this run was offered, used or not: the resolved
+    one, ``--auth`` and the key variables. The one list every CLI output is masked with."""
+    keys = {v for k, v in environ.items() if k.upper() in KEY_VARIABLES and v}
+    if flag:
+        keys.add(flag)
+    if settings is not None and settings.auth:
+        keys.add(settings.auth)
+    return secret_forms(keys)
+
+
 def secret_forms(keys: Iterable[str]) -> tuple[str, ...]:
     """Every printable form of ``keys`` (whole, Basic-auth base64, secret half), longest first,
     so the whole key is not half-replaced by its secret part. A form shorter than 8
@@ -194,7 +212,8 @@ def _wskprops_path(environ: Mapping[str, str], home: Path | str | None) -> Path 
 
 
 def _read_wskprops(path: Path | None) -> tuple[dict[str, str], list[str]]:
-    """Parse KEY=VALUE lines the way the Go CLI does (openwhisk-api.md §1.3)."""
+    """Parse KEY=VALUE lines the way the Go CLI does (apache/openwhisk-cli ``commands/util.go``
+    ``ReadProps``)."""
     if path is None or not path.is_file():
         return {}, []
     warnings: list[str] = []

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from deploy.models import Entity, Kind
-from deploy.plan import DIGEST, annotation_map
+from deploy.plan import DIGEST, annotation_map, path_of_document
 
 
 def fetch_state(client: Any, desired: Iterable[Entity] = ()) -> list[Entity]:
@@ -33,11 +33,8 @@ def fetch_state(client: Any, desired: Iterable[Entity] = ()) -> list[Entity]:
 
 def to_entity(collection: str, item: dict[str, Any]) -> Entity:
     """A server document (summary or full) as a current ``Entity``."""
-    name = item["name"]
-    if collection == "actions":
-        # "guest/pkg" for packaged actions: the package is the part after the namespace.
-        _, _, package = str(item.get("namespace", "")).partition("/")
-        name = f"{package}/{name}" if package else name
+    # Only actions live in packages; a package's own namespace path is just the namespace.
+    name = path_of_document(item) if collection == "actions" else item["name"]
     annotations = annotation_map(item)
     if collection == "actions":
         kind_name = (item.get("exec") or {}).get("kind") or annotations.get("exec")

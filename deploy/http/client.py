@@ -36,7 +36,9 @@ from deploy.http.sessions import Failure, default_session, failure_of
 from deploy.models import Artifact
 from deploy.settings import Settings, is_loopback, mask
 
-PAGE = 200  # the server's maximum list page (openwhisk-api.md §2.1)
+# The server's maximum list page: apache/openwhisk docs/rest_api.md, enforced by the
+# controller's list directive (core/controller/.../controller/RestAPIs.scala).
+PAGE = 200
 MAX_RETRY_AFTER = 60.0  # seconds; a server asking for longer is treated as "give up soon"
 IDEMPOTENT = frozenset({"GET", "PUT", "DELETE", "HEAD"})
 ACTIVATION_HEADER = "x-openwhisk-activation-id"

@@ -1,13 +1,14 @@
 """The value-level parts shared by entities: inputs, annotations, limits, include/exclude.
 
 Each ``parse_*`` takes the raw YAML value with its line and path, reports every
-problem to the ``Context`` and returns a clean value (plain dicts, never
+problem to ``Problems`` and returns a clean value (plain dicts, never
 ``LineDict``), so a bad field never stops the rest of the manifest being checked.
 """
 
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterator
 from pathlib import PurePosixPath, PureWindowsPath
 from typing import Any
 
@@ -17,7 +18,8 @@ from deploy.manifest.schema import (
     PARAM_KEYS,
     TYPES,
     ZERO,
-    Context,
+    Problems,
+    article,
     inferred_type,
     show,
     typed_value,
@@ -43,41 +45,50 @@ _ALIASES = {
 }
 
 
-def parse_inputs(ctx: Context, raw: Any, line: int, path: str) -> dict[str, Any]:
-    data = ctx.mapping(raw, line, path, "a mapping of input names to values")
-    if data is None:
-        return {}
-    result: dict[str, Any] = {}
-    for name, value in data.items():
+def _named_values(
+    problems: Problems, raw: Any, line: int, path: str, what: str
+) -> Iterator[tuple[str, Any, int, str]]:
+    """(name, value, its line, its path) for each entry of a mapping of ``what`` names to
+    values; a mapping of anything else, or a name that is not a string, is reported."""
+    data = problems.mapping(raw, line, path, f"a mapping of {what} names to values")
+    for name, value in (data or {}).items():
         vline, vpath = data.line_of(name), f"{path}.{name}"
-        if not isinstance(name, str):
-            ctx.problem(vline, vpath, "an input name (a string)", show(name))
-            continue
+        if isinstance(name, str):
+            yield name, value, vline, vpath
+        else:
+            problems.add(vline, vpath, f"{article(what)} {what} name (a string)", show(name))
+
+
+def parse_inputs(problems: Problems, raw: Any, line: int, path: str) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for name, value, vline, vpath in _named_values(problems, raw, line, path, "input"):
         if isinstance(value, LineDict) and value.keys() & {"type", "value", "default"}:
-            parsed = _multi_line(ctx, value, vline, vpath)
+            parsed = _multi_line(problems, value, vline, vpath)
             if parsed is not _BAD:
                 result[name] = parsed
         elif isinstance(value, str) and value in TYPES:
             # wskdeploy's quirk: `name: string` declares the type and deploys its zero value.
             result[name] = copy.deepcopy(ZERO[TYPES[value]])
         else:
-            result[name] = ctx.expand(value, vline, vpath)
+            result[name] = problems.expand(value, vline, vpath)
     return result
 
 
 _BAD = object()
 
 
-def _multi_line(ctx: Context, spec: LineDict, line: int, path: str) -> Any:
-    ctx.keys(spec, path, PARAM_KEYS, "input key")
+def _multi_line(problems: Problems, spec: LineDict, line: int, path: str) -> Any:
+    problems.keys(spec, path, PARAM_KEYS, "input key")
     declared = spec.get("type")
     kind = TYPES.get(declared) if isinstance(declared, str) else None
     if declared is not None and kind is None:
-        ctx.problem(spec.line_of("type"), f"{path}.type", f"a type ({_TYPE_NAMES})", show(declared))
+        problems.add(
+            spec.line_of("type"), f"{path}.type", f"a type ({_TYPE_NAMES})", show(declared)
+        )
         return _BAD
     required = spec.get("required", False)
     if not isinstance(required, bool):
-        ctx.problem(spec.line_of("required"), f"{path}.required", "true or false", show(required))
+        problems.add(spec.line_of("required"), f"{path}.required", "true or false", show(required))
         return _BAD
     key = (
         "value"
@@ -88,20 +99,20 @@ def _multi_line(ctx: Context, spec: LineDict, line: int, path: str) -> Any:
     )
     if key is None:
         if required:
-            ctx.problem(line, path, "a value or default for a required input", "neither")
+            problems.add(line, path, "a value or default for a required input", "neither")
             return _BAD
         return copy.deepcopy(ZERO[kind]) if kind else ""
     raw = spec[key]
     vline, vpath = spec.line_of(key), f"{path}.{key}"
-    before = len(ctx.problems)
-    value = ctx.expand(raw, vline, vpath)
-    if kind is None or len(ctx.problems) > before:
+    before = len(problems.errors)
+    value = problems.expand(raw, vline, vpath)
+    if kind is None or len(problems.errors) > before:
         return value
     if isinstance(raw, str) and needs_interpolation(raw) and isinstance(value, str):
         value = _from_text(kind, value)  # a $VAR is text; let it fill a typed input
     ok, value = typed_value(kind, value)
     if not ok:
-        ctx.problem(
+        problems.add(
             vline, vpath, f"a value of type {kind}", f"{show(value)} ({inferred_type(value)})"
         )
         return _BAD
@@ -121,24 +132,17 @@ def _from_text(kind: str, text: str) -> Any:
     return text
 
 
-def parse_annotations(ctx: Context, raw: Any, line: int, path: str) -> dict[str, Any]:
-    data = ctx.mapping(raw, line, path, "a mapping of annotation names to values")
-    if data is None:
-        return {}
+def parse_annotations(problems: Problems, raw: Any, line: int, path: str) -> dict[str, Any]:
     result: dict[str, Any] = {}
-    for key, value in data.items():
-        kline, kpath = data.line_of(key), f"{path}.{key}"
-        if not isinstance(key, str):
-            ctx.problem(kline, kpath, "an annotation name (a string)", show(key))
-            continue
-        value = ctx.expand(value, kline, kpath)
+    for key, value, kline, kpath in _named_values(problems, raw, line, path, "annotation"):
+        value = problems.expand(value, kline, kpath)
         if key == "require-whisk-auth" and not valid_whisk_auth(value):
-            ctx.problem(kline, kpath, WHISK_AUTH, show(value))
+            problems.add(kline, kpath, WHISK_AUTH, show(value))
             continue
         if key in AIO_ONLY_ANNOTATIONS and value not in (False, None):
             # aio rewrites such actions (e.g. behind Adobe's IMS validator sequence);
             # written as a bare annotation it would enforce nothing, silently.
-            ctx.problem(
+            problems.add(
                 kline,
                 kpath,
                 "an annotation this tool can honour",
@@ -157,33 +161,33 @@ AIO_ONLY_ANNOTATIONS = {
 WHISK_AUTH = "a non-empty string, a positive integer up to 2^53-1, or true/false"
 
 
-def parse_limits(ctx: Context, raw: Any, line: int, path: str) -> Limits:
-    data = ctx.mapping(
+def parse_limits(problems: Problems, raw: Any, line: int, path: str) -> Limits:
+    data = problems.mapping(
         raw, line, path, "a mapping of limits (timeout, memorySize, logSize, concurrency)"
     )
     if data is None:
         return Limits()
-    ctx.keys(data, path, LIMIT_KEYS, "limits key")
+    problems.keys(data, path, LIMIT_KEYS, "limits key")
     values: dict[str, int] = {}
     for key in sorted(data, key=data.line_of):
         canonical = key
         if key in _ALIASES:
             canonical, note = _ALIASES[key]
             if canonical in data:
-                ctx.warn(
+                problems.warn(
                     data.line_of(key),
                     f"{path}.{key}",
                     f"ignored: {canonical} is also given and wins",
                 )
                 continue
-            ctx.warn(data.line_of(key), f"{path}.{key}", note)
+            problems.warn(data.line_of(key), f"{path}.{key}", note)
         if canonical not in _LIMITS:
             continue
         target, what = _LIMITS[canonical]
         value = data[key]
         floor = 0 if canonical == "logSize" else 1  # OpenWhisk's log limit range starts at 0 MB
         if isinstance(value, bool) or not isinstance(value, int) or value < floor:
-            ctx.problem(
+            problems.add(
                 data.line_of(key),
                 f"{path}.{key}",
                 what,
@@ -196,13 +200,18 @@ def parse_limits(ctx: Context, raw: Any, line: int, path: str) -> Limits:
 
 
 def _relative(
-    ctx: Context, value: Any, line: int, path: str, what: str, inside: str = "the manifest's folder"
+    problems: Problems,
+    value: Any,
+    line: int,
+    path: str,
+    what: str,
+    inside: str = "the manifest's folder",
 ) -> str | None:
     """A relative path or glob without ``..``: the zip must only take what the project holds."""
     if not isinstance(value, str) or not value.strip():
-        ctx.problem(line, path, what, show(value))
+        problems.add(line, path, what, show(value))
         return None
-    value = ctx.expand(value, line, path)
+    value = problems.expand(value, line, path)
     if not isinstance(value, str):
         return None
     if (
@@ -210,27 +219,29 @@ def _relative(
         or PureWindowsPath(value).is_absolute()
         or value.startswith("\\")
     ):
-        ctx.problem(line, path, f"{what} relative to {inside}", f"absolute path {show(value)}")
+        problems.add(line, path, f"{what} relative to {inside}", f"absolute path {show(value)}")
         return None
     if ".." in PurePosixPath(value.replace("\\", "/")).parts:
-        ctx.problem(line, path, f"{what} inside {inside}", f"{show(value)} (leaves it with ..)")
+        problems.add(line, path, f"{what} inside {inside}", f"{show(value)} (leaves it with ..)")
         return None
     return value
 
 
-def parse_include(ctx: Context, raw: Any, line: int, path: str) -> tuple[tuple[str, str], ...]:
+def parse_include(
+    problems: Problems, raw: Any, line: int, path: str
+) -> tuple[tuple[str, str], ...]:
     if not isinstance(raw, LineList):
-        ctx.problem(line, path, "a list of [source, destination] pairs", show(raw))
+        problems.add(line, path, "a list of [source, destination] pairs", show(raw))
         return ()
     pairs: list[tuple[str, str]] = []
     for index, item in enumerate(raw):
         iline, ipath = raw.line_of(index), f"{path}[{index}]"
         if not isinstance(item, list) or len(item) not in (1, 2):
-            ctx.problem(iline, ipath, "a [source, destination] pair", show(item))
+            problems.add(iline, ipath, "a [source, destination] pair", show(item))
             continue
-        src = _relative(ctx, item[0], iline, ipath, "a source path or glob")
+        src = _relative(problems, item[0], iline, ipath, "a source path or glob")
         dest = (
-            _relative(ctx, item[-1], iline, ipath, "a destination path", "the zip")
+            _relative(problems, item[-1], iline, ipath, "a destination path", "the zip")
             if len(item) == 2
             else src
         )
@@ -239,12 +250,12 @@ def parse_include(ctx: Context, raw: Any, line: int, path: str) -> tuple[tuple[s
     return tuple(pairs)
 
 
-def parse_exclude(ctx: Context, raw: Any, line: int, path: str) -> tuple[str, ...]:
+def parse_exclude(problems: Problems, raw: Any, line: int, path: str) -> tuple[str, ...]:
     if not isinstance(raw, LineList):
-        ctx.problem(line, path, "a list of globs", show(raw))
+        problems.add(line, path, "a list of globs", show(raw))
         return ()
     globs = [
-        _relative(ctx, item, raw.line_of(i), f"{path}[{i}]", "a glob", "the action's folder")
+        _relative(problems, item, raw.line_of(i), f"{path}[{i}]", "a glob", "the action's folder")
         for i, item in enumerate(raw)
     ]
     return tuple(g for g in globs if g is not None)

@@ -16,10 +16,16 @@ from pathlib import Path
 from typing import Any
 
 from deploy.errors import ManifestError
-from deploy.manifest.entities import parse_action, parse_rule, parse_sequence, parse_trigger
-from deploy.manifest.fields import parse_annotations, parse_inputs
+from deploy.manifest.entities import (
+    described_annotations,
+    parse_action,
+    parse_rule,
+    parse_sequence,
+    parse_trigger,
+)
+from deploy.manifest.fields import parse_inputs
 from deploy.manifest.interpolation import render_template
-from deploy.manifest.schema import PACKAGE_KEYS, PROJECT_KEYS, TOP_KEYS, Context, show
+from deploy.manifest.schema import PACKAGE_KEYS, PROJECT_KEYS, TOP_KEYS, Problems, show
 from deploy.manifest.yamlsource import LineDict, load_yaml
 from deploy.models import (
     ActionSpec,
@@ -70,18 +76,18 @@ def load_manifest(
                 f"{file}:0: (file): expected UTF-8 text, found byte {raw[exc.start]:#04x} at offset {exc.start}"
             ]
         ) from None
-    rendered, problems = render_template(text, environ, file)
-    if problems:
-        raise ManifestError(_in_file_order(file, problems))
-    data, problems = load_yaml(rendered, file)
-    ctx = Context(file=file, environ=environ, problems=list(problems))
-    if data is None and problems:
-        raise ManifestError(problems)
-    walker = _Walker(ctx, path.parent)
+    rendered, template_errors = render_template(text, environ, file)
+    if template_errors:
+        raise ManifestError(_in_file_order(file, template_errors))
+    data, yaml_errors = load_yaml(rendered, file)
+    problems = Problems(file=file, environ=environ, errors=list(yaml_errors))
+    if data is None and yaml_errors:
+        raise ManifestError(yaml_errors)
+    walker = _Walker(problems, path.parent)
     name, namespace = walker.top(data, project_name)
     walker.cross_check()
-    if ctx.problems:
-        raise ManifestError(_in_file_order(file, ctx.problems))
+    if problems.errors:
+        raise ManifestError(_in_file_order(file, problems.errors))
     return Manifest(
         project=name or "",
         file=path,
@@ -91,8 +97,9 @@ def load_manifest(
         sequences=tuple(walker.sequences),
         triggers=tuple(walker.triggers),
         rules=tuple(walker.rules),
-        warnings=tuple(_in_file_order(file, ctx.warnings)),
+        warnings=tuple(_in_file_order(file, problems.warnings)),
         namespace=namespace,
+        named_after_folder=walker.named_after_folder,
     )
 
 
@@ -107,56 +114,84 @@ def _in_file_order(file: str, lines: list[str]) -> list[str]:
 class _Walker:
     """Walks project -> packages -> entries, collecting specs into lists."""
 
-    def __init__(self, ctx: Context, base: Path) -> None:
-        self.ctx = ctx
+    def __init__(self, problems: Problems, base: Path) -> None:
+        self.problems = problems
         self.base = base
         self.packages: list[PackageSpec] = []
         self.actions: list[ActionSpec] = []
         self.sequences: list[SequenceSpec] = []
         self.triggers: list[TriggerSpec] = []
         self.rules: list[RuleSpec] = []
+        self.named_after_folder = False
 
     def top(self, data: Any, fallback_name: str | None) -> tuple[str | None, str | None]:
-        ctx = self.ctx
+        """The whole document: its project (name, namespace) and every package in it."""
+        problems = self.problems
         if not isinstance(data, LineDict):
-            ctx.problem(
+            problems.add(
                 1,
                 "(top)",
                 "a mapping with project: or packages:",
                 "an empty file" if data is None else show(data),
             )
             return None, None
-        ctx.keys(data, "", TOP_KEYS, "top-level key")
-        project_key = "project"
-        if "application" in data:
-            project_key = "application" if "project" not in data else "project"
-            ctx.warn(
-                data.line_of("application"),
-                "application",
-                "legacy key: write project instead"
-                if project_key == "application"
-                else "legacy key ignored: project is also given and wins",
-            )
-        project = ctx.mapping(
+        problems.keys(data, "", TOP_KEYS, "top-level key")
+        project_key = self._project_key(data)
+        project = problems.mapping(
             data.get(project_key),
             data.line_of(project_key),
             project_key,
             "a project mapping (name, packages, ...)",
         )
+        # An absent project reads as an empty mapping; only a written one has settings.
+        declared = project if project is not None and project_key in data else None
         name = namespace = None
-        sources: list[tuple[LineDict, str, bool]] = []  # (container, its path, is legacy `package`)
-        if project is not None and project_key in data:
-            # project.namespace is handed to the CLI (Manifest.namespace), unlike a package's.
-            ctx.keys(
-                project, project_key, PROJECT_KEYS, "project key", used=frozenset({"namespace"})
-            )
-            ctx.inputs = parse_inputs(
-                ctx, project.get("inputs"), project.line_of("inputs"), f"{project_key}.inputs"
-            )
-            name = ctx.string(project, "name", project_key)
-            namespace = ctx.string(project, "namespace", project_key)
+        if declared is not None:
+            name, namespace = self._project_settings(declared, project_key)
+        seen: dict[str, str] = {}
+        for container, prefix, legacy in self._package_sources(data, declared, project_key):
+            self.package_map(container, prefix, legacy, seen)
+        return self._project_name(name, declared, project_key, fallback_name), namespace
+
+    def _project_key(self, data: LineDict) -> str:
+        """``project``, or wskdeploy's legacy ``application`` (with a warning either way)."""
+        if "application" not in data:
+            return "project"
+        project_key = "application" if "project" not in data else "project"
+        self.problems.warn(
+            data.line_of("application"),
+            "application",
+            "legacy key: write project instead"
+            if project_key == "application"
+            else "legacy key ignored: project is also given and wins",
+        )
+        return project_key
+
+    def _project_settings(
+        self, project: LineDict, project_key: str
+    ) -> tuple[str | None, str | None]:
+        """Check the project's keys and read its inputs (for $VARs), name and namespace."""
+        problems = self.problems
+        # project.namespace is handed to the CLI (Manifest.namespace), unlike a package's.
+        problems.keys(
+            project, project_key, PROJECT_KEYS, "project key", used=frozenset({"namespace"})
+        )
+        problems.inputs = parse_inputs(
+            problems, project.get("inputs"), project.line_of("inputs"), f"{project_key}.inputs"
+        )
+        name = problems.string(project, "name", project_key)
+        namespace = problems.string(project, "namespace", project_key)
+        return name, namespace
+
+    def _package_sources(
+        self, data: LineDict, project: LineDict | None, project_key: str
+    ) -> list[tuple[LineDict, str, bool]]:
+        """(container, its path, is legacy ``package``) for each place packages are declared."""
+        problems = self.problems
+        sources: list[tuple[LineDict, str, bool]] = []
+        if project is not None:
             if "packages" in data and "packages" in project:
-                ctx.warn(
+                problems.warn(
                     project.line_of("packages"),
                     f"{project_key}.packages",
                     "ignored: top-level packages is also given and wins (as in wskdeploy)",
@@ -170,54 +205,68 @@ class _Walker:
         if "package" in data:
             sources.append((data, "", True))
         if not sources:
-            ctx.problem(1, "packages", "a packages mapping (at the top or under project)", "none")
-        seen: dict[str, str] = {}
-        for container, prefix, legacy in sources:
-            self.package_map(container, prefix, legacy, seen)
-        if name is not None and not name.strip():
-            ctx.problem(
+            problems.add(1, "packages", "a packages mapping (at the top or under project)", "none")
+        return sources
+
+    def _project_name(
+        self,
+        name: str | None,
+        project: LineDict | None,
+        project_key: str,
+        fallback_name: str | None,
+    ) -> str | None:
+        """project.name, else --projectname, else the folder's name (said in a warning);
+        both given, they must agree."""
+        problems = self.problems
+        if name is not None and project is not None and not name.strip():
+            problems.add(
                 project.line_of("name"), f"{project_key}.name", "a project name", show(name)
             )
         if name is None and not (project is not None and "name" in project):
-            name = fallback_name
-            if name is None:
-                # wskdeploy deploys such manifests unmanaged; we always manage, so the
-                # project is named after the manifest's folder, and the user is told.
-                name = self.base.resolve().name or "default"
-                ctx.warn(
-                    project.line if project is not None and project_key in data else 1,
-                    f"{project_key}.name",
-                    f"not set; the project is named {name!r} after the manifest's folder "
-                    "(set project.name or --projectname to keep it stable when the folder moves)",
-                )
+            if fallback_name is not None:
+                return fallback_name
+            # wskdeploy deploys such manifests unmanaged, and its default mode never
+            # deletes. We still mark what we write, with the folder's name; but any
+            # other manifest in that folder gets the same name, so plan deletes
+            # nothing of this project (Manifest.named_after_folder).
+            name = self.base.resolve().name or "default"
+            self.named_after_folder = True
+            problems.warn(
+                project.line if project is not None else 1,
+                f"{project_key}.name",
+                f"not set; the project is named {name!r} after the manifest's folder "
+                "(set project.name or --projectname to keep it stable when the folder moves)",
+            )
         elif name is not None and fallback_name is not None and name != fallback_name:
-            ctx.problem(
+            problems.add(
                 project.line_of("name") if project is not None else 1,
                 f"{project_key}.name",
                 f"the project name given on the command line ({fallback_name!r})",
                 show(name),
             )
-        return name, namespace
+        return name
 
     def package_map(
         self, container: LineDict, prefix: str, legacy: bool, seen: dict[str, str]
     ) -> None:
-        ctx = self.ctx
+        problems = self.problems
         key = "package" if legacy else "packages"
         path = f"{prefix}.{key}" if prefix else key
         line = container.line_of(key)
         if legacy:
-            ctx.warn(line, path, "legacy key: write packages: {<name>: ...} instead")
-            data = ctx.mapping(container[key], line, path, "a package mapping with name:")
+            problems.warn(line, path, "legacy key: write packages: {<name>: ...} instead")
+            data = problems.mapping(container[key], line, path, "a package mapping with name:")
             if data is None:
                 return
             raw_name = data.get("name")
             if raw_name is None:
-                ctx.problem(line, f"{path}.name", "the package's name", "none")
+                problems.add(line, f"{path}.name", "the package's name", "none")
                 return
             self.package(raw_name, data, line, path, seen, allowed=PACKAGE_KEYS | {"name"})
             return
-        packages = ctx.mapping(container[key], line, path, "a mapping of package names to packages")
+        packages = problems.mapping(
+            container[key], line, path, "a mapping of package names to packages"
+        )
         for raw_name, raw in (packages or {}).items():
             self.package(raw_name, raw, packages.line_of(raw_name), f"{path}.{raw_name}", seen)
 
@@ -230,22 +279,22 @@ class _Walker:
         seen: dict[str, str],
         allowed: set[str] = PACKAGE_KEYS,
     ) -> None:
-        ctx = self.ctx
+        problems = self.problems
         default = raw_name == "default"
-        name = "default" if default else ctx.name(raw_name, line, path, "package")
-        data = ctx.mapping(raw, line, path, "a package mapping (actions, triggers, ...)")
+        name = "default" if default else problems.name(raw_name, line, path, "package")
+        data = problems.mapping(raw, line, path, "a package mapping (actions, triggers, ...)")
         if data is None:
             return
-        ctx.keys(data, path, allowed, "package key")
+        problems.keys(data, path, allowed, "package key")
         if name is not None and name in seen:
-            ctx.problem(line, path, "each package once", f"{name!r} again (first at {seen[name]})")
+            problems.add(line, path, "each package once", f"{name!r} again (first at {seen[name]})")
         elif name is not None:
             seen[name] = path
         package = None if default else name
         if default:
             for key in ("public", "inputs", "annotations", "description"):
                 if key in data:
-                    ctx.problem(
+                    problems.add(
                         data.line_of(key),
                         f"{path}.{key}",
                         "no package settings under default (it means no package)",
@@ -255,13 +304,13 @@ class _Walker:
         else:
             public = data.get("public", False)
             if not isinstance(public, bool):
-                ctx.problem(data.line_of("public"), f"{path}.public", "true or false", show(public))
-            annotations = parse_annotations(
-                ctx, data.get("annotations"), data.line_of("annotations"), f"{path}.annotations"
+                problems.add(
+                    data.line_of("public"), f"{path}.public", "true or false", show(public)
+                )
+            annotations = described_annotations(problems, data, path)
+            inputs = parse_inputs(
+                problems, data.get("inputs"), data.line_of("inputs"), f"{path}.inputs"
             )
-            if isinstance(data.get("description"), str):
-                annotations.setdefault("description", data["description"])
-            inputs = parse_inputs(ctx, data.get("inputs"), data.line_of("inputs"), f"{path}.inputs")
             if name is not None:
                 self.packages.append(
                     PackageSpec(
@@ -269,7 +318,7 @@ class _Walker:
                         inputs=inputs,
                         annotations=annotations,
                         publish=public is True,
-                        where=Where(ctx.file, line, path),
+                        where=Where(problems.file, line, path),
                     )
                 )
         for section, what in (
@@ -279,7 +328,7 @@ class _Walker:
             ("rules", "rule"),
         ):
             sline, spath = data.line_of(section), f"{path}.{section}"
-            entries = ctx.mapping(
+            entries = problems.mapping(
                 data.get(section), sline, spath, f"a mapping of {what} names to {what}s"
             )
             for entry, value in (entries or {}).items():
@@ -290,26 +339,29 @@ class _Walker:
     def entry(
         self, section: str, package: str | None, raw_name: Any, raw: Any, line: int, path: str
     ) -> None:
-        ctx = self.ctx
+        problems = self.problems
         if section == "actions":
-            spec: Any = parse_action(ctx, self.base, package, raw_name, raw, line, path)
+            spec: Any = parse_action(problems, self.base, package, raw_name, raw, line, path)
             target: list[Any] = self.actions
         elif section == "sequences":
-            spec, target = parse_sequence(ctx, package, raw_name, raw, line, path), self.sequences
+            spec, target = (
+                parse_sequence(problems, package, raw_name, raw, line, path),
+                self.sequences,
+            )
         elif section == "triggers":
-            spec, target = parse_trigger(ctx, raw_name, raw, line, path), self.triggers
+            spec, target = parse_trigger(problems, raw_name, raw, line, path), self.triggers
         else:
-            spec, target = parse_rule(ctx, package, raw_name, raw, line, path), self.rules
+            spec, target = parse_rule(problems, package, raw_name, raw, line, path), self.rules
         if spec is not None:
             target.append(spec)
 
     def cross_check(self) -> None:
         """Names that must be unique across packages, and references to record."""
-        ctx = self.ctx
+        problems = self.problems
         code: dict[str, Any] = {}
         for spec in [*self.actions, *self.sequences]:
             if spec.path in code:
-                ctx.problem(
+                problems.add(
                     spec.where.line,
                     spec.where.path,
                     "one action or sequence per name",
@@ -320,7 +372,7 @@ class _Walker:
             first: dict[str, Any] = {}
             for spec in specs:
                 if spec.name in first:
-                    ctx.problem(
+                    problems.add(
                         spec.where.line,
                         spec.where.path,
                         f"each {kind} name once in the namespace ({kind}s are not in packages)",
@@ -331,14 +383,14 @@ class _Walker:
         # Allowed (the entity may already be on the server), but said, so preflight is no surprise.
         for rule in self.rules:
             if rule.trigger not in triggers:
-                ctx.warn(
+                problems.warn(
                     rule.where.line,
                     f"{rule.where.path}.trigger",
                     f"trigger {rule.trigger!r} is not"
                     " in this manifest; it must already exist on the server",
                 )
             if rule.action.lstrip("/") not in code:
-                ctx.warn(
+                problems.warn(
                     rule.where.line,
                     f"{rule.where.path}.action",
                     f"action {rule.action!r} is not"
@@ -347,7 +399,7 @@ class _Walker:
         for sequence in self.sequences:
             for component in sequence.components:
                 if component not in code:
-                    ctx.warn(
+                    problems.warn(
                         sequence.where.line,
                         f"{sequence.where.path}.actions",
                         f"action {component!r}"

@@ -1,7 +1,7 @@
 """What the manifest may say: keys per level, legacy aliases, and the value checks.
 
 Owns the vocabulary (wskdeploy's structs in ``parsers/yamlparser.go`` plus the
-aio divergences we accept) and ``Context``, which collects every problem and
+aio divergences we accept) and ``Problems``, which collects every problem and
 warning with its file, line and YAML path. ``manifest`` walks the document and
 asks this module whether each key and value is acceptable.
 """
@@ -147,6 +147,7 @@ RUNTIMES = {
     ".go": "go:default",
     ".rs": "rust:default",
     ".java": "java:default",
+    ".jar": "java:default",
 }
 WEB = {"true": "true", "yes": "true", "raw": "raw", "false": "false", "no": "false"}
 MAX_SAFE_INT = 2**53 - 1
@@ -182,18 +183,18 @@ def article(word: str) -> str:
 
 
 @dataclass
-class Context:
+class Problems:
     """Collects problems and warnings for one manifest file; knows how to look up $VARs."""
 
     file: str
     environ: Mapping[str, str]
     inputs: dict[str, Any] = field(default_factory=dict)  # project inputs, looked up first
-    problems: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
-    def problem(self, line: int, path: str, expected: str, found: str, hint: str = "") -> None:
+    def add(self, line: int, path: str, expected: str, found: str, hint: str = "") -> None:
         tail = f" (hint: {hint})" if hint else ""
-        self.problems.append(
+        self.errors.append(
             one_line(f"{self.file}:{line}: {path}: expected {expected}, found {found}{tail}")
         )
 
@@ -209,7 +210,7 @@ class Context:
         """wskdeploy's $VAR interpolation; each unset variable is a problem."""
 
         def missing(name: str) -> None:
-            self.problem(
+            self.add(
                 line,
                 path,
                 f"environment variable {name} to be set",
@@ -227,7 +228,7 @@ class Context:
             return empty
         if isinstance(value, LineDict):
             return value
-        self.problem(line, path, what, show(value))
+        self.add(line, path, what, show(value))
         return None
 
     def keys(
@@ -256,9 +257,9 @@ class Context:
                     and what == "action key"
                 ):
                     hint = f"limits go under limits: {{{key}: ...}}"
-                self.problem(line, where, f"a known {what}", f"unknown key '{key}'", hint)
+                self.add(line, where, f"a known {what}", f"unknown key '{key}'", hint)
             elif key in UNSUPPORTED and key not in used:
-                self.problem(
+                self.add(
                     line,
                     where,
                     f"{article(what)} {what} this tool deploys",
@@ -270,12 +271,12 @@ class Context:
 
     def name(self, raw: Any, line: int, path: str, what: str) -> str | None:
         """An entity name after $VAR interpolation, checked against OpenWhisk's rule."""
-        before = len(self.problems)
+        before = len(self.errors)
         name = self.expand(raw, line, path) if isinstance(raw, str) else raw
-        if len(self.problems) > before:
+        if len(self.errors) > before:
             return None  # an unset variable, already reported
         if not is_entity_name(name):
-            self.problem(
+            self.add(
                 line,
                 path,
                 f"a valid {what} name (ASCII letters, digits, _ @ . & - and"
@@ -291,7 +292,7 @@ class Context:
             return None
         line = data.line_of(key)
         if not isinstance(value, str):
-            self.problem(line, f"{path}.{key}", "a string", show(value))
+            self.add(line, f"{path}.{key}", "a string", show(value))
             return None
         return self.expand(value, line, f"{path}.{key}") if expand else value
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import io
 import os
@@ -287,3 +288,45 @@ class TestApiUse:
         broken.write_bytes(b"not a zip " + KEY_USE.encode())
         artifact = build_artifact(action(broken))
         assert artifact.binary and not artifact.uses_api
+
+
+class TestBinaryFiles:
+    """Only text travels as text: a .jar or any non-UTF-8 file is binary code (base64)."""
+
+    def test_a_jar_is_binary_and_sent_base64(self, tmp_path):
+        from deploy.http.client import with_code
+
+        jar = tmp_path / "app.jar"
+        with zipfile.ZipFile(jar, "w") as archive:
+            archive.writestr("Main.class", b"\xca\xfe\xba\xbe\x00\x00")
+        artifact = build_artifact(action(jar, runtime="java:8"))
+        body = with_code({"exec": {"kind": "java:8", "binary": artifact.binary}}, artifact)
+        assert artifact.binary and base64.b64decode(body["exec"]["code"]) == jar.read_bytes()
+
+    def test_a_non_text_file_of_a_family_left_to_the_server_is_binary(self, tmp_path):
+        exe = tmp_path / "exec"
+        exe.write_bytes(b"\x7fELF\x02\x01\x01\x00\xff\xfe")
+        assert build_artifact(action(exe, runtime="go:1.20")).binary
+
+    def test_a_text_file_stays_text(self, tmp_path):
+        source = tmp_path / "hello.js"
+        source.write_text("function main(a) { return a }\n")
+        assert not build_artifact(action(source, runtime="nodejs:20")).binary
+
+    @pytest.mark.parametrize(
+        ("name", "data", "runtime", "found"),
+        [
+            ("blob.bin", b"\x00\x01\x02\xff", "python:3.11", "blob.bin (binary data)"),
+            ("lib.jar", b"PK\x03\x04jar", "python:3.11", "lib.jar (a .jar)"),
+            ("lib.jar", b"PK\x03\x04jar", "nodejs:20", "lib.jar (a .jar)"),
+        ],
+    )
+    def test_binary_code_the_kind_cannot_unpack_is_refused(
+        self, tmp_path, name, data, runtime, found
+    ):
+        source = tmp_path / name
+        source.write_bytes(data)
+        with pytest.raises(BundleError) as caught:
+            build_artifact(action(source, runtime=runtime))
+        assert f"kind {runtime} takes a" in str(caught.value)
+        assert f"found {found}" in str(caught.value)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import subprocess
@@ -357,3 +358,103 @@ def test_projectname_names_a_manifest_without_project_name(capsys, tmp_path, pro
     assert (code, "project chosen" in out, "warning" in err) == (0, True, False)
     code, out, err = run(capsys, tmp_path, "validate", "-m", str(bare))
     assert code == 0 and f"project {project.parent.name}" in out and "project.name: not set" in err
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_activation_wait_on_a_terminal_ends_its_progress_line(monkeypatch, tmp_path, rsps) -> None:
+    url = f"{NS}/activations/{'f' * 32}"
+    rsps.get(url, status=404, json={"error": "not yet"})
+    rsps.get(url, json={"end": 2, "response": {"status": "success", "success": True}})
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    code = main(
+        ["activation", "wait", "f" * 32],
+        environ=ENV,
+        home=tmp_path,
+        session=requests_session(HOST),
+        sleep=lambda s: None,
+    )
+    err = terminal.getvalue()
+    # the line rewritten with \r is ended before anything else is printed
+    assert code == 0 and "\rwaiting for activation " in err and err.endswith("left)\n")
+
+
+def test_validate_takes_a_jar_for_java_and_refuses_it_for_python(capsys, tmp_path) -> None:
+    (tmp_path / "app.jar").write_bytes(b"PK\x03\x04" + bytes(range(256)))
+    manifest = tmp_path / "manifest.yaml"
+    manifest.write_text(
+        "project:\n  name: jars\n  packages:\n    default:\n      actions:\n"
+        "        app:\n          function: app.jar\n"
+    )
+    code, out, _ = run(capsys, tmp_path, "validate", "-v", "-m", str(manifest))
+    assert code == 0 and "app: zip," in out  # java:default from .jar, sent as binary
+    manifest.write_text(manifest.read_text() + "          runtime: python:3.11\n")
+    code, _, err = run(capsys, tmp_path, "validate", "-m", str(manifest))
+    assert code == 2 and "Traceback" not in err
+    assert (
+        f"error: {manifest}:6: project.packages.default.actions.app: action app: kind python:3.11"
+        " takes a zip as binary code, found app.jar (a .jar)"
+    ) in err
+
+
+class ClosedPipe(io.StringIO):
+    def write(self, text: str) -> int:
+        raise BrokenPipeError(32, "Broken pipe")
+
+
+def test_a_closed_pipe_ends_the_command_quietly(monkeypatch, capsys, tmp_path, project) -> None:
+    monkeypatch.setattr(sys, "stdout", ClosedPipe())
+    code = main(["--json", "validate", "-m", str(project)], environ=ENV, home=tmp_path)
+    assert code == 141 and capsys.readouterr().err == ""
+
+
+def test_a_closed_pipe_leaves_no_traceback_at_exit(project) -> None:
+    # The reader is gone before the tool writes: the `| head -1` case, without a shell.
+    process = subprocess.Popen(
+        [sys.executable, "-m", "deploy", "--json", "validate", "-m", str(project)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={"PATH": "/usr/bin:/bin"},
+    )
+    process.stdout.close()
+    _, err = process.communicate(timeout=60)
+    assert (process.returncode, err.decode()) == (141, "")
+
+
+def bare_manifest(folder: Path, file: str, action: str) -> Path:
+    """A manifest without project.name, so its project is named after ``folder``."""
+    path = folder / file
+    path.write_text(
+        f"packages:\n  default:\n    actions:\n      {action}:\n"
+        "        code: 'def main(a):\\n    return a\\n'\n        runtime: python:3.11\n"
+    )
+    return path
+
+
+def test_a_manifest_named_after_its_folder_deletes_nothing_it_did_not_declare(
+    capsys, tmp_path, whisk
+) -> None:
+    folder = tmp_path / "shared"
+    folder.mkdir()
+    first, second = (
+        bare_manifest(folder, "first.yaml", "a"),
+        bare_manifest(folder, "second.yaml", "b"),
+    )
+    assert run(capsys, tmp_path, "deploy", "-m", str(first))[0] == 0
+    code, out, _ = run(capsys, tmp_path, "deploy", "-m", str(second))
+    assert code == 0 and ("actions", "a") in whisk.store and ("actions", "b") in whisk.store
+    assert "warning: kept, not deleted: action a: project 'shared' is named after" in out
+    assert "give --projectname shared to delete them" in out and "0 to delete" in out
+
+    code, out, _ = run(capsys, tmp_path, "undeploy", "-m", str(second))
+    assert code == 0 and "- delete    action   b: declared in this manifest (shared)" in out
+    assert ("actions", "a") in whisk.store and ("actions", "b") not in whisk.store
+
+    # Named on the command line, the project is the user's word: its leftovers go.
+    code, out, _ = run(capsys, tmp_path, "deploy", "-m", str(second), "--projectname", "shared")
+    assert code == 0 and "- delete    action   a: removed from the manifest" in out
+    assert ("actions", "a") not in whisk.store and ("actions", "b") in whisk.store

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from deploy.errors import ManifestError
 from deploy.manifest.loader import find_manifest, load_manifest
-from deploy.models import Limits, Where
+from deploy.models import Limits, Manifest, Where
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -21,6 +22,11 @@ def write(root: Path, text: str) -> Path:
     manifest = root / "manifest.yaml"
     manifest.write_text(text)
     return manifest
+
+
+def load(root: Path, text: str, environ: dict[str, str] | None = None, **kwargs: Any) -> Manifest:
+    """``text`` written as ``root``'s manifest (with its action sources), then loaded."""
+    return load_manifest(write(root, text), {} if environ is None else environ, **kwargs)
 
 
 def one_action(tmp_path: Path, body: str, environ: dict[str, str] | None = None):
@@ -67,10 +73,9 @@ class TestShapes:
         )
 
     def test_a_named_package_prefixes_its_actions_sequences_and_rule_targets(self, tmp_path):
-        manifest = load_manifest(
-            write(
-                tmp_path,
-                """\
+        manifest = load(
+            tmp_path,
+            """\
 project:
   name: demo
   packages:
@@ -89,8 +94,6 @@ project:
       rules:
         on-order: {trigger: order-placed, action: checkout}
 """,
-            ),
-            {},
         )
         (package,) = manifest.packages
         assert (package.name, package.publish, package.inputs) == (
@@ -119,10 +122,9 @@ project:
         assert [a.path for a in manifest.actions] == ["hello"]
 
     def test_bare_packages_win_over_project_packages_with_a_warning(self, tmp_path):
-        manifest = load_manifest(
-            write(
-                tmp_path,
-                """\
+        manifest = load(
+            tmp_path,
+            """\
 project:
   name: demo
   namespace: team-ns
@@ -131,8 +133,6 @@ project:
 packages:
   used: {}
 """,
-            ),
-            {},
         )
         assert [p.name for p in manifest.packages] == ["used"]
         assert manifest.namespace == "team-ns"
@@ -141,10 +141,9 @@ packages:
         )
 
     def test_legacy_keys_load_with_warnings(self, tmp_path):
-        manifest = load_manifest(
-            write(
-                tmp_path,
-                """\
+        manifest = load(
+            tmp_path,
+            """\
 application:
   name: old
 package:
@@ -160,8 +159,6 @@ package:
   rules:
     every-tick: {trigger: tick, action: hello}
 """,
-            ),
-            {},
         )
         assert manifest.project == "old"
         assert [a.path for a in manifest.actions] == ["legacy/hello"]
@@ -179,10 +176,9 @@ package:
         )
 
     def test_rules_may_name_entities_that_only_exist_on_the_server(self, tmp_path):
-        manifest = load_manifest(
-            write(
-                tmp_path,
-                """\
+        manifest = load(
+            tmp_path,
+            """\
 project:
   name: demo
   packages:
@@ -190,8 +186,6 @@ project:
       rules:
         r: {trigger: elsewhere, action: pkg/remote}
 """,
-            ),
-            {},
         )
         assert manifest.rules[0].action == "pkg/remote"
         assert [w.split(": ", 2)[1] for w in manifest.warnings] == [
@@ -366,10 +360,9 @@ annotations:
         assert action.annotations == {"owner": "team-greeter"}
 
     def test_project_inputs_are_looked_up_before_the_environment(self, tmp_path):
-        manifest = load_manifest(
-            write(
-                tmp_path,
-                """\
+        manifest = load(
+            tmp_path,
+            """\
 project:
   name: demo
   inputs: {TIMEOUT: 5, PKG: shop}
@@ -378,17 +371,15 @@ project:
       actions:
         hello: {function: hello.py, inputs: {timeout: $TIMEOUT}}
 """,
-            ),
             {"TIMEOUT": "9", "PKG": "ignored"},
         )
         assert manifest.packages[0].name == "shop"
         assert manifest.actions[0].inputs == {"timeout": 5}
 
     def test_jinja_renders_env_before_yaml_and_defaults_work(self, tmp_path):
-        manifest = load_manifest(
-            write(
-                tmp_path,
-                """\
+        manifest = load(
+            tmp_path,
+            """\
 project:
   name: {{ env.PROJECT }}
   packages:
@@ -402,7 +393,6 @@ project:
           web: {{ env.WEB }}
 {% endif %}
 """,
-            ),
             {"PROJECT": "from-env", "WEB": "raw"},
         )
         assert manifest.project == "from-env"

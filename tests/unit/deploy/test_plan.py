@@ -251,3 +251,21 @@ def test_reasons_never_show_input_values_or_the_web_secret() -> None:
     text = " ".join(web.reasons)
     assert "input token changed" in text and "annotation require-whisk-auth changed" in text
     assert not any(s in text for s in ("old-token", "new-token", "old-secret", "new-secret"))
+
+
+def test_kept_leftovers_are_named_in_a_warning_and_never_deleted() -> None:
+    old = on_server(by_name(desired(), "my-worker"), lambda d: d.update(name="old"))
+    current = [to_entity("actions", old.body)]
+    plan = build_plan(desired(), current, "openwhisk-async", keep_leftovers=True)
+    assert [c for c in plan.changes if c.op is Op.DELETE] == []
+    assert plan.warnings[0].startswith("kept, not deleted: action old: project 'openwhisk-async'")
+
+
+def test_undeploy_of_a_folder_named_project_deletes_only_what_the_manifest_declares() -> None:
+    m = manifest()
+    other = on_server(by_name(desired(m), "my-worker"), lambda d: d.update(name="theirs"))
+    current = [on_server(e) for e in desired(m)] + [to_entity("actions", other.body)]
+    plan = undeploy_plan(current, "openwhisk-async", only=m.declared)
+    deleted = {c.entity.name for c in plan.changes if c.op is Op.DELETE}
+    assert deleted == {"my-worker", "test", "my-worker-trigger", "async-rule"}
+    assert "action theirs" in plan.warnings[0]

@@ -15,6 +15,10 @@ OTHER = "11111111-2222-3333-4444-555555555555:" + "x" * 64
 NO_FLAGS: dict[str, str | None] = {"apihost": None, "auth": None, "namespace": None}
 
 
+def resolved(s: Settings) -> tuple[str, str, str, str]:
+    return (s.apihost, s.auth, s.namespace, s.source)
+
+
 def write_props(path: Path, text: str, mode: int = 0o600) -> Path:
     path.write_text(text)
     os.chmod(path, mode)
@@ -23,7 +27,7 @@ def write_props(path: Path, text: str, mode: int = 0o600) -> Path:
 
 def test_nothing_configured_gives_the_local_default(tmp_path: Path) -> None:
     s = resolve_settings(NO_FLAGS, {}, tmp_path)
-    assert (s.apihost, s.auth, s.namespace, s.source) == (
+    assert resolved(s) == (
         "http://127.0.0.1:3233",
         GUEST_AUTH,
         "guest",
@@ -36,7 +40,7 @@ def test_flags_beat_environment_and_wskprops(tmp_path: Path) -> None:
     write_props(tmp_path / ".wskprops", f"APIHOST=props.example\nAUTH={OTHER}\n")
     env = {"WHISK_APIHOST": "env.example", "WHISK_AUTH": OTHER}
     s = resolve_settings({"apihost": "flag.example", "auth": KEY, "namespace": "ns"}, env, tmp_path)
-    assert (s.apihost, s.auth, s.namespace, s.source) == (
+    assert resolved(s) == (
         "https://flag.example",
         KEY,
         "ns",
@@ -62,7 +66,7 @@ def test_whisk_env_beats_aio_env(tmp_path: Path) -> None:
         "AIO_RUNTIME_NAMESPACE": "aions",
     }
     s = resolve_settings(NO_FLAGS, env, tmp_path)
-    assert (s.apihost, s.auth, s.namespace, s.source) == (
+    assert resolved(s) == (
         "https://w.example",
         KEY,
         "aions",
@@ -77,7 +81,7 @@ def test_aio_lower_case_spelling_is_accepted(tmp_path: Path) -> None:
         "AIO_runtime_namespace": "myns",
     }
     s = resolve_settings(NO_FLAGS, env, tmp_path)
-    assert (s.apihost, s.auth, s.namespace, s.source) == (
+    assert resolved(s) == (
         "https://a.example",
         KEY,
         "myns",

@@ -28,7 +28,8 @@ def rsps() -> Iterator[responses.RequestsMock]:
 
 
 def summary(doc: dict) -> dict:
-    """What a list returns: no parameters, exec reduced to binary (openwhisk-api.md §2.5)."""
+    """What a list returns: no parameters, exec reduced to binary (the controller's
+    ``WhiskActionsApi.list`` in apache/openwhisk ``core/controller/.../controller/Actions.scala``)."""
     out = {k: v for k, v in doc.items() if k != "parameters"}
     if "exec" in out:
         out["exec"] = {"binary": out["exec"].get("binary", False)}
