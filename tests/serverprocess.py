@@ -13,6 +13,7 @@ line (bounded) and keeps everything the server printed for failure messages.
 from __future__ import annotations
 
 import queue
+import resource
 import subprocess
 import sys
 import threading
@@ -59,10 +60,21 @@ def _pump(stream: Any, lines: queue.Queue[str | None], keep: list[str]) -> None:
     lines.put(None)
 
 
-def start_server(data_dir: Path, *extra: str) -> ServerProcess:
-    """Start ``python -m localwhisk --port 0`` and wait (bounded) for its ready line."""
+def start_server(data_dir: Path, *extra: str, open_files: int | None = None) -> ServerProcess:
+    """Start ``python -m localwhisk --port 0`` and wait (bounded) for its ready line.
+
+    ``open_files`` lowers the server's own descriptor limit (only the child's: the
+    test process may hold more descriptors than that already).
+    """
+
+    def limit_child() -> None:
+        if open_files is not None:
+            _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+            resource.setrlimit(resource.RLIMIT_NOFILE, (open_files, hard))
+
     process = subprocess.Popen(
         [sys.executable, "-m", "localwhisk", "--port", "0", "--data", str(data_dir), *extra],
+        preexec_fn=limit_child if open_files is not None else None,
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import base64
 import json
-import resource
 import socket
 import stat
 import threading
@@ -262,12 +261,7 @@ def test_connections_past_the_cap_get_503_and_the_server_recovers(server):
 
 
 def test_idle_sockets_cannot_exhaust_a_small_descriptor_limit(tmp_path):
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (256, hard))  # inherited by the server only
-    try:
-        srv = start(tmp_path / "data")
-    finally:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    srv = start(tmp_path / "data", open_files=256)
     try:
         idle = open_idle(srv.url, 400)
         try:
