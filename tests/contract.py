@@ -112,7 +112,9 @@ def validate_response(method: str, path_template: str, status: int, body_json: A
         raise ContractError(f"{label}: body breaks the spec:\n" + "\n".join(lines))
 
 
-# Where the spec is known to disagree with the platform's code (fact sheet §2.8, §2.9, §7),
+# Where the swagger is known to disagree with what the controller sends (its
+# PackageCollection list summary and ActivationResponse status codes 0-3 in
+# core/entity/ActivationResponse.scala),
 # the code wins: each entry widens one definition and says why.
 KNOWN_GAPS: tuple[tuple[str, str, dict[str, Any]], ...] = (
     # Package lists summarise a non-binding package as `"binding": false`.
