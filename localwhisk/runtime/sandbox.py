@@ -98,13 +98,16 @@ class Isolation:
         return [
             self.bwrap,
             *_namespaces(self.as_root),
-            *_system_binds(),
-            "--ro-bind", str(Path(launcher.__file__).resolve()), LAUNCHER_PATH,
-            "--ro-bind", str(slot), ACTION_DIR,
+            # Scratch first: bwrap mounts in order, so an interpreter or virtual
+            # environment that lives under /tmp is bound on top of the private /tmp
+            # instead of being hidden by it.
             "--perms", "1777", "--size", str(SCRATCH_BYTES), "--tmpfs", "/tmp",
             "--proc", "/proc",
             "--dev", "/dev",
             "--perms", "1777", "--size", str(SCRATCH_BYTES), "--tmpfs", "/dev/shm",
+            *_system_binds(),
+            "--ro-bind", str(Path(launcher.__file__).resolve()), LAUNCHER_PATH,
+            "--ro-bind", str(slot), ACTION_DIR,
             "--chdir", ACTION_DIR,
             "--setenv", "HOME", "/tmp",
             "--",

@@ -16,6 +16,7 @@ import base64
 import fcntl
 import io
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -330,3 +331,22 @@ def test_the_platform_tells_the_runtime_when_code_is_replaced_or_deleted(tmp_pat
         assert asyncio.run(call(app, "PUT", base, code, query=query)).status == 200
     assert asyncio.run(call(app, "DELETE", base)).status == 200
     assert runner.forgotten == ["/guest/gone"] * 3
+
+
+@needs_bwrap
+def test_an_interpreter_under_tmp_is_bound_on_top_of_the_private_tmp(tmp_path: Path) -> None:
+    # A fresh clone under /tmp (as CI may make one) has its virtual environment there:
+    # the private /tmp must not hide it, or auto mode would fall back to no isolation.
+    venv = Path("/tmp") / f"lw-venv-{os.getpid()}"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    try:
+        probe = subprocess.run(
+            [str(venv / "bin" / "python"), "-c",
+             "from localwhisk.runtime.sandbox import choose; print(choose('bwrap').describe())"],
+            capture_output=True, text=True, timeout=60,
+            env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[3])},
+        )  # fmt: skip
+        assert probe.returncode == 0, probe.stderr
+        assert probe.stdout.startswith("isolation: bubblewrap")
+    finally:
+        shutil.rmtree(venv, ignore_errors=True)
