@@ -33,7 +33,7 @@ from localwhisk.errors import (
 from localwhisk.http import Request, Response, json_response
 from localwhisk.models import SUCCESS, WHISK_ERROR, Action
 from localwhisk.platform.auth import Identity
-from localwhisk.platform.resolver import get_package, resolve_action
+from localwhisk.platform.resolver import check_package_read, get_package, resolve_action
 
 
 def action_json(
@@ -84,6 +84,8 @@ async def list_actions(ctx: Context, req: Request, who: Identity, args: dict[str
         _, package, _ = names(who, {**args, "name": args["pkg"]})
         pkg = get_package(ctx.store, namespace, package or "")
         if pkg.is_binding:
+            # Listing a binding shows its target's actions: only while that is readable.
+            check_package_read(ctx.store, who.namespace, namespace, package or "")
             pkg = get_package(ctx.store, pkg.binding["namespace"], pkg.binding["name"])
         found = ctx.store.entities("actions", namespace, path=f"{pkg.namespace}/{pkg.name}")
     else:
@@ -101,7 +103,7 @@ async def get_action(ctx: Context, req: Request, who: Identity, args: dict[str, 
         if action is None:
             raise NotFound()
         return json_response(200, action_json(action, with_code))
-    resolved = resolve_action(ctx.store, namespace, package, name)
+    resolved = resolve_action(ctx.store, namespace, package, name, caller=who.namespace)
     action = resolved.action
     own = {p["key"] for p in action.parameters}
     inherited = [{"key": k, "value": v} for k, v in resolved.params.items() if k not in own]
@@ -201,7 +203,7 @@ async def invoke_action(
     only_result = query_bool(req, "result")
     wait_ms = _wait_ms(req, ctx.settings.limits.blocking_wait_ms)
     payload = read_object(req)
-    resolved = resolve_action(ctx.store, namespace, package, name)
+    resolved = resolve_action(ctx.store, namespace, package, name, caller=who.namespace)
     done = await ctx.invoker.invoke(
         who, resolved, payload, blocking=blocking, wait_ms=wait_ms, request_id=req.request_id
     )

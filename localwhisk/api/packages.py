@@ -33,6 +33,7 @@ from localwhisk.errors import (
 from localwhisk.http import Request, Response, json_response
 from localwhisk.models import Action, Package
 from localwhisk.platform.auth import Identity
+from localwhisk.platform.resolver import check_package_read
 
 
 def package_json(pkg: Package) -> dict[str, Any]:
@@ -83,6 +84,8 @@ async def get_package(ctx: Context, req: Request, who: Identity, args: dict[str,
     shaped = package_json(pkg)
     source = pkg
     if pkg.is_binding:
+        # A binding shows its target's parameters and actions: only while that is readable.
+        check_package_read(ctx.store, who.namespace, namespace, name)
         bound = _get(ctx, pkg.binding["namespace"], pkg.binding["name"])
         if bound is not None:
             source = bound
