@@ -1,4 +1,4 @@
-"""``make soak`` (issue #5): the long reliability runs, with figures; ``--only deploy|localwhisk``.
+"""``make soak`` (issue #5): the long reliability runs, with figures; ``--only deploy|localwhisk|fuzz``.
 
 The deploy half is the long version of ``tests/reliability/test_deploy_faults.py``
 and ``test_deploy_sigkill.py``, on the same scenarios (``harness``) and proxy
@@ -15,7 +15,8 @@ and ``test_deploy_sigkill.py``, on the same scenarios (``harness``) and proxy
 Figures: runs, faults injected by kind, answers by status, retries, re-runs, and
 ``lost`` (runs that did not converge) which must be 0; a failed check raises after
 the figures so far are printed. The localwhisk half is ``bench.soak_localwhisk.run()``,
-owned elsewhere, run when that module exists.
+owned elsewhere, run when that module exists; the contract fuzz (issue #10) is
+``bench.soak_fuzz.run()``.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ if str(RELIABILITY) not in sys.path:
 import harness as h  # noqa: E402
 from faultproxy import NO_RETRY, FaultProxy  # noqa: E402
 
-PARTS = ("deploy", "localwhisk", "containment")
+PARTS = ("deploy", "localwhisk", "containment", "fuzz")
 FAULT_RUNS, FAULT_RATE, KILL_POINTS, SEED = 50, 0.2, 30, 2024
 
 
@@ -153,6 +154,11 @@ def main() -> None:
 
         print("\n== containment ==")
         soak_containment.run(quick=args.quick)
+    if args.only in (None, "fuzz"):
+        from bench import soak_fuzz
+
+        print("\n== contract fuzz ==")
+        soak_fuzz.run(quick=args.quick)
 
 
 if __name__ == "__main__":

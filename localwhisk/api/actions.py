@@ -23,7 +23,7 @@ from localwhisk.errors import BindingOperation, MalformedQuery
 from localwhisk.http import ACTIVATION_ID_HEADER, Request, Response, json_response
 from localwhisk.models import SUCCESS, WHISK_ERROR, Action
 from localwhisk.platform.auth import Identity
-from localwhisk.platform.resolver import get_package, resolve_action
+from localwhisk.platform.resolver import check_package_read, get_package, resolve_action
 
 
 def action_json(
@@ -63,6 +63,8 @@ async def list_actions(
         _, package, _ = names(who, {**args, "name": args["pkg"]})
         pkg = get_package(backend.store, namespace, package or "")
         if pkg.is_binding:
+            # Listing a binding shows its target's actions: only while that is readable.
+            check_package_read(backend.store, who.namespace, namespace, package or "")
             pkg = get_package(backend.store, pkg.binding["namespace"], pkg.binding["name"])
         found = backend.store.entities("actions", namespace, path=f"{pkg.namespace}/{pkg.name}")
     else:
@@ -82,7 +84,7 @@ async def get_action(
         if with_code:
             action = backend.store.with_code(action)  # code stays in the database until asked for
         return json_response(200, action_json(action, with_code))
-    resolved = resolve_action(backend.store, namespace, package, name)
+    resolved = resolve_action(backend.store, namespace, package, name, caller=who.namespace)
     action = backend.store.with_code(resolved.action) if with_code else resolved.action
     own = {p["key"] for p in action.parameters}
     inherited = [{"key": k, "value": v} for k, v in resolved.params.items() if k not in own]
@@ -171,7 +173,7 @@ async def invoke_action(
     only_result = query_bool(req, "result")
     wait_ms = _wait_ms(req, backend.settings.limits.blocking_wait_ms)
     payload = read_object(req)
-    resolved = resolve_action(backend.store, namespace, package, name)
+    resolved = resolve_action(backend.store, namespace, package, name, caller=who.namespace)
     done = await backend.invoker.invoke(
         who, resolved, payload, blocking=blocking, wait_ms=wait_ms, request_id=req.request_id
     )

@@ -19,8 +19,9 @@ from localwhisk.errors import (
     WrongCollection,
 )
 from localwhisk.http import Request, Response, json_response
-from localwhisk.models import FIRST_VERSION, Package
+from localwhisk.models import FIRST_VERSION
 from localwhisk.platform.auth import Identity, resolve_namespace
+from localwhisk.platform.resolver import check_package_read
 from whiskfacts.names import is_entity_name
 
 T = TypeVar("T")
@@ -54,16 +55,16 @@ def check_entitled(store: Any, caller: str, path: str) -> None:
     """403 unless namespace ``caller`` may refer to an entity under ``path`` (``ns[/pkg]``).
 
     As the controller's entitlement check on referenced entities (rule trigger and
-    action, sequence components): the caller's own namespace, or a published package
-    of another one; anything else of another namespace is not the caller's to use.
+    action, sequence components): the caller's own namespace, or a readable package of
+    another one (published, and not a binding); anything else of another namespace is
+    not the caller's to use. The same check runs again at each use (``resolver``).
     """
     parts = path.strip("/").split("/")
     if parts[0] == caller:
         return
     if len(parts) == 2:
-        package = store.get(parts[0], parts[1])
-        if isinstance(package, Package) and package.publish:
-            return
+        check_package_read(store, caller, parts[0], parts[1])
+        return
     raise Forbidden()
 
 

@@ -27,6 +27,7 @@ from localwhisk.errors import (
 from localwhisk.http import Request, Response, json_response
 from localwhisk.models import Action, Package
 from localwhisk.platform.auth import Identity
+from localwhisk.platform.resolver import check_package_read
 
 
 def package_json(pkg: Package) -> dict[str, Any]:
@@ -67,6 +68,8 @@ async def get_package(
     shaped = package_json(pkg)
     source = pkg
     if pkg.is_binding:
+        # A binding shows its target's parameters and actions: only while that is readable.
+        check_package_read(backend.store, who.namespace, namespace, name)
         bound = find_entity(backend.store, pkg.binding["namespace"], pkg.binding["name"], Package)
         if bound is not None:
             source = bound

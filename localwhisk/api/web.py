@@ -15,7 +15,7 @@ from localwhisk.errors import ApiError, NotFound, ReservedParameters, WebAuthFai
 from localwhisk.http import Request, Response, error_response
 from localwhisk.models import lookup, truthy
 from localwhisk.platform.auth import Identity
-from localwhisk.platform.resolver import resolve_action
+from localwhisk.platform.resolver import check_action_read, locate_action
 
 
 def _to_response(answer: web.WebResponse, extra: list[tuple[str, str]]) -> Response:
@@ -64,12 +64,16 @@ async def _handle(
     if target is None or owner is None:
         raise NotFound()
     try:
-        resolved = resolve_action(backend.store, namespace, target.package, target.action)
+        resolved = locate_action(backend.store, namespace, target.package, target.action)
     except ApiError:
         raise NotFound() from None
     action = resolved.action
     if action.annotation("web-export") is not True:
         raise NotFound()
+    # As WebActions.scala (verifyWebAction): look up, confirm the export, then check that
+    # the owner may run the action at its real path, so a binding to a package its owner
+    # has since unpublished is refused with 403.
+    check_action_read(backend.store, owner.namespace, action)
     custom_options = action.annotation("web-custom-options") is True
     extra = [] if custom_options else cors
     if req.method == "OPTIONS" and not custom_options:

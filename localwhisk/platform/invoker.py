@@ -19,10 +19,10 @@ from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from localwhisk.config import Settings
-from localwhisk.errors import INTERNAL_ERROR, ApiError, ReservedParameters
+from localwhisk.errors import INTERNAL_ERROR, ApiError, Forbidden, ReservedParameters
 from localwhisk.models import APPLICATION_ERROR, SUCCESS, WHISK_ERROR, Action, Activation, truthy
 from localwhisk.platform.auth import Identity
-from localwhisk.platform.resolver import Resolved, resolve_fqn
+from localwhisk.platform.resolver import Resolved, check_components, resolve_fqn
 from localwhisk.platform.runjob import CodeSpecs, build_job, record_outcome
 from localwhisk.platform.throttle import Throttle
 from localwhisk.runtime.contract import RunJob, RunOutcome
@@ -145,6 +145,9 @@ class Invoker:
     ) -> Invocation:
         """Start an activation; wait up to ``wait_ms`` for it when blocking."""
         self.throttle.check_invoke(who.namespace)
+        # Before anything is recorded: a sequence whose components the caller may no
+        # longer read is refused with 403, as the controller does.
+        check_components(self.store, who.namespace, resolved.action)
         args = merge_arguments(resolved, payload)
         act = self._open(who, resolved, cause=None, hold=blocking)
         task = self.spawn(self._execute(_Run(who, resolved, args, act, request_id)))
@@ -260,7 +263,11 @@ class Invoker:
         act.status, act.result = SUCCESS, {}
         for fqn in resolved.action.exec.get("components", []):
             try:
+                # Checked at each run, nested sequences included: unpublishing revokes.
                 component = resolve_fqn(self.store, fqn, who.namespace)
+            except Forbidden as refused:
+                act.status, act.result = APPLICATION_ERROR, {"error": refused.message}
+                break
             except ApiError:
                 act.status, act.result = APPLICATION_ERROR, {"error": MISSING_COMPONENT}
                 break

@@ -8,8 +8,9 @@ body is refused with 413 before it is sent, malformed JSON is 400, illegal names
 (``..``, an encoded ``/``, control characters) are 400, and slow clients trickling
 headers or a body do not hold up anyone else.
 
-schemathesis was not added: hand-written strategies over the swagger paths keep the
-test extras to hypothesis, which is already there.
+These hand-written strategies aim at what a schema-driven generator does not try
+(illegal names, wrong content types, broken credentials, slow clients); the
+schema-driven contract fuzz (schemathesis) is ``test_lw_contract_fuzz.py``.
 """
 
 from __future__ import annotations

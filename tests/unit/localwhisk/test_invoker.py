@@ -49,7 +49,7 @@ def test_arguments_merge_package_under_action_under_payload(tmp_path):
     )
 
     async def go():
-        resolved = resolve_action(backend.store, "guest", "pkg", "act")
+        resolved = resolve_action(backend.store, "guest", "pkg", "act", caller="guest")
         return await backend.invoker.invoke(
             GUEST, resolved, {"c": "body"}, blocking=True, wait_ms=5000, request_id="tid"
         )
@@ -74,7 +74,7 @@ def test_the_api_key_is_sent_only_when_the_action_asks_for_it(tmp_path):
 
     async def go():
         for name in ("plain", "keyed"):
-            resolved = resolve_action(backend.store, "guest", None, name)
+            resolved = resolve_action(backend.store, "guest", None, name, caller="guest")
             await backend.invoker.invoke(
                 GUEST, resolved, {}, blocking=True, wait_ms=5000, request_id="tid"
             )
@@ -99,7 +99,7 @@ def test_final_parameters_cannot_be_overridden(tmp_path):
             annotations=[{"key": "final", "value": True}],
         )
     )
-    resolved = resolve_action(backend.store, "guest", None, "fixed")
+    resolved = resolve_action(backend.store, "guest", None, "fixed", caller="guest")
 
     async def go():
         await backend.invoker.invoke(
@@ -117,7 +117,7 @@ def test_a_blocking_wait_that_expires_leaves_the_activation_running(tmp_path):
 
     async def go():
         runner.gate = asyncio.Event()
-        resolved = resolve_action(backend.store, "guest", None, "slow")
+        resolved = resolve_action(backend.store, "guest", None, "slow", caller="guest")
         first = await backend.invoker.invoke(
             GUEST, resolved, {}, blocking=True, wait_ms=20, request_id="t"
         )
@@ -143,7 +143,7 @@ def test_shutdown_records_running_activations_as_failed(tmp_path):
 
     async def go():
         runner.gate = asyncio.Event()  # never released
-        resolved = resolve_action(backend.store, "guest", None, "stuck")
+        resolved = resolve_action(backend.store, "guest", None, "stuck", caller="guest")
         started = await backend.invoker.invoke(
             GUEST, resolved, {}, blocking=False, wait_ms=0, request_id="t"
         )
@@ -172,7 +172,7 @@ def test_sequences_chain_results_and_link_components(tmp_path):
     )
 
     async def go():
-        resolved = resolve_action(backend.store, "guest", None, "seq")
+        resolved = resolve_action(backend.store, "guest", None, "seq", caller="guest")
         return await backend.invoker.invoke(
             GUEST, resolved, {"x": 1}, blocking=True, wait_ms=5000, request_id="t"
         )
@@ -203,7 +203,7 @@ def test_a_failing_component_stops_the_sequence(tmp_path):
     )
 
     async def go():
-        resolved = resolve_action(backend.store, "guest", None, "seq")
+        resolved = resolve_action(backend.store, "guest", None, "seq", caller="guest")
         return await backend.invoker.invoke(
             GUEST, resolved, {}, blocking=True, wait_ms=5000, request_id="t"
         )
@@ -265,7 +265,7 @@ def test_fire_without_active_rules_records_nothing(tmp_path):
 def test_invocations_are_throttled_when_switched_on(tmp_path):
     backend = make_backend(tmp_path, limits=Limits(invocations_per_minute=1))
     backend.store.put(code_action("hello"))
-    resolved = resolve_action(backend.store, "guest", None, "hello")
+    resolved = resolve_action(backend.store, "guest", None, "hello", caller="guest")
 
     async def go():
         await backend.invoker.invoke(
@@ -294,7 +294,7 @@ def test_a_blocking_result_is_on_disk_when_the_caller_gets_it(tmp_path):
     backend.store.put(code_action("quick"))
 
     async def go():
-        resolved = resolve_action(backend.store, "guest", None, "quick")
+        resolved = resolve_action(backend.store, "guest", None, "quick", caller="guest")
         return await backend.invoker.invoke(
             GUEST, resolved, {"x": 1}, blocking=True, wait_ms=5000, request_id="t"
         )
@@ -312,7 +312,7 @@ def test_a_blocking_caller_cancelled_after_the_result_still_leaves_the_record(tm
 
     async def go():
         runner.gate = asyncio.Event()
-        resolved = resolve_action(backend.store, "guest", None, "quick")
+        resolved = resolve_action(backend.store, "guest", None, "quick", caller="guest")
         call = asyncio.ensure_future(
             backend.invoker.invoke(GUEST, resolved, {}, blocking=True, wait_ms=5000, request_id="t")
         )
