@@ -3,5 +3,6 @@
 ``contract`` is what the platform hands in (``RunJob``) and gets back (``RunOutcome``);
 ``kinds`` lists the runtimes; ``runner`` keeps warm processes in a ``pool``, speaks to
 each through ``childio``, lays code out with ``codecache``, and turns what a process
-did into the platform's result with ``outcomes``. ``launcher`` runs inside the child.
+did into the platform's result with ``outcomes``. ``sandbox`` wraps each launcher in bubblewrap where
+the machine allows; ``launcher`` runs inside the child.
 """
