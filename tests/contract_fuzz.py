@@ -64,7 +64,7 @@ class FuzzRun:
         known = Counter(reason for reason, _ in self.known)
         line = (
             f"requests {self.requests} ({shown}), server errors {len(self.server_errors)}"
-            f", known 5xx fixed elsewhere {len(self.known)}"
+            f", known poison 5xx {len(self.known)}"
         )
         if known:
             line += " (" + ", ".join(f"{r}: {n}" for r, n in sorted(known.items())) + ")"
