@@ -123,23 +123,27 @@ def parse_integer(raw: str, bounds: tuple[int, int]) -> int | None:
 
 def query_int(req: Request, name: str) -> int | None:
     """A 32-bit query integer, as the platform's Int parameters; 400 in Pekko's words."""
-    raw = req.query.get(name)
-    if raw is None or raw == "":
-        return None
-    value = parse_integer(raw, INT32)
-    if value is None:
-        raise MalformedQuery(name, f"'{raw}' is not a valid 32-bit signed integer value")
-    return value
+    return _query_integer(
+        req, name, INT32, lambda raw: f"'{raw}' is not a valid 32-bit signed integer value"
+    )
 
 
 def query_epoch(req: Request, name: str) -> int | None:
     """Epoch milliseconds (a 64-bit Long on the platform), as ``since`` and ``upto`` take."""
+    return _query_integer(
+        req, name, INT64, lambda raw: f"Parameter is not a valid value for epoch seconds: {raw}"
+    )
+
+
+def _query_integer(
+    req: Request, name: str, bounds: tuple[int, int], refusal: Callable[[str], str]
+) -> int | None:
     raw = req.query.get(name)
     if raw is None or raw == "":
         return None
-    value = parse_integer(raw, INT64)
+    value = parse_integer(raw, bounds)
     if value is None:
-        raise MalformedQuery(name, f"Parameter is not a valid value for epoch seconds: {raw}")
+        raise MalformedQuery(name, refusal(raw))
     return value
 
 
