@@ -243,6 +243,25 @@ def test_a_zip_bomb_is_refused_before_unpacking(tmp_path: Path, monkeypatch) -> 
     assert unpacked == []
 
 
+def test_a_zip_of_too_many_entries_is_refused_before_unpacking(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(codecache, "MAX_ENTRIES", 10)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as archive:
+        archive.writestr("__main__.py", "def main(args):\n    return {}\n")
+        for n in range(10):
+            archive.writestr(f"empty/{n}.txt", "")
+    many = spec(base64.b64encode(buf.getvalue()).decode(), binary=True)
+
+    async def go(r: Runner) -> tuple:
+        outcome = await r.run(job(many))
+        return outcome, list(r._code.root.rglob("*.txt"))
+
+    outcome, unpacked = with_runner(tmp_path, go, isolation=NONE)
+    assert outcome.status == DEVELOPER_ERROR
+    assert "11 entries; at most 10 are unpacked" in outcome.result["error"]
+    assert unpacked == []
+
+
 @pytest.mark.parametrize("isolation", BOTH)
 def test_forget_removes_the_code_folders_of_a_deleted_action(tmp_path: Path, isolation) -> None:
     one = spec("def main(args):\n    return {'v': 1}\n", revision="1")
