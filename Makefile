@@ -10,7 +10,7 @@ LW_LOG := $(LW_DIR)/localwhisk.log
 LW_PORT ?= 3233
 MANIFEST ?= manifest.yaml
 
-.PHONY: venv deploy undeploy plan validate urls test unit integration reliability compat-deps sandbox-deps up down bench soak lint clean
+.PHONY: venv deploy undeploy plan validate urls test unit integration reliability compat-deps node-deps sandbox-deps up down bench soak lint clean
 
 venv: $(STAMP)
 
@@ -39,7 +39,7 @@ urls: $(STAMP)
 	$(PY) -m deploy urls -m $(MANIFEST)
 
 # Idempotent: a live pid file means the server is already up.
-up: $(STAMP)
+up: $(STAMP) node-deps
 	@mkdir -p $(LW_DIR)
 	@if [ -f $(LW_PID) ] && kill -0 $$(cat $(LW_PID)) 2>/dev/null; then \
 	  echo "localwhisk already running (pid $$(cat $(LW_PID)))"; \
@@ -66,7 +66,7 @@ down:
 PYTEST   := env -u PYTHONDONTWRITEBYTECODE $(PY) -m pytest
 PARALLEL ?= -n auto --dist loadfile
 
-test: $(STAMP) compat-deps sandbox-deps
+test: $(STAMP) compat-deps node-deps sandbox-deps
 	$(PYTEST) -q $(PARALLEL) tests
 	@$(PY) -c 'from localwhisk.runtime.sandbox import choose; i = choose("auto"); print("sandbox:", "bubblewrap tested" if i.sandboxed else "bubblewrap NOT tested (only the fallback ran): " + i.describe())'
 
@@ -80,11 +80,20 @@ sandbox-deps:
 unit: $(STAMP)
 	$(PYTEST) -q $(PARALLEL) tests/unit
 
-integration: $(STAMP) compat-deps
+integration: $(STAMP) compat-deps node-deps
 	$(PYTEST) -q $(PARALLEL) tests/integration
 
 reliability: $(STAMP)
 	$(PYTEST) -q $(PARALLEL) tests/reliability
+
+# The modules Node.js actions may require unbundled (openwhisk), as the runtime images
+# ship them: installed from the lockfile. Without npm, Node.js actions still run but
+# cannot require them; the server says so at start.
+NODE_RT := localwhisk/runtime/nodejs
+node-deps:
+	@if command -v npm >/dev/null 2>&1; then \
+	  cd $(NODE_RT) && { [ -d node_modules ] || npm ci --silent --no-audit --no-fund; }; \
+	else echo "npm not found: Node.js actions will not find require('openwhisk')"; fi
 
 compat-deps:
 	@if [ -f tests/compat/package.json ]; then \
