@@ -153,3 +153,20 @@ class Activation:
 ENTITY_TYPES: dict[str, type[Entity]] = {
     cls.COLLECTION: cls for cls in (Action, Package, Trigger, Rule)
 }
+
+
+@dataclass
+class GatewayApi:
+    """One API of the API gateway: the routes under one base path of a namespace.
+
+    ``doc`` is its OpenAPI 2.0 ("swagger") document as the route management actions
+    build it (apache/openwhisk ``core/routemgmt/common/apigw-utils.js``), which is
+    also what clients read back; the gateway's routing table is derived from it.
+    ``base_path`` is the key: ``/club`` (no trailing slash; ``/`` for the root).
+    """
+
+    namespace: str
+    base_path: str
+    api_id: str
+    doc: dict[str, Any] = field(default_factory=dict)
+    updated: int = 0

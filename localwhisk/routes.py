@@ -13,6 +13,8 @@ from typing import Any
 
 from localwhisk.api import actions as api_actions
 from localwhisk.api import activations as api_activations
+from localwhisk.api import apimgmt as api_apimgmt
+from localwhisk.api import gateway as api_gateway
 from localwhisk.api import meta as api_meta
 from localwhisk.api import packages as api_packages
 from localwhisk.api import rules as api_rules
@@ -27,6 +29,9 @@ PKG = r"(?P<pkg>[^/]+)"
 ID = r"(?P<id>[^/]+)"
 V1 = "/api/v1"
 NSP = f"{V1}/namespaces/{NS}"
+# The API gateway's management actions, served here (apimgmt): before the web routes.
+APIMGMT = f"{V1}/web/whisk.system/apimgmt/"
+_APIMGMT = re.escape(APIMGMT)
 
 
 @dataclass(frozen=True)
@@ -41,45 +46,60 @@ def _r(method: str, path: str, handler: Handler, auth: bool = True) -> Route:
     return Route(method, re.compile(f"\\A{path}\\Z"), handler, auth)
 
 
+METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
+
 ROUTES: tuple[Route, ...] = (
-    _r("GET", "/", api_meta.info, auth=False),
-    _r("GET", f"{V1}/?", api_meta.api_info, auth=False),
-    _r("GET", f"{V1}/api-docs", api_meta.api_docs, auth=False),
-    _r("GET", f"{V1}/namespaces/?", api_meta.namespaces),
-    _r("GET", f"{NSP}/limits", api_meta.limits),
-    # actions
-    _r("GET", f"{NSP}/actions/?", api_actions.list_actions),
-    _r("GET", f"{NSP}/actions/{PKG}/", api_actions.list_actions),
-    _r("GET", f"{NSP}/actions/(?:{PKG}/)?{NAME}", api_actions.get_action),
-    _r("PUT", f"{NSP}/actions/(?:{PKG}/)?{NAME}", api_actions.put_action),
-    _r("DELETE", f"{NSP}/actions/(?:{PKG}/)?{NAME}", api_actions.delete_action),
-    _r("POST", f"{NSP}/actions/(?:{PKG}/)?{NAME}", api_actions.invoke_action),
-    # packages
-    _r("GET", f"{NSP}/packages/?", api_packages.list_packages),
-    _r("GET", f"{NSP}/packages/{NAME}", api_packages.get_package),
-    _r("PUT", f"{NSP}/packages/{NAME}", api_packages.put_package),
-    _r("DELETE", f"{NSP}/packages/{NAME}", api_packages.delete_package),
-    # triggers
-    _r("GET", f"{NSP}/triggers/?", api_triggers.list_triggers),
-    _r("GET", f"{NSP}/triggers/{NAME}", api_triggers.get_trigger),
-    _r("PUT", f"{NSP}/triggers/{NAME}", api_triggers.put_trigger),
-    _r("DELETE", f"{NSP}/triggers/{NAME}", api_triggers.delete_trigger),
-    _r("POST", f"{NSP}/triggers/{NAME}", api_triggers.fire_trigger),
-    # rules
-    _r("GET", f"{NSP}/rules/?", api_rules.list_rules),
-    _r("GET", f"{NSP}/rules/{NAME}", api_rules.get_rule),
-    _r("PUT", f"{NSP}/rules/{NAME}", api_rules.put_rule),
-    _r("DELETE", f"{NSP}/rules/{NAME}", api_rules.delete_rule),
-    _r("POST", f"{NSP}/rules/{NAME}", api_rules.set_rule_state),
-    # activations
-    _r("GET", f"{NSP}/activations/?", api_activations.list_activations),
-    _r("GET", f"{NSP}/activations/{ID}", api_activations.get_activation),
-    _r("GET", f"{NSP}/activations/{ID}/result", api_activations.get_result),
-    _r("GET", f"{NSP}/activations/{ID}/logs", api_activations.get_logs),
-) + tuple(
-    # Web actions: any method; auth is the action's business (require-whisk-auth).
-    _r(method, f"{V1}/web/{NS}/(?P<rest>.+)", api_web.handle, auth=False)
-    for method in ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
+    (
+        _r("GET", "/", api_meta.info, auth=False),
+        _r("GET", f"{V1}/?", api_meta.api_info, auth=False),
+        _r("GET", f"{V1}/api-docs", api_meta.api_docs, auth=False),
+        _r("GET", f"{V1}/namespaces/?", api_meta.namespaces),
+        _r("GET", f"{NSP}/limits", api_meta.limits),
+        # actions
+        _r("GET", f"{NSP}/actions/?", api_actions.list_actions),
+        _r("GET", f"{NSP}/actions/{PKG}/", api_actions.list_actions),
+        _r("GET", f"{NSP}/actions/(?:{PKG}/)?{NAME}", api_actions.get_action),
+        _r("PUT", f"{NSP}/actions/(?:{PKG}/)?{NAME}", api_actions.put_action),
+        _r("DELETE", f"{NSP}/actions/(?:{PKG}/)?{NAME}", api_actions.delete_action),
+        _r("POST", f"{NSP}/actions/(?:{PKG}/)?{NAME}", api_actions.invoke_action),
+        # packages
+        _r("GET", f"{NSP}/packages/?", api_packages.list_packages),
+        _r("GET", f"{NSP}/packages/{NAME}", api_packages.get_package),
+        _r("PUT", f"{NSP}/packages/{NAME}", api_packages.put_package),
+        _r("DELETE", f"{NSP}/packages/{NAME}", api_packages.delete_package),
+        # triggers
+        _r("GET", f"{NSP}/triggers/?", api_triggers.list_triggers),
+        _r("GET", f"{NSP}/triggers/{NAME}", api_triggers.get_trigger),
+        _r("PUT", f"{NSP}/triggers/{NAME}", api_triggers.put_trigger),
+        _r("DELETE", f"{NSP}/triggers/{NAME}", api_triggers.delete_trigger),
+        _r("POST", f"{NSP}/triggers/{NAME}", api_triggers.fire_trigger),
+        # rules
+        _r("GET", f"{NSP}/rules/?", api_rules.list_rules),
+        _r("GET", f"{NSP}/rules/{NAME}", api_rules.get_rule),
+        _r("PUT", f"{NSP}/rules/{NAME}", api_rules.put_rule),
+        _r("DELETE", f"{NSP}/rules/{NAME}", api_rules.delete_rule),
+        _r("POST", f"{NSP}/rules/{NAME}", api_rules.set_rule_state),
+        # activations
+        _r("GET", f"{NSP}/activations/?", api_activations.list_activations),
+        _r("GET", f"{NSP}/activations/{ID}", api_activations.get_activation),
+        _r("GET", f"{NSP}/activations/{ID}/result", api_activations.get_result),
+        _r("GET", f"{NSP}/activations/{ID}/logs", api_activations.get_logs),
+        # API gateway management: the caller's key decides the namespace (apimgmt checks it).
+        _r("POST", f"{_APIMGMT}createApi(?:\\.http)?", api_apimgmt.create_api, auth=False),
+        _r("GET", f"{_APIMGMT}getApi(?:\\.http)?", api_apimgmt.get_api, auth=False),
+        _r("DELETE", f"{_APIMGMT}deleteApi(?:\\.http)?", api_apimgmt.delete_api, auth=False),
+    )
+    + tuple(
+        # Web actions: any method; auth is the action's business (require-whisk-auth).
+        _r(method, f"{V1}/web/{NS}/(?P<rest>.+)", api_web.handle, auth=False)
+        for method in METHODS
+    )
+    + tuple(
+        # API gateway routes, /api/<namespace uuid>/<path>: public, like the web actions
+        # they reach; /api/v1 stays the REST API's.
+        _r(method, "/api/(?P<tenant>(?!v1/)[^/]+)/(?P<path>.*)", api_gateway.handle, auth=False)
+        for method in METHODS
+    )
 )
 
 _BY_METHOD: dict[str, tuple[Route, ...]] = {}
@@ -94,6 +114,14 @@ def match(method: str, raw_path: str) -> tuple[Route, dict[str, str]] | None:
         if found:
             return route, {k: v for k, v in found.groupdict().items() if v is not None}
     return None
+
+
+def is_rest(raw_path: str) -> bool:
+    """The REST API, which the browser gates guard (``origins``): ``/api/v1`` but not web
+    actions, except route management, which writes to the namespace with the caller's key."""
+    if not raw_path.startswith(V1):
+        return False
+    return not raw_path.startswith(f"{V1}/web/") or raw_path.startswith(APIMGMT)
 
 
 def allowed_methods(raw_path: str) -> list[str]:

@@ -81,7 +81,7 @@ class App:
         method: str = scope["method"]
         raw = scope.get("raw_path")
         raw_path = raw.decode("latin-1") if raw else scope["path"]
-        rest = raw_path.startswith("/api/v1") and not raw_path.startswith("/api/v1/web/")
+        rest = routes.is_rest(raw_path)
         headers = _headers(scope)
         cors: list[tuple[bytes, bytes]] = []
         try:
@@ -131,7 +131,7 @@ class App:
         assert backend is not None, "request before start-up completed"
         who = backend.auth.authenticate(headers.get("authorization", "")) if route.auth else None
         limit = backend.settings.limits.payload_bytes
-        if method == "PUT" and not raw_path.startswith("/api/v1/web/"):
+        if method == "PUT" and api:
             limit = max(limit, CODE_SIZE_LIMIT)  # entities carry code; arguments do not
         body = await _read_body(receive, headers, limit)
         query_string = scope.get("query_string", b"").decode("latin-1")

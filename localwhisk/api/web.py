@@ -48,18 +48,31 @@ def _forwarded_headers(
 async def handle(
     backend: Backend, req: Request, _who: Identity | None, args: dict[str, str]
 ) -> Response:
+    return await serve(backend, req, unquote(args["ns"]), web.split_web_path(unquote(args["rest"])))
+
+
+async def serve(
+    backend: Backend, req: Request, namespace: str, target: web.WebTarget | None
+) -> Response:
+    """Answer ``req`` as the web action ``target`` of ``namespace`` answers it (None: 404).
+
+    The ``/api/v1/web`` route calls it, and so does the API gateway (``gateway``) for a
+    route whose backend is a web action URL, as the real gateway forwards to that URL.
+    """
     cors = web.cors_headers(req.headers)
     try:
-        return await _handle(backend, req, args, cors)
+        return await _handle(backend, req, namespace, target, cors)
     except ApiError as err:
         return error_response(err.status, err.message, req.request_id, [*err.headers, *cors])
 
 
 async def _handle(
-    backend: Backend, req: Request, args: dict[str, str], cors: list[tuple[str, str]]
+    backend: Backend,
+    req: Request,
+    namespace: str,
+    target: web.WebTarget | None,
+    cors: list[tuple[str, str]],
 ) -> Response:
-    namespace = unquote(args["ns"])
-    target = web.split_web_path(unquote(args["rest"]))
     owner = backend.auth.identity_of(namespace)
     if target is None or owner is None:
         raise NotFound()

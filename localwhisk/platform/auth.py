@@ -89,6 +89,12 @@ class Authenticator:
                 return Identity(ns.name, ns.uuid, ns.key)
         return None
 
+    def identity_of_uuid(self, uuid: str) -> Identity | None:
+        """The identity whose key starts with ``uuid``: API gateway URLs name the
+        namespace by it (``/api/<uuid>/...``, the gateway's tenant)."""
+        ns = self._by_uuid.get(uuid)
+        return Identity(ns.name, ns.uuid, ns.key) if ns is not None else None
+
     def authenticate(self, authorization: str) -> Identity:
         if not authorization:
             raise AuthMissing()

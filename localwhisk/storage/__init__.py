@@ -1,5 +1,5 @@
 """Entities and activation records in SQLite; the only package that imports ``sqlite3``.
 
-``store`` owns the schema and queries; ``writebehind`` owns the writer and checkpoint
-threads that keep commits off the event loop.
+``store`` owns the schema and queries; ``apis`` the API gateway's table; ``writebehind``
+owns the writer and checkpoint threads that keep commits off the event loop.
 """

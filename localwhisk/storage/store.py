@@ -46,6 +46,7 @@ from localwhisk.models import (
     Activation,
     Entity,
 )
+from localwhisk.storage.apis import ApiTable
 from localwhisk.storage.writebehind import (
     WAL_LIMIT_BYTES,
     Checkpointer,
@@ -215,6 +216,7 @@ class Store:
         self._last_batch: list[asyncio.Future[None]] | None = None
         self._flush_scheduled = False
         self._checkpointer = Checkpointer(partial(_connect, path), wal_limit)
+        self.apis = ApiTable(self._db, self._checkpointer.note)  # the API gateway's
         self.recovered = self._fail_interrupted()
         self._writer = Writer(partial(_connect, path), _write_rows, self._checkpointer, _failed_row)
 
