@@ -122,7 +122,7 @@ def _create(backend: Backend, caller: Identity | None, params: dict[str, Any]) -
         if not doc.get("namespace"):
             raise ApidocError("apidoc is missing the namespace field")
         apidocs.replace_namespace(doc, caller.namespace)
-        if doc.get("swagger"):
+        if doc.get("swagger") not in (None, "", False, 0):  # JavaScript's truthiness
             if doc.get("gatewayBasePath"):
                 raise ApidocError(
                     "swagger and gatewayBasePath are mutually exclusive and cannot be"
