@@ -1,7 +1,7 @@
 """Run a ``Plan`` through the client: the only module that calls mutating client verbs.
 
-Level by level (packages → actions → sequences → triggers → rules, deletes in
-reverse), a bounded thread pool within a level. Deploy stops after the level in which
+Level by level (packages → actions → sequences → triggers → rules → API routes,
+deletes in reverse), a bounded thread pool within a level (routes one at a time). Deploy stops after the level in which
 something failed and says what was applied, what failed and what was not attempted;
 every PUT is a full body with ``overwrite=true`` so a re-run converges. Undeploy
 (``keep_going``) goes on past failures and reports them all at the end. Never prints:
@@ -61,7 +61,12 @@ def apply_plan(
     levels = [list(group) for _, group in groupby(todo, key=_level_key)]
     with ThreadPoolExecutor(max_workers=max(1, parallelism)) as pool:
         for index, level in enumerate(levels):
-            outcomes = list(pool.map(lambda c: _run(c, client, emit), level))
+            if level[0].entity.kind is Kind.API:
+                # One at a time: the gateway rewrites a base path's whole document for each
+                # route, so two at once could lose one (wskdeploy creates them in turn too).
+                outcomes = [_run(c, client, emit) for c in level]
+            else:
+                outcomes = list(pool.map(lambda c: _run(c, client, emit), level))
             for change, error in zip(level, outcomes, strict=True):
                 if error is None:
                     report.applied.append(change)
@@ -114,8 +119,14 @@ def _run(change: Change, client: Any, emit: Event) -> str | None:
     emit(change, "start", "")
     try:
         if change.op is Op.DELETE:
-            gone = not client.delete(entity.kind.collection, entity.name)
+            if entity.kind is Kind.API:
+                gone = not client.delete_route(entity.body)
+            else:
+                gone = not client.delete(entity.kind.collection, entity.name)
             emit(change, "gone" if gone else "done", "already gone" if gone else "")
+        elif entity.kind is Kind.API:
+            client.create_route(entity.body)
+            emit(change, "done", "")
         else:
             client.put(
                 entity.kind.collection,

@@ -29,7 +29,7 @@ def validate(ctx: CommandContext) -> int:
     desired = desired_entities(manifest, artifacts, "_")
     counts = {
         kind: sum(1 for e in desired if e.kind.value == kind)
-        for kind in ("package", "action", "sequence", "trigger", "rule")
+        for kind in ("package", "action", "sequence", "trigger", "rule", "api")
     }
     if ctx.args.json:
         ctx.emit(
@@ -64,7 +64,7 @@ def plan(ctx: CommandContext) -> int:
 
 
 def deploy(ctx: CommandContext) -> int:
-    from deploy.ui import url_lines, web_actions
+    from deploy.ui import route_lines, url_lines, web_actions
 
     manifest, the_plan, warnings = _prepare(ctx, force=ctx.args.force)
     _show_plan(ctx, manifest, the_plan, warnings)
@@ -95,6 +95,9 @@ def deploy(ctx: CommandContext) -> int:
     if urls:
         for line in url_lines(urls):
             ctx.say(line)
+    routes = _routes(ctx, manifest)
+    for line in route_lines(routes):
+        ctx.say(line)
     _requests(ctx)
     if ctx.args.json:
         readback = [
@@ -112,6 +115,7 @@ def deploy(ctx: CommandContext) -> int:
                 "applied": len(report.applied) if report else 0,
                 "readback": readback,
                 "urls": urls,
+                "routes": routes,
             }
         )
     return 0
@@ -153,15 +157,16 @@ def undeploy(ctx: CommandContext) -> int:
 
 
 def urls(ctx: CommandContext) -> int:
-    from deploy.ui import url_lines, web_actions
+    from deploy.ui import route_lines, url_lines, web_actions
 
     manifest = _load(ctx)
     settings = ctx.resolve()
     found = web_actions(manifest, settings.apihost, _real_namespace(ctx, manifest))
+    routes = _routes(ctx, manifest)
     if ctx.args.json:
-        ctx.emit({"ok": True, "urls": found})
+        ctx.emit({"ok": True, "urls": found, "routes": routes})
     else:
-        for line in url_lines(found):
+        for line in [*url_lines(found), *route_lines(routes)]:
             ctx.say(line)
     return 0
 
@@ -278,6 +283,15 @@ def _progress(ctx: CommandContext) -> Event:
             ctx.say(progress_line(change, status, detail))
 
     return on_event
+
+
+def _routes(ctx: CommandContext, manifest: Manifest) -> list[dict[str, Any]]:
+    """The manifest's API routes with the URLs the server gives them (one ``getApi``)."""
+    if not manifest.apis:
+        return []
+    from deploy.routes import route_urls
+
+    return route_urls(ctx.client().list_routes() or [], manifest)
 
 
 def _real_namespace(ctx: CommandContext, manifest: Manifest) -> str:

@@ -22,6 +22,7 @@ class Kind(enum.Enum):
     SEQUENCE = "sequence"
     TRIGGER = "trigger"
     RULE = "rule"
+    API = "api"  # an API gateway route; on the wire a call to whisk.system/apimgmt
 
     @property
     def collection(self) -> str:
@@ -128,6 +129,29 @@ class RuleSpec:
 
 
 @dataclass(frozen=True)
+class ApiSpec:
+    """One API gateway route (wskdeploy's ``apis:``): ``method`` on the base path and the
+    relative path reaches the web action or sequence ``action``, with that extension."""
+
+    api_name: str
+    base_path: str  # "/club": one segment (wskdeploy refuses more), with a leading slash
+    rel_path: str  # "/books/{isbn}", with a leading slash, kept as written otherwise
+    method: str  # upper case: GET, POST, ...
+    action: str  # "pkg/name" or "name" (the declaring package already prefixed)
+    response: str  # the web action extension the route uses: json, http, html, text, svg
+    where: Where | None = None
+
+    @property
+    def key(self) -> str:
+        """``GET /club/books/{isbn}``: the route's name in plans."""
+        return route_key(self.method, self.base_path, self.rel_path)
+
+
+def route_key(method: str, base_path: str, rel_path: str) -> str:
+    return f"{method.upper()} {base_path.rstrip('/')}{rel_path}"
+
+
+@dataclass(frozen=True)
 class Manifest:
     project: str
     file: Path  # the manifest file as given
@@ -137,6 +161,7 @@ class Manifest:
     sequences: tuple[SequenceSpec, ...] = ()
     triggers: tuple[TriggerSpec, ...] = ()
     rules: tuple[RuleSpec, ...] = ()
+    apis: tuple[ApiSpec, ...] = ()
     warnings: tuple[str, ...] = ()  # legacy keys and the like, printed by the CLI
     namespace: str | None = (
         None  # project.namespace if the manifest names one (wskdeploy: below flags/env)
@@ -153,6 +178,7 @@ class Manifest:
             + [("actions", a.path) for a in (*self.actions, *self.sequences)]
             + [("triggers", t.name) for t in self.triggers]
             + [("rules", r.name) for r in self.rules]
+            + [("apis", a.key) for a in self.apis]
         )
 
 

@@ -24,6 +24,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from deploy.models import Artifact, Change, Entity, Kind, Manifest, Op, Plan
+from deploy.routes import desired_routes, route_reasons
 
 DEFAULT_LIMITS = {"timeout": 60000, "memory": 256, "logs": 10, "concurrency": 1}
 MANAGED = "whisk-managed"
@@ -96,6 +97,10 @@ def desired_entities(
             "annotations": [],
         }
         out.append(_seal(Kind.RULE, rule.name, body, managed))
+    for name, body, digest in desired_routes(manifest, namespace):
+        # Routes carry no annotations on the server (``routes``); this one is for the plan.
+        body["annotations"] = [{"key": MANAGED, "value": dict(managed)}]
+        out.append(Entity(Kind.API, name, body, digest))
     return out
 
 
@@ -181,6 +186,8 @@ def reasons(desired: Entity, current: Entity, owner: str | None, project: str) -
     if desired.kind is Kind.SEQUENCE:
         if have.get("exec", {}).get("components") not in (None, want["exec"]["components"]):
             out.append("components changed")
+    if desired.kind is Kind.API:
+        out.extend(route_reasons(want, have))
     if desired.kind is Kind.RULE:
         for end in ("trigger", "action"):
             if _path_of(have.get(end)) not in (None, _path_of(want[end])):

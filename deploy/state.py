@@ -4,6 +4,7 @@ Reads only (list/get); never writes. Kept apart from ``plan`` so planning stays 
 A no-op redeploy costs four paginated lists: list summaries carry annotations (and
 so the ``deploy-digest``) and limits; only entities whose digest differs from the
 desired one are fetched in full, for their parameters and exec, to explain the change.
+API routes cost one more read (``getApi``), where there can be any.
 """
 
 from __future__ import annotations
@@ -11,8 +12,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from deploy.errors import PreflightError
 from deploy.models import Entity, Kind
-from deploy.plan import DIGEST, annotation_map, path_of_document
+from deploy.plan import DIGEST, annotation_map, path_of_document, project_of
+from deploy.routes import current_routes
 
 
 def fetch_state(client: Any, desired: Iterable[Entity] = ()) -> list[Entity]:
@@ -28,7 +31,29 @@ def fetch_state(client: Any, desired: Iterable[Entity] = ()) -> list[Entity]:
                 if full is not None:
                     entity = to_entity(collection, full)
             current.append(entity)
-    return current
+    return current + _routes(client, desired, current)
+
+
+def _routes(client: Any, desired: Iterable[Entity], current: list[Entity]) -> list[Entity]:
+    """The namespace's API routes, read only where some can be: routes reach web actions,
+    so a manifest without ``apis`` in a namespace without web actions costs no request."""
+    wanted = any(e.kind is Kind.API for e in desired)
+    code = [e for e in current if e.kind in (Kind.ACTION, Kind.SEQUENCE)]
+    if not wanted and not any(annotation_map(e.body).get("web-export") is True for e in code):
+        return []
+    apis = client.list_routes()
+    if apis is None:
+        if wanted:
+            raise PreflightError(
+                [
+                    f"{client.settings.apihost} has no API gateway (whisk.system/apimgmt answers"
+                    " 404), so the manifest's apis cannot be created; deploy to an OpenWhisk"
+                    " with the API gateway installed, or remove apis: from the manifest"
+                ]
+            )
+        return []
+    owners = {e.name: project_of(e) for e in code}
+    return current_routes(apis, owners, client.settings.namespace)
 
 
 def to_entity(collection: str, item: dict[str, Any]) -> Entity:

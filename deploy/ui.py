@@ -108,3 +108,15 @@ def url_lines(urls: list[dict[str, Any]]) -> list[str]:
         lines.append(f"  {item['action']}: {item['url']}")
         lines.append(f"    {item['curl']}")
     return lines
+
+
+def route_lines(routes: list[dict[str, Any]]) -> list[str]:
+    """The API routes as served (``routes.route_urls``), one line each, curl where it fits."""
+    if not routes:
+        return []
+    lines = ["API routes:"]
+    for item in routes:
+        lines.append(f"  {item['route']} -> {item['action']}: {item['url']}")
+        if "curl" in item:
+            lines.append(f"    {item['curl']}")
+    return lines

@@ -42,6 +42,11 @@ PAGE = 200
 MAX_RETRY_AFTER = 60.0  # seconds; a server asking for longer is treated as "give up soon"
 IDEMPOTENT = frozenset({"GET", "PUT", "DELETE", "HEAD"})
 ACTIVATION_HEADER = "x-openwhisk-activation-id"
+# The API gateway's route management web actions (apache/openwhisk core/routemgmt), at the
+# paths openwhisk-client-go whisk/api.go and the npm client's lib/routes.js call.
+APIMGMT = "/api/v1/web/whisk.system/apimgmt"
+# What wsk (commands/api.go getAccessToken) and wskdeploy send when no gateway token is set.
+GATEWAY_TOKEN = "DUMMY TOKEN"
 
 
 @dataclass(frozen=True)
@@ -127,6 +132,59 @@ class OpenWhiskClient:
         """True if deleted, False if it was already gone."""
         return self._call("DELETE", self.url(collection, name), missing_ok=True) is not None
 
+    # ---- API gateway routes (deploy.routes shapes the bodies) ----------------------------
+
+    def list_routes(self) -> list[dict[str, Any]] | None:
+        """The namespace's APIs (``getApi``'s ``apis``); None when the server has no API
+        gateway (``whisk.system/apimgmt`` is not installed: 404)."""
+        response = self._call(
+            "GET", self._apimgmt("getApi"), params=self._gateway(), missing_ok=True, action=True
+        )
+        return None if response is None else (_json_or_empty(response).get("apis") or [])
+
+    def create_route(self, body: dict[str, Any]) -> dict[str, Any]:
+        """``createApi`` with the route's ``apidoc``, completed with the web action's URL
+        and the key, as wskdeploy sends them (never kept in plans: they are the target's)."""
+        apidoc = dict(body["apidoc"])
+        action = dict(apidoc["action"])
+        package, _, name = action["name"].rpartition("/")
+        namespace = quote(action["namespace"], safe="")
+        action["backendUrl"] = (
+            f"{self.settings.apihost}/api/v1/web/{namespace}/"
+            f"{quote(package or 'default', safe='')}/{quote(name, safe='')}.http"
+        )
+        action["authkey"] = self.settings.auth
+        apidoc["action"] = action
+        params = {**self._gateway(), "responsetype": body["responsetype"]}
+        response = self._call(
+            "POST", self._apimgmt("createApi"), params=params, json={"apidoc": apidoc}, action=True
+        )
+        return _json_or_empty(response)
+
+    def delete_route(self, body: dict[str, Any]) -> bool:
+        """``deleteApi`` for one operation; False when it was already gone."""
+        apidoc = body["apidoc"]
+        params = {
+            **self._gateway(),
+            "basepath": apidoc["gatewayBasePath"],
+            "relpath": apidoc["gatewayPath"],
+            "operation": apidoc["gatewayMethod"],
+        }
+        try:
+            self._call("DELETE", self._apimgmt("deleteApi"), params=params, action=True)
+        except OpenWhiskError as exc:
+            if exc.status == 502 and "does not exist" in exc.text:
+                return False
+            raise
+        return True
+
+    def _apimgmt(self, name: str) -> str:
+        return f"{self.settings.apihost}{APIMGMT}/{name}.http"
+
+    def _gateway(self) -> dict[str, str]:
+        """The gateway tenant is the key's UUID (``spaceguid``, as wsk and wskdeploy send)."""
+        return {"accesstoken": GATEWAY_TOKEN, "spaceguid": self.settings.auth.partition(":")[0]}
+
     def set_rule_status(self, name: str, status: str) -> None:
         self._call("POST", self.url("rules", name), json={"status": status})
 
@@ -188,6 +246,7 @@ class OpenWhiskClient:
         json: Any = None,
         missing_ok: bool = False,
         activation_outcome: bool = False,
+        action: bool = False,
     ) -> Any:
         attempts = self.retries + 1
         for attempt in range(attempts):
@@ -220,7 +279,10 @@ class OpenWhiskClient:
                 return response
             if status == 404 and missing_ok:
                 return None
-            if (status == 429 or status >= 500) and not last:
+            # A web action's 502 is its own error answer (route management refusing a
+            # route): asking again gets the same answer.
+            retry = status == 429 or (status >= 500 and not (action and status == 502))
+            if retry and not last:
                 self._sleep(self._delay(attempt, response.headers.get("Retry-After")))
                 continue
             raise self._http_error(method, url, response)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from deploy.errors import ManifestError
+from deploy.manifest.apis import check_targets, parse_apis
 from deploy.manifest.entities import (
     described_annotations,
     parse_action,
@@ -29,6 +30,7 @@ from deploy.manifest.schema import PACKAGE_KEYS, PROJECT_KEYS, TOP_KEYS, Problem
 from deploy.manifest.yamlsource import LineDict, load_yaml
 from deploy.models import (
     ActionSpec,
+    ApiSpec,
     Manifest,
     PackageSpec,
     RuleSpec,
@@ -97,6 +99,7 @@ def load_manifest(
         sequences=tuple(walker.sequences),
         triggers=tuple(walker.triggers),
         rules=tuple(walker.rules),
+        apis=tuple(walker.apis),
         warnings=tuple(_in_file_order(file, problems.warnings)),
         namespace=namespace,
         named_after_folder=walker.named_after_folder,
@@ -122,6 +125,7 @@ class _Walker:
         self.sequences: list[SequenceSpec] = []
         self.triggers: list[TriggerSpec] = []
         self.rules: list[RuleSpec] = []
+        self.apis: list[ApiSpec] = []
         self.named_after_folder = False
 
     def top(self, data: Any, fallback_name: str | None) -> tuple[str | None, str | None]:
@@ -335,6 +339,10 @@ class _Walker:
                 self.entry(
                     section, package, entry, value, entries.line_of(entry), f"{spath}.{entry}"
                 )
+        if "apis" in data:
+            self.apis.extend(
+                parse_apis(problems, package, data["apis"], data.line_of("apis"), f"{path}.apis")
+            )
 
     def entry(
         self, section: str, package: str | None, raw_name: Any, raw: Any, line: int, path: str
@@ -379,6 +387,9 @@ class _Walker:
                         f"{spec.name!r} again (first at {first[spec.name].where.path})",
                     )
                 first.setdefault(spec.name, spec)
+        self.actions, self.sequences = check_targets(
+            problems, self.apis, self.actions, self.sequences
+        )
         triggers = {t.name for t in self.triggers}
         # Allowed (the entity may already be on the server), but said, so preflight is no surprise.
         for rule in self.rules:

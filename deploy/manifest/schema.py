@@ -98,12 +98,13 @@ UNSUPPORTED = {
     "namespace": "the namespace comes from --namespace, WHISK_NAMESPACE or .wskprops",
     "credential": "credentials come from --auth, WHISK_AUTH or .wskprops",
     "apiHost": "the API host comes from --apihost, WHISK_APIHOST or .wskprops",
-    "apigwAccessToken": "API gateway routes are not deployed by this tool",
-    "config": "OpenAPI route files are not deployed by this tool",
+    "apigwAccessToken": "routes are deployed with the default API gateway token, as wsk and"
+    " wskdeploy send when none is set; remove it, or create the routes with wsk api create",
+    "config": "OpenAPI route files are not deployed by this tool; declare the routes under a"
+    " package's apis: instead",
     "dependencies": "package bindings and dependencies are not deployed by this tool; bind them with wsk",
     "repositories": "repositories are not deployed by this tool",
     "feeds": "feeds are not deployed by this tool; declare a trigger with `feed:` instead",
-    "apis": "API gateway routes are not deployed by this tool; use a web action's URL",
     "docker": "docker (blackbox) actions are not supported; use a runtime kind such as python:3.11",
     "native": "native (blackbox) actions are not supported; use a runtime kind such as python:3.11",
     "conductor": "conductor actions are not supported",

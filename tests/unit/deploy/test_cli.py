@@ -79,6 +79,9 @@ class FakeWhisk:
         self.writes: list[tuple[str, str]] = []
         self.fail: dict[str, tuple[int, dict[str, str]]] = {}  # name -> (status, error body)
         mock.add(responses.GET, f"{HOST}/", json=INFO)
+        # No API gateway here (whisk.system/apimgmt absent), as on many OpenWhisk installs.
+        apimgmt = re.compile(rf"{re.escape(HOST)}/api/v1/web/whisk\.system/apimgmt/.*")
+        mock.add(responses.GET, apimgmt, status=404, json={"error": "not found", "code": "c"})
         entity = re.compile(
             rf"{re.escape(NS)}/(actions|packages|triggers|rules)(?:/([^?]+))?(?:\?.*)?$"
         )
