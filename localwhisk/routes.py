@@ -1,5 +1,8 @@
 """The route table: (method, path regex) -> handler, mirroring the swagger paths.
 
+Beside OpenWhisk's ``/api/v1``, the ``/runtime`` paths are Adobe I/O Runtime's own
+(log forwarding), which Adobe's CLI calls on the same host.
+
 Patterns match the raw (still percent-encoded) path so that an encoded ``/`` in
 a name cannot invent a path segment; handlers receive decoded groups.
 """
@@ -13,6 +16,7 @@ from typing import Any
 
 from localwhisk.api import actions as api_actions
 from localwhisk.api import activations as api_activations
+from localwhisk.api import logforwarding as api_logforwarding
 from localwhisk.api import meta as api_meta
 from localwhisk.api import packages as api_packages
 from localwhisk.api import rules as api_rules
@@ -27,6 +31,8 @@ PKG = r"(?P<pkg>[^/]+)"
 ID = r"(?P<id>[^/]+)"
 V1 = "/api/v1"
 NSP = f"{V1}/namespaces/{NS}"
+# adobe/aio-lib-runtime src/LogForwarding.js: apihost + /runtime/namespaces/{ns}/logForwarding
+LOG_FORWARDING = f"/runtime/namespaces/{NS}/logForwarding"
 
 
 @dataclass(frozen=True)
@@ -76,6 +82,10 @@ ROUTES: tuple[Route, ...] = (
     _r("GET", f"{NSP}/activations/{ID}", api_activations.get_activation),
     _r("GET", f"{NSP}/activations/{ID}/result", api_activations.get_result),
     _r("GET", f"{NSP}/activations/{ID}/logs", api_activations.get_logs),
+    # Adobe I/O Runtime's namespace settings
+    _r("GET", LOG_FORWARDING, api_logforwarding.get_log_forwarding),
+    _r("PUT", LOG_FORWARDING, api_logforwarding.put_log_forwarding),
+    _r("GET", f"{LOG_FORWARDING}/errors", api_logforwarding.get_forwarding_errors),
 ) + tuple(
     # Web actions: any method; auth is the action's business (require-whisk-auth).
     _r(method, f"{V1}/web/{NS}/(?P<rest>.+)", api_web.handle, auth=False)
