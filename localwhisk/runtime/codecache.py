@@ -20,6 +20,7 @@ import zipfile
 from pathlib import Path
 
 from localwhisk.runtime.contract import CodeSpec
+from localwhisk.runtime.outcomes import NO_BINARY
 
 MIB = 1024 * 1024
 # OpenWhisk bounds the zip (48 MB, ``exec`` size limit) but not what it expands to; here
@@ -29,7 +30,13 @@ MAX_ENTRIES = 100_000
 
 
 class CodeError(Exception):
-    """The action's code cannot be laid out; the message is the cause shown to the developer."""
+    """The action's code cannot be laid out. The message is the cause; ``result`` is what
+    the activation's result says: the cause itself, unless the runtime shows such failures
+    only in the logs."""
+
+    def __init__(self, cause: str, result: str | None = None) -> None:
+        super().__init__(cause)
+        self.result = cause if result is None else result
 
 
 def _safe_extract(data: bytes, target: Path) -> None:
@@ -99,9 +106,14 @@ def _lay_out(spec: CodeSpec, code: str, target: Path) -> None:
                 data = base64.b64decode(code, validate=False)
             except (binascii.Error, ValueError) as exc:
                 raise CodeError(f"Unable to decode the zip file: {exc}.") from exc
-            _safe_extract(data, staging)
-            if not (staging / "__main__.py").is_file():
-                raise CodeError("Zip file does not include __main__.py.")
+            try:
+                _safe_extract(data, staging)
+                if not (staging / "__main__.py").is_file():
+                    raise CodeError("Zip file does not include __main__.py.")
+            except CodeError as exc:
+                # The Python runtime unzips and checks in its compile step, whose failure
+                # it answers only with "see logs" (openwhisk-runtime-python bin/compile).
+                raise CodeError(str(exc), NO_BINARY) from exc
         else:
             if not code:
                 raise CodeError("Missing main/no code to execute.")
