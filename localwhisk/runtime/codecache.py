@@ -67,6 +67,30 @@ def _safe_extract(data: bytes, target: Path) -> None:
                 os.chmod(target / info.filename, mode | 0o644)
 
 
+# apache/openwhisk-runtime-nodejs core/nodejsActionBase/runner.js: what /init answers for
+# an archive it cannot take (detectFileType, extractInTmpDir), after service.js's prefix.
+NODE_INIT_FAILED = "Initialization has failed due to: "
+NODE_UNSUPPORTED = (
+    "There was an error uncompressing the action archive. The file type is unsupported"
+)
+NODE_BAD_ZIP = "There was an error uncompressing the action Zip archive."
+ZIP_MAGIC = b"PK\x03\x04"
+GZIP_MAGIC = b"\x1f\x8b\x08"
+
+
+def _node_archive_error(data: bytes, exc: CodeError) -> CodeError:
+    """The Node.js runtime's words for an archive it cannot unpack; the detail in the logs."""
+    if data.startswith(ZIP_MAGIC):
+        answer = NODE_BAD_ZIP
+    elif data.startswith(GZIP_MAGIC):
+        # The runtime also takes tar.gz; localwhisk unpacks zips only, and says so.
+        answer = NODE_UNSUPPORTED
+        exc = CodeError("localwhisk unpacks zip archives only: zip the action instead of tar.gz.")
+    else:
+        answer = NODE_UNSUPPORTED
+    return CodeError(f"Error during initialization: {answer} ({exc})", NODE_INIT_FAILED + answer)
+
+
 def _check_expanded_size(archive: zipfile.ZipFile) -> None:
     """Refuse a zip bomb from its directory alone: zipfile never writes more than an
     entry's declared size, so the declared sizes bound what extraction can write."""
@@ -115,7 +139,7 @@ def _lay_out(spec: CodeSpec, code: str, target: Path) -> None:
                     raise CodeError("Zip file does not include __main__.py.")
             except CodeError as exc:
                 if language is not PYTHON:
-                    raise
+                    raise _node_archive_error(data, exc) from exc
                 # The Python runtime unzips and checks in its compile step, whose failure
                 # it answers only with "see logs" (openwhisk-runtime-python bin/compile).
                 raise CodeError(str(exc), NO_BINARY) from exc

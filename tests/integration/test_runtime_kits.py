@@ -783,12 +783,6 @@ def test_nodejs_zipped_actions(
     assert streams(record) == ([], [])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="localwhisk deviates: its code cache refuses the archive itself "
-    "('Invalid zip file: File is not a zip file.', nothing logged) before the Node.js "
-    "launcher sees it; runner.js detectFileType rejects it as below",
-)
 def test_nodejs_invalid_zip_fails_gracefully(api: Client) -> None:
     """NodeJsActionContainerTests "fail gracefully on invalid zip files": base64 of a
     text, which the platform takes for a zip (runner.js detectFileType says no)."""
