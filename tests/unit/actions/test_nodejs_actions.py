@@ -48,7 +48,9 @@ def test_nodejs_actions_pass_their_node_tests() -> None:
     except subprocess.TimeoutExpired as exc:
         pytest.fail(f"node --test did not finish in {RUN_TIMEOUT_S} s:\n{exc.stdout or ''}")
     if run.returncode != 0:
-        pytest.fail(f"node --test exited {run.returncode}:\n{run.stdout}\n{run.stderr}", pytrace=False)
+        pytest.fail(
+            f"node --test exited {run.returncode}:\n{run.stdout}\n{run.stderr}", pytrace=False
+        )
     # A run that found no tests also exits 0.
     assert re.search(r"\bpass [1-9]", run.stdout), run.stdout
     assert re.search(r"\bfail 0\b", run.stdout), run.stdout
