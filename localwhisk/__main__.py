@@ -378,6 +378,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         warn(f"listening on {settings.host} without TLS; credentials travel in clear text")
     # Never silently less: the server says which containment is in force before it serves.
     print(f"localwhisk: {isolation.describe()}", file=sys.stderr, flush=True)
+    from localwhisk.runtime.languages import find_node
+
+    print(f"localwhisk: {find_node().describe()}", file=sys.stderr, flush=True)
     from localwhisk.service import serve  # imported late: argparse errors stay fast
 
     pid_file: Path | None = ns.pid_file

@@ -82,7 +82,9 @@ def serve(settings: Settings, sock: socket.socket, url: str) -> None:
         # Two spares: a create's first invoke and the update right after it both find a
         # started interpreter (a spare takes ~20-40 ms to boot, more than the gap).
         isolation = choose(settings.isolation)  # checked and announced by __main__
-        runner = Runner(settings.data_dir / "work", prewarm=2, isolation=isolation)
+        runner = Runner(
+            settings.data_dir / "work", prewarm=2, prewarm_nodejs=1, isolation=isolation
+        )
         invoker = Invoker(store, runner, settings)
         backend = Backend(settings, store, Authenticator(settings.namespaces), invoker)
 

@@ -60,11 +60,17 @@ def _pump(stream: Any, lines: queue.Queue[str | None], keep: list[str]) -> None:
     lines.put(None)
 
 
-def start_server(data_dir: Path, *extra: str, open_files: int | None = None) -> ServerProcess:
+def start_server(
+    data_dir: Path,
+    *extra: str,
+    open_files: int | None = None,
+    env: dict[str, str] | None = None,
+) -> ServerProcess:
     """Start ``python -m localwhisk --port 0`` and wait (bounded) for its ready line.
 
     ``open_files`` lowers the server's own descriptor limit (only the child's: the
-    test process may hold more descriptors than that already).
+    test process may hold more descriptors than that already); ``env`` replaces the
+    server's environment.
     """
 
     def limit_child() -> None:
@@ -76,6 +82,7 @@ def start_server(data_dir: Path, *extra: str, open_files: int | None = None) -> 
         [sys.executable, "-m", "localwhisk", "--port", "0", "--data", str(data_dir), *extra],
         preexec_fn=limit_child if open_files is not None else None,
         cwd=ROOT,
+        env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

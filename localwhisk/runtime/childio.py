@@ -15,6 +15,7 @@ from pathlib import Path
 
 from localwhisk import codec
 from localwhisk.runtime import launcher
+from localwhisk.runtime.languages import NODE_OOM_MARKERS, PYTHON, Language
 from localwhisk.runtime.outcomes import MAX_RESULT_BYTES, TRUNCATED_PREFIX_BYTES, log_line
 
 MIB = 1024 * 1024
@@ -110,8 +111,10 @@ class _Output(asyncio.Protocol):
 class ChildIO:
     """One child process's pipes: requests in, results from fd 3, logs cut per activation."""
 
-    def __init__(self, process: asyncio.subprocess.Process) -> None:
+    def __init__(self, process: asyncio.subprocess.Process, language: Language = PYTHON) -> None:
         self.process = process
+        self.language = language
+        self.saw_oom_marker = False  # stderr showed V8's out-of-memory complaint
         self.pid = process.pid
         self.exited = asyncio.ensure_future(process.wait())
         self.key: tuple | None = None
@@ -173,6 +176,8 @@ class ChildIO:
 
     def _line(self, name: str, raw: bytes, ns: int) -> None:
         raw = raw.rstrip(b"\r")
+        if name == "stderr" and self.language is not PYTHON and not self.saw_oom_marker:
+            self.saw_oom_marker = any(marker in raw for marker in NODE_OOM_MARKERS)
         if raw.endswith(SENTINEL):
             # Output without a final newline shares the sentinel's line: keep that part.
             if len(raw) > len(SENTINEL):
@@ -259,7 +264,3 @@ class ChildIO:
     def send(self, message: dict) -> None:
         assert self.process.stdin is not None
         self.process.stdin.write(codec.dumps(message) + b"\n")
-
-    @property
-    def out_of_memory(self) -> bool:
-        return self.process.returncode == launcher.MEMORY_EXIT

@@ -20,6 +20,7 @@ import zipfile
 from pathlib import Path
 
 from localwhisk.runtime.contract import CodeSpec
+from localwhisk.runtime.languages import PYTHON, language_of
 
 MIB = 1024 * 1024
 # OpenWhisk bounds the zip (48 MB, ``exec`` size limit) but not what it expands to; here
@@ -93,6 +94,7 @@ def link_into(source: Path, slot: Path) -> None:
 def _lay_out(spec: CodeSpec, code: str, target: Path) -> None:
     """Write the code into a fresh folder, then move it into place in one rename."""
     staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=target.parent))
+    language = language_of(spec.kind) or PYTHON
     try:
         if spec.binary:
             try:
@@ -100,12 +102,13 @@ def _lay_out(spec: CodeSpec, code: str, target: Path) -> None:
             except (binascii.Error, ValueError) as exc:
                 raise CodeError(f"Unable to decode the zip file: {exc}.") from exc
             _safe_extract(data, staging)
-            if not (staging / "__main__.py").is_file():
+            # Node.js's launcher looks for its entry point itself (package.json or index.js).
+            if language is PYTHON and not (staging / "__main__.py").is_file():
                 raise CodeError("Zip file does not include __main__.py.")
         else:
             if not code:
                 raise CodeError("Missing main/no code to execute.")
-            (staging / "__main__.py").write_text(code, encoding="utf-8")
+            (staging / language.source_file).write_text(code, encoding="utf-8")
         _readable(staging)
         os.replace(staging, target)
     except BaseException:

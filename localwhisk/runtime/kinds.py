@@ -1,14 +1,15 @@
 """The runtime manifest this server offers (``GET /`` lists it, ``PUT`` checks kinds).
 
-``GET /`` lists Python only: the runner executes Python actions for real.
-``python:3.10`` is the default as in OpenWhisk's current manifest
+``GET /`` lists the kinds the runner executes for real: Python and Node.js.
+``python:3.10`` and ``nodejs:20`` are the defaults as in OpenWhisk's current manifest
 (apache/openwhisk ``ansible/files/runtimes.json``); ``python:3`` (the historic default
 kind) and ``python:3.9`` are accepted because apache/openwhisk-runtime-python still
-builds them (``core/python3Action``, ``core/python39Action``).
+builds them (``core/python3Action``, ``core/python39Action``). Every Node.js kind runs on
+the machine's one ``node`` (``languages.find_node``), whatever its major version.
 
-The other kinds of OpenWhisk's default manifest are *stored* (clients such as aio
-create Node.js actions and must not be refused), but not listed and not run:
-invoking one is a developer error that says so (``runner``).
+The other kinds of OpenWhisk's default manifest are *stored* (clients must not be
+refused), but not listed and not run: invoking one is a developer error that says so
+(``runner``).
 """
 
 from __future__ import annotations
@@ -22,14 +23,21 @@ PYTHON_KINDS: tuple[tuple[str, str], ...] = (
     ("python:3.9", "openwhisk/action-python-v3.9:nightly"),
     ("python:3", "openwhisk/python3action:nightly"),
 )
+NODEJS_KINDS: tuple[tuple[str, str], ...] = (
+    ("nodejs:18", "openwhisk/action-nodejs-v18:nightly"),
+    ("nodejs:20", "openwhisk/action-nodejs-v20:nightly"),
+    ("nodejs:22", "openwhisk/action-nodejs-v22:nightly"),
+)
+LISTED = {"python": PYTHON_KINDS, "nodejs": NODEJS_KINDS}
 STORED_ONLY_KINDS: tuple[str, ...] = (
-    "nodejs:18", "nodejs:20", "nodejs:22", "swift:5.3", "swift:5.7", "java:8", "php:8.1",
+    "swift:5.3", "swift:5.7", "java:8", "php:8.1",
     "ruby:2.5", "go:1.20", "dotnet:3.1", "dotnet:6.0", "rust:1.34", "blackbox",
 )  # fmt: skip
 DEFAULT_KINDS = {"python": "python:3.10", "nodejs": "nodejs:20"}
-KINDS = frozenset(kind for kind, _ in PYTHON_KINDS) | frozenset(STORED_ONLY_KINDS)
-# What the runtime executes: every Python kind, and ``python:default`` as sent by clients.
-RUNNABLE_KINDS = frozenset(kind for kind, _ in PYTHON_KINDS) | {"python:default"}
+LISTED_KINDS = tuple(kind for kinds in LISTED.values() for kind, _ in kinds)
+KINDS = frozenset(LISTED_KINDS) | frozenset(STORED_ONLY_KINDS)
+# What the runtime executes: every listed kind, and ``<family>:default`` as sent by clients.
+RUNNABLE_KINDS = frozenset(LISTED_KINDS) | {f"{family}:default" for family in LISTED}
 
 
 def _version(kind: str) -> tuple[int, ...]:
@@ -39,24 +47,27 @@ def _version(kind: str) -> tuple[int, ...]:
 
 def cannot_run_message(kind: str) -> str:
     """The developer error of invoking a kind that is stored but not run here."""
-    names = sorted(RUNNABLE_KINDS, key=_version)
+    names = sorted(
+        RUNNABLE_KINDS, key=lambda name: (name.partition(":")[0] != "python", _version(name))
+    )
     listed = ", ".join(names[:-1]) + " and " + names[-1]
     return f"The action kind '{kind}' cannot run on this local server; it runs {listed}."
 
 
 def manifest() -> dict[str, list[dict[str, Any]]]:
     return {
-        "python": [
+        family: [
             {
                 "kind": kind,
                 "image": image,
                 "deprecated": False,
-                "default": kind == DEFAULT_KINDS["python"],
+                "default": kind == DEFAULT_KINDS[family],
                 "attached": True,
                 "requireMain": False,
             }
-            for kind, image in PYTHON_KINDS
+            for kind, image in kinds
         ]
+        for family, kinds in LISTED.items()
     }
 
 
@@ -69,4 +80,4 @@ def resolve_kind(kind: str) -> str | None:
 
 
 def valid_kinds() -> list[str]:
-    return [kind for kind, _ in PYTHON_KINDS] + list(STORED_ONLY_KINDS)
+    return [*LISTED_KINDS, *STORED_ONLY_KINDS]

@@ -1,5 +1,8 @@
 """The program inside every action process: the OpenWhisk Python launcher, stdlib only.
 
+For Node.js actions it only bounds the process and then becomes ``node`` running
+``launcher.js`` (``exec_node``).
+
 Started blank (a prewarmed "stem cell"), it waits for one init line naming the action
 folder, imports the action, acks on fd 3, then serves one JSON line per activation the
 way ``openwhisk-runtime-python``'s ``launcher.py`` does. It must not import localwhisk.
@@ -44,6 +47,9 @@ SENTINEL = "XXX_THE_END_OF_A_WHISK_ACTIVATION_XXX"
 SENTINEL_LINE = SENTINEL.encode() + b"\n"
 # Exit status that tells the runner the action ran out of memory (its rlimit was hit).
 MEMORY_EXIT = 99
+# argv[3] for a Node.js process: bound it here, then become node (see ``exec_node``).
+EXEC_NODE = "exec-node"
+NODE_PROTOCOL_FD = 4
 
 
 def _take_protocol_fds(result_fd: int) -> tuple[BinaryIO, BinaryIO]:
@@ -245,5 +251,31 @@ def run(result_fd: int, mode: str = CONTAIN_NONE) -> None:
         os._exit(MEMORY_EXIT)
 
 
+def exec_node(result_fd: int, mode: str, data_mb: int, node: str, node_args: list[str]) -> None:
+    """Bound this process as for a Python action, then replace it with ``node``.
+
+    Node.js has no setrlimit and cannot leave root, so the containment is done here in
+    Python and survives the exec. The results stay on fd 3, the protocol moves to fd 4
+    (read by launcher.js), and the action's stdin is empty.
+    """
+    if result_fd != 3:
+        os.dup2(result_fd, 3)
+        os.close(result_fd)
+    os.closerange(4, 1 << 30)
+    os.dup2(0, NODE_PROTOCOL_FD)
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.close(devnull)
+    for fd in (3, NODE_PROTOCOL_FD):
+        os.set_inheritable(fd, True)
+    contain(mode)
+    os.nice(NICENESS)
+    data = data_mb * 1024 * 1024
+    resource.setrlimit(resource.RLIMIT_DATA, (data, data))
+    os.execv(node, [node, *node_args, "3", str(NODE_PROTOCOL_FD)])
+
+
 if __name__ == "__main__":
+    if len(sys.argv) > 3 and sys.argv[3] == EXEC_NODE:
+        exec_node(int(sys.argv[1]), sys.argv[2], int(sys.argv[4]), sys.argv[5], sys.argv[6:])
     run(int(sys.argv[1]) if len(sys.argv) > 1 else 3, *sys.argv[2:3])

@@ -1,9 +1,10 @@
-"""Runs Python actions in warm child processes: the only module that starts subprocesses.
+"""Runs actions in warm child processes: the only module that starts subprocesses.
 
 Mirrors the OpenWhisk Python runtime (ActionLoop, apache/openwhisk-runtime-python
-``core/python3ActionLoop/lib/launcher.py``): one long-lived ``launcher.py`` per action
+``core/python3ActionLoop/lib/launcher.py``): one long-lived launcher per action
 revision, an init line then one JSON line per activation on its stdin, the result on
-fd 3, logs cut at the sentinel. Turns everything an action can do wrong into the
+fd 3, logs cut at the sentinel. Node.js actions take the same path with ``launcher.js``;
+what differs per language is in ``languages``. Turns everything an action can do wrong into the
 platform's outcome. Slots and queueing live in ``pool``, code folders in ``codecache``,
 pipe reading and log capture in ``childio``, the platform's wording in ``outcomes``,
 containment (bubblewrap or rlimits) in ``sandbox``.
@@ -29,6 +30,7 @@ from localwhisk.runtime.childio import MIB, ChildIO
 from localwhisk.runtime.codecache import CodeCache, CodeError, link_into
 from localwhisk.runtime.contract import RunJob, RunOutcome
 from localwhisk.runtime.kinds import RUNNABLE_KINDS, cannot_run_message
+from localwhisk.runtime.languages import PYTHON, find_node, language_of
 from localwhisk.runtime.outcomes import (
     DID_NOT_RUN,
     EXITED,
@@ -45,6 +47,7 @@ _SETTLE_S = 0.5  # bound on waiting for logs of a process that is already dead
 _SENTINEL_S = 2.0  # bound on waiting for the sentinels once the result is in
 _OWNER = "owner.pid"  # in each runner folder: which server made it
 _TREE_ROUNDS = 8  # kill passes over a process tree that may still be forking
+DEFAULT_MEMORY_MB = 256  # the memory of the Node.js spares kept ready
 
 
 def _children(pid: int) -> list[int]:
@@ -90,13 +93,21 @@ def _kill(proc: ChildIO, *, tree: bool) -> None:
             os.kill(proc.pid, signal.SIGKILL)
 
 
-def _child_env() -> dict[str, str]:
+def _child_env(node_modules: str) -> dict[str, str]:
     """A container's worth of environment: nothing of the server's own settings leaks in."""
     env = {key: os.environ[key] for key in ("PATH", "HOME", "LANG", "LC_ALL") if key in os.environ}
     env.setdefault("PATH", os.defpath)
     env.setdefault("LANG", "C.UTF-8")
     env["__OW_WAIT_FOR_ACK"] = "1"
+    env["NODE_PATH"] = node_modules  # where require() finds openwhisk, as in the images
     return env
+
+
+def _spare_key(job: RunJob) -> tuple[str, int | None]:
+    """Which blank processes can take this job: per language, and per memory size for a
+    language whose limit is fixed when the process starts."""
+    language = language_of(job.code.kind) or PYTHON
+    return language.family, job.memory_mb if language.memory_at_start else None
 
 
 def _process_key(job: RunJob) -> tuple:
@@ -141,7 +152,7 @@ def remove_stale(work_dir: Path) -> list[Path]:
 
 
 class Runner:
-    """Runs python actions in warm processes; ``run`` never raises for action misbehaviour."""
+    """Runs actions in warm processes; ``run`` never raises for action misbehaviour."""
 
     def __init__(
         self,
@@ -151,6 +162,7 @@ class Runner:
         max_total: int = 64,
         idle_seconds: float = 600.0,
         prewarm: int = 1,
+        prewarm_nodejs: int = 0,
         isolation: sandbox.Isolation | None = None,
     ) -> None:
         # Absolute: children run with their code folder as cwd, so a relative path would dangle.
@@ -172,9 +184,14 @@ class Runner:
             idle_seconds=idle_seconds,
             evict=self._discard,
         )
-        self._prewarm = max(0, prewarm)
-        self._spares: deque[ChildIO] = deque()
-        self._starting = 0
+        # Blank processes kept ready per spare key. Node.js ones at the default memory only,
+        # as OpenWhisk's default manifest prewarms nodejs stem cells of 256 MB
+        # (apache/openwhisk ansible/files/runtimes.json "stemCells").
+        self._prewarm: dict[tuple[str, int | None], int] = {("python", None): max(0, prewarm)}
+        if prewarm_nodejs > 0 and find_node().usable:
+            self._prewarm[("nodejs", DEFAULT_MEMORY_MB)] = prewarm_nodejs
+        self._spares: dict[tuple[str, int | None], deque[ChildIO]] = {}
+        self._starting: dict[tuple[str, int | None], int] = {}
         self._live: set[ChildIO] = set()
         self._reaping: set[asyncio.Future] = set()
         self._current: dict[str, tuple] = {}
@@ -187,6 +204,15 @@ class Runner:
     def can_run(self, kind: str) -> bool:
         return kind in RUNNABLE_KINDS
 
+    def _refusal(self, kind: str) -> str | None:
+        """Why this kind cannot run here (the developer error), or None."""
+        if not self.can_run(kind):
+            return cannot_run_message(kind)
+        node = find_node()
+        if language_of(kind) is not PYTHON and not node.usable:
+            return f"The action kind '{kind}' needs Node.js, which this local server cannot run: {node.why_not}."
+        return None
+
     def forget(self, action: str) -> None:
         """The action was updated or deleted: its idle processes go now, running ones when
         they finish, and with the last of them its code folders (called by the platform)."""
@@ -197,11 +223,10 @@ class Runner:
                 self._code.discard(action, revision)
 
     async def run(self, job: RunJob) -> RunOutcome:
-        if not self.can_run(job.code.kind):
+        refusal = self._refusal(job.code.kind)
+        if refusal is not None:
             now = now_ms()
-            return RunOutcome(
-                DEVELOPER_ERROR, {"error": cannot_run_message(job.code.kind)}, [], now, now
-            )
+            return RunOutcome(DEVELOPER_ERROR, {"error": refusal}, [], now, now)
         key = self._bind_revision(job)
         queued = time.monotonic()
         proc = await self._acquire(key, job.code.action)
@@ -291,7 +316,7 @@ class Runner:
         self._revisions[ident] = self._revisions.get(ident, 0) + 1
         try:
             folder = await self._code.prepare(job.code)
-            proc = await self._fresh()
+            proc = await self._fresh(_spare_key(job))
         except CodeError as exc:
             self._forget_revision(key)
             cause = str(exc)
@@ -314,6 +339,7 @@ class Runner:
                 "init": {
                     "dir": code_dir,
                     "main": job.code.main or "main",
+                    "binary": job.code.binary,
                     "env": env,
                     "context": job.context,
                     "memory_mb": job.memory_mb,
@@ -367,10 +393,13 @@ class Runner:
         return DEVELOPER_ERROR, {"error": message}, False, False, None
 
     async def _out_of_memory(self, proc: ChildIO) -> bool:
-        """After fd 3 closed: did the launcher exit with its out-of-memory status?"""
+        """After fd 3 closed: did the process die of its memory limit?"""
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(asyncio.shield(proc.exited), _SETTLE_S)
-        return proc.out_of_memory
+        if proc.language is not PYTHON:
+            # V8 prints its complaint just before it aborts: let stderr reach us.
+            await proc.drained(_SETTLE_S)
+        return proc.language.out_of_memory(proc.process.returncode, proc.saw_oom_marker)
 
     def _kill(self, proc: ChildIO) -> None:
         # A PID namespace ends with its first process; without one, walk the tree.
@@ -403,22 +432,24 @@ class Runner:
 
     # --- processes -------------------------------------------------------------------
 
-    async def _spawn(self) -> ChildIO:
+    async def _spawn(self, spare_key: tuple[str, int | None]) -> ChildIO:
         # Plain pipes for fd 3, stdout and stderr: ChildIO reads them with protocols.
+        family, memory_mb = spare_key
+        language = language_of(family) or PYTHON
         slot = self._new_slot() if self.isolation.sandboxed else None
         results_r, results_w = os.pipe()
         out_r, out_w = os.pipe()
         err_r, err_w = os.pipe()
         try:
             process = await asyncio.create_subprocess_exec(
-                *self.isolation.command(slot, results_w),
+                *self.isolation.command(slot, results_w, language, memory_mb or DEFAULT_MEMORY_MB),
                 stdin=asyncio.subprocess.PIPE,
                 stdout=out_w,
                 stderr=err_w,
                 pass_fds=(results_w,),
                 start_new_session=True,  # its own process group, killed as one
                 cwd=self._spare_dir,
-                env=_child_env(),
+                env=_child_env(self.isolation.node_modules()),
             )
         except BaseException:
             for fd in (results_r, out_r, err_r):
@@ -429,7 +460,7 @@ class Runner:
         finally:
             for fd in (results_w, out_w, err_w):
                 os.close(fd)
-        proc = ChildIO(process)
+        proc = ChildIO(process, language)
         proc.slot = slot
         self._live.add(proc)  # from here on, _discard and close() find and reap it
         await proc.connect(results_r, out_r, err_r)
@@ -441,38 +472,41 @@ class Runner:
         os.chmod(slot, 0o755)  # mkdtemp's 0700 parents are outside the sandbox's view
         return slot
 
-    async def _fresh(self) -> ChildIO:
+    async def _fresh(self, spare_key: tuple[str, int | None]) -> ChildIO:
         """A started launcher waiting for its init line: a prewarmed spare when there is one."""
-        while self._spares:
-            proc = self._spares.popleft()
+        spares = self._spares.get(spare_key)
+        while spares:
+            proc = spares.popleft()
             if proc.process.returncode is None:
                 self._refill()
                 return proc
             self._discard(proc)
-        proc = await self._spawn()
+        proc = await self._spawn(spare_key)
         self._refill()
         return proc
 
     def _refill(self) -> None:
         if self._closed:
             return
-        for _ in range(self._prewarm - len(self._spares) - self._starting):
-            self._starting += 1
-            task = asyncio.ensure_future(self._add_spare())
-            self._reaping.add(task)
-            task.add_done_callback(self._reaping.discard)
+        for spare_key, wanted in self._prewarm.items():
+            ready = len(self._spares.get(spare_key, ())) + self._starting.get(spare_key, 0)
+            for _ in range(wanted - ready):
+                self._starting[spare_key] = self._starting.get(spare_key, 0) + 1
+                task = asyncio.ensure_future(self._add_spare(spare_key))
+                self._reaping.add(task)
+                task.add_done_callback(self._reaping.discard)
 
-    async def _add_spare(self) -> None:
+    async def _add_spare(self, spare_key: tuple[str, int | None]) -> None:
         try:
-            proc = await self._spawn()
+            proc = await self._spawn(spare_key)
         except OSError:
             return
         finally:
-            self._starting -= 1
+            self._starting[spare_key] -= 1
         if self._closed:
             self._discard(proc)
         else:
-            self._spares.append(proc)
+            self._spares.setdefault(spare_key, deque()).append(proc)
 
     def _discard(self, proc: ChildIO) -> None:
         """Kill a process and forget it; reaping happens in the background."""

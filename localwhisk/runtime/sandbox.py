@@ -23,6 +23,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from localwhisk.runtime import launcher
+from localwhisk.runtime.languages import (
+    JS_LAUNCHER,
+    NODE_MODULES,
+    PY_LAUNCHER,
+    PYTHON,
+    Language,
+    find_node,
+)
 
 MODES = ("auto", "bwrap", "none")
 MIB = 1024 * 1024
@@ -31,7 +39,11 @@ SCRATCH_BYTES = launcher.SCRATCH_BYTES  # each of /tmp and /dev/shm
 # RLIMIT_NPROC, and a user of its own keeps files of the server's user out of reach.
 NOBODY = 65534
 ACTION_DIR = "/action"  # where the code folder appears inside the sandbox
-LAUNCHER_PATH = "/run/localwhisk/launcher.py"
+LAUNCHER_DIR = "/run/localwhisk"  # the launchers, read-only
+LAUNCHER_PATH = f"{LAUNCHER_DIR}/{PY_LAUNCHER.name}"
+# Where the runtime images install the modules actions require unbundled: on every
+# action folder's resolve path (apache/openwhisk-runtime-nodejs Dockerfile, WORKDIR /).
+MODULES_PATH = "/node_modules"
 # Host files an interpreter and its network stack read; nothing else of /etc is shown.
 ETC_FILES = (
     "resolv.conf", "hosts", "nsswitch.conf", "host.conf", "gai.conf", "services",
@@ -84,17 +96,22 @@ class Isolation:
             return launcher.CONTAIN_NONE
         return launcher.CONTAIN_DROP if self.as_root else launcher.CONTAIN_USERNS
 
-    def command(self, slot: Path | None, result_fd: int) -> list[str]:
+    def command(
+        self, slot: Path | None, result_fd: int, language: Language, memory_mb: int
+    ) -> list[str]:
         """The argv that starts a blank launcher, inside the sandbox when there is one.
 
         ``slot`` is the host folder shown at ``/action``: the runner links the action's
         code into it at init, so a prewarmed sandbox needs no remount.
         """
-        python = [sys.executable, "-u", "-I"]
         mode = self.launcher_mode()
         if not self.sandboxed:
-            return [*python, str(Path(launcher.__file__).resolve()), str(result_fd), mode]
+            launchers = {path.name: str(path) for path in (PY_LAUNCHER, JS_LAUNCHER)}
+            return language.argv(launchers, result_fd, mode, memory_mb)
         assert slot is not None and self.bwrap is not None
+        launchers = {
+            path.name: f"{LAUNCHER_DIR}/{path.name}" for path in (PY_LAUNCHER, JS_LAUNCHER)
+        }
         return [
             self.bwrap,
             *_namespaces(self.as_root),
@@ -106,13 +123,17 @@ class Isolation:
             "--dev", "/dev",
             "--perms", "1777", "--size", str(SCRATCH_BYTES), "--tmpfs", "/dev/shm",
             *_system_binds(),
-            "--ro-bind", str(Path(launcher.__file__).resolve()), LAUNCHER_PATH,
+            *_runtime_binds(language),
             "--ro-bind", str(slot), ACTION_DIR,
             "--chdir", ACTION_DIR,
             "--setenv", "HOME", "/tmp",
             "--",
-            *python, LAUNCHER_PATH, str(result_fd), mode,
+            *language.argv(launchers, result_fd, mode, memory_mb),
         ]  # fmt: skip
+
+    def node_modules(self) -> str:
+        """NODE_PATH as a Node.js action process sees it."""
+        return MODULES_PATH if self.sandboxed else str(NODE_MODULES)
 
     def check_hidden(self, folder: Path) -> None:
         """Refuse to sandbox when the data folder lies inside something actions see."""
@@ -139,9 +160,20 @@ def _namespaces(as_root: bool) -> list[str]:
     return ["--unshare-user", *common]
 
 
+def _runtime_binds(language: Language) -> list[str]:
+    args = ["--perms", "0755", "--dir", LAUNCHER_DIR, "--ro-bind", str(PY_LAUNCHER), LAUNCHER_PATH]
+    if language.family == "nodejs":
+        args += ["--ro-bind", str(JS_LAUNCHER), f"{LAUNCHER_DIR}/{JS_LAUNCHER.name}"]
+        args += ["--ro-bind-try", str(NODE_MODULES), MODULES_PATH]
+    return args
+
+
 def _shown_paths() -> list[Path]:
     """Host folders bound into every sandbox (read-only)."""
     shown = {Path("/usr")}
+    node = find_node().prefix
+    if node is not None:  # Node.js installed outside /usr (nvm, /opt): its own folder
+        shown.add(node.resolve())
     for prefix in (sys.base_prefix, sys.prefix, sys.exec_prefix, os.path.dirname(sys.executable)):
         shown.add(Path(prefix).resolve())
     for top in TOP_LEVEL:
@@ -166,6 +198,9 @@ def _system_binds() -> list[str]:
                 made.add(parent)
                 args += ["--perms", "0755", "--dir", str(parent)]
         args += ["--ro-bind", str(shown), str(shown)]
+    # bwrap makes /etc 0700 for its mount points; the sandbox's user (nobody, when the
+    # server is root) must read the host files shown in it (resolv.conf, openssl.cnf).
+    args += ["--perms", "0755", "--dir", "/etc"]
     for name in ETC_FILES:
         args += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]
     return args
@@ -180,7 +215,7 @@ def _probe(bwrap: str, as_root: bool) -> str | None:
             os.chmod(slot, 0o755)
             # stdin at EOF: the launcher bounds itself, finds no init line and exits 0.
             done = subprocess.run(
-                iso.command(Path(slot), write_end),
+                iso.command(Path(slot), write_end, PYTHON, 256),
                 stdin=subprocess.DEVNULL,
                 capture_output=True,
                 pass_fds=(write_end,),

@@ -529,17 +529,17 @@ def test_idle_processes_are_retired(tmp_path: Path) -> None:
     assert retired and second.result["pid"] != first.result["pid"]
 
 
-def test_unknown_kind(tmp_path: Path) -> None:
-    code = spec("function main() {}", kind="nodejs:20")
+def test_a_stored_only_kind_is_a_developer_error_naming_what_runs(tmp_path: Path) -> None:
+    code = spec("func main() {}", kind="go:1.20")
 
     async def go(r: Runner) -> tuple:
-        return r.can_run("nodejs:20"), r.can_run("python:3.12"), await r.run(job(code))
+        return r.can_run("go:1.20"), r.can_run("nodejs:20"), await r.run(job(code))
 
-    can_node, can_python, outcome = with_runner(tmp_path, go)
-    assert (can_node, can_python) == (False, True)
+    can_go, can_node, outcome = with_runner(tmp_path, go)
+    assert (can_go, can_node) == (False, True)
     assert outcome.status == DEVELOPER_ERROR
     assert outcome.result == {
-        "error": "The action kind 'nodejs:20' cannot run on this local server; it runs python:3, python:3.9, python:3.10, python:3.11, python:3.12 and python:default."
+        "error": "The action kind 'go:1.20' cannot run on this local server; it runs python:3, python:3.9, python:3.10, python:3.11, python:3.12, python:default, nodejs:18, nodejs:20, nodejs:22 and nodejs:default."
     }
 
 

@@ -1,0 +1,254 @@
+// The program inside every Node.js action process: the runner's protocol, Node.js's rules.
+//
+// Started blank by launcher.py (which bounds the process first, then becomes node), it
+// reads one init line, loads the action the way apache/openwhisk-runtime-nodejs does
+// (core/nodejsActionBase/runner.js: plain source evaluated with `main` looked up as a
+// global, then in exports; zips required by package.json `main` or index.js, `main` as
+// file.func), acks on fd 3, then serves one JSON line per activation with the results and
+// wording of its src/service.js. Logs end with the sentinel on stdout and stderr.
+//
+// Not in strict mode on purpose: action source is evaluated here, and the runtime evaluates
+// it in sloppy mode. Everything of this file's own starts with LW_ so that action code
+// evaluated below cannot shadow it by accident.
+
+const LW_fs = require('fs');
+const LW_path = require('path');
+const LW_Module = require('module');
+const LW_net = require('net');
+const LW_url = require('url');
+
+const LW_RESULT_FD = Number(process.argv[2] || 3);
+const LW_PROTOCOL_FD = Number(process.argv[3] || 4);
+// The runtime's own modules (openwhisk, serialize-error), where require() finds them too.
+const LW_MODULES = (process.env.NODE_PATH || '').split(LW_path.delimiter)[0];
+const LW_SENTINEL = 'XXX_THE_END_OF_A_WHISK_ACTIVATION_XXX\n';
+// A reply that is not JSON (no JSON text starts with "!"): the activation failed in the
+// runtime itself, and the process must not be reused (runner.py reads it).
+const LW_FAILURE = '!';
+// `main` as the runtime accepts it in plain source: an identifier or a property path.
+const LW_MAIN_PATH = /^[A-Za-z_$][\w$]*(\.[A-Za-z_$][\w$]*)*$/;
+
+function LW_writeAll(fd, text) {
+  const buffer = Buffer.from(text, 'utf8');
+  let offset = 0;
+  while (offset < buffer.length) {
+    try {
+      offset += LW_fs.writeSync(fd, buffer, offset);
+    } catch (error) {
+      // node makes its own stdio pipes non-blocking: a full pipe is a retry, not a loss.
+      if (error.code !== 'EAGAIN') throw error;
+    }
+  }
+}
+
+function LW_endOfActivation() {
+  for (const fd of [1, 2]) {
+    try {
+      LW_writeAll(fd, LW_SENTINEL);
+    } catch (_) {
+      // stdout or stderr closed by the action: the runner stops waiting at EOF.
+    }
+  }
+}
+
+function LW_reply(line) {
+  LW_writeAll(LW_RESULT_FD, line + '\n');
+}
+
+function LW_fail(message) {
+  LW_reply(LW_FAILURE + JSON.stringify(message));
+}
+
+function LW_evalSource(LW_code, LW_main, LW_dir) {
+  const filename = LW_path.join(LW_dir, 'index.js');
+  // The names the runtime's eval sees (runner.js runs it inside its own module): here a
+  // module of the action's own, requiring from the action's folder.
+  const module = new LW_Module(filename, null);
+  module.filename = filename;
+  module.paths = LW_Module._nodeModulePaths(LW_dir);
+  const exports = module.exports;
+  const require = LW_Module.createRequire(filename);
+  const __filename = filename;
+  const __dirname = LW_dir;
+  if (!LW_MAIN_PATH.test(LW_main)) return undefined;
+  return eval(`(function(){
+    ${LW_code}
+    try {
+      return ${LW_main}
+    } catch (e) {
+      if (e.name === 'ReferenceError') {
+        return module.exports.${LW_main} || exports.${LW_main}
+      } else throw e
+    }
+  })()`);
+}
+
+function LW_requireZip(dir, main) {
+  const parts = main.match(/^([^.]+)$|^([^.]+)\.(.+)$/);
+  if (!parts) throw 'Name of main function is not valid.';
+  const index = parts[2];
+  const name = parts[3] || parts[1];
+  if (
+    index === undefined &&
+    !LW_fs.existsSync(LW_path.join(dir, 'package.json')) &&
+    !LW_fs.existsSync(LW_path.join(dir, 'index.js'))
+  ) {
+    throw 'Zipped actions must contain either package.json or index.js at the root.';
+  }
+  let handler = require(index !== undefined ? LW_path.join(dir, index) : dir);
+  for (const key of name.split('.')) handler = handler == null ? undefined : handler[key];
+  return handler;
+}
+
+function LW_setEnv(env) {
+  // As service.js doInit copies /init's env: objects as JSON, empty values as "".
+  for (const [key, value] of Object.entries(env || {})) {
+    process.env[key] =
+      typeof value !== 'object' || value === null ? (value ? String(value) : '') : JSON.stringify(value);
+  }
+}
+
+let LW_handler;
+let LW_previous = new Set();
+
+function LW_setContext(context) {
+  // Every key but value becomes __OW_<KEY> (service.js doRun); one sent last time but not
+  // now (api_key) must not stay behind for this activation.
+  const current = new Set();
+  for (const [key, value] of Object.entries(context)) {
+    if (key === 'value' || value === null || value === undefined) continue;
+    const name = '__OW_' + key.toUpperCase();
+    current.add(name);
+    process.env[name] = String(value);
+  }
+  for (const stale of LW_previous) if (!current.has(stale)) delete process.env[stale];
+  LW_previous = current;
+}
+
+function LW_init(message) {
+  const init = message.init;
+  LW_setEnv(init.env);
+  LW_setContext(init.context || {});
+  process.chdir(init.dir);
+  const main = init.main || 'main';
+  let handler;
+  try {
+    handler = init.binary
+      ? LW_requireZip(init.dir, main)
+      : LW_evalSource(LW_fs.readFileSync(LW_path.join(init.dir, 'index.js'), 'utf8'), main, init.dir);
+    if (typeof handler !== 'function') throw "Action entrypoint '" + main + "' is not a function.";
+  } catch (error) {
+    console.error('Error during initialization:', error);
+    LW_endOfActivation();
+    const cause = error && error.stack ? String(error.stack) : String(error);
+    LW_reply(JSON.stringify({ error: `Initialization has failed due to: ${cause}` }));
+    process.exit(0);
+  }
+  LW_handler = handler;
+  LW_reply('{"ok": true}');
+}
+
+let LW_serializer;
+
+async function LW_serializeError(error) {
+  // The runtime answers a rejection with serialize-error's rendering of it; that package
+  // ships with the runtime's modules (ESM only, so imported by file URL).
+  if (LW_serializer === undefined) {
+    try {
+      const file = LW_path.join(LW_MODULES, 'serialize-error', 'index.js');
+      LW_serializer = (await import(LW_url.pathToFileURL(file).href)).serializeError;
+    } catch (_) {
+      LW_serializer = null;
+    }
+  }
+  if (LW_serializer) return LW_serializer(error);
+  return error instanceof Error ? { name: error.name, message: error.message, stack: error.stack } : error;
+}
+
+async function LW_run(message) {
+  const { value, ...context } = message;
+  LW_setContext(context);
+  const args = value === null || value === undefined ? {} : value;
+  let result;
+  try {
+    result = await LW_handler(args);
+  } catch (error) {
+    // The promise of a handler that returned one rejects into an application error
+    // ({error: ...}); a synchronous throw is the runtime's 502 and stops the container.
+    if (error instanceof LW_Thrown) {
+      console.error(error.cause);
+      LW_endOfActivation();
+      LW_fail(`An error has occurred: ${error.cause}`);
+      return;
+    }
+    result = { error: error ? await LW_serializeError(error) : {} };
+  }
+  if (result === undefined) result = {};
+  if (typeof result !== 'object') {
+    console.error(`Result must be of type object but has type "${typeof result}":`, result);
+    LW_endOfActivation();
+    LW_fail('The action did not return a dictionary.');
+    return;
+  }
+  let line;
+  try {
+    line = JSON.stringify(result);
+  } catch (error) {
+    console.error(error);
+    LW_endOfActivation();
+    LW_fail(`An error has occurred: ${error}`);
+    return;
+  }
+  LW_endOfActivation();
+  LW_reply(line === undefined ? '{}' : line);
+}
+
+class LW_Thrown {
+  constructor(cause) {
+    this.cause = cause;
+  }
+}
+
+function LW_call(handler) {
+  // Tell a synchronous throw from a rejected promise, as NodeActionRunner.run does.
+  return (args) => {
+    let returned;
+    try {
+      returned = handler(args);
+    } catch (error) {
+      return Promise.reject(new LW_Thrown(error));
+    }
+    return Promise.resolve(returned);
+  };
+}
+
+async function LW_serve() {
+  // A socket, not fs.createReadStream: a read blocked in the thread pool would keep
+  // process.exit() of the action waiting forever.
+  const input = new LW_net.Socket({ fd: LW_PROTOCOL_FD, readable: true, writable: false });
+  let pending = [];
+  let initialized = false;
+  for await (const chunk of input) {
+    let start = 0;
+    let end;
+    while ((end = chunk.indexOf(10, start)) !== -1) {
+      pending.push(chunk.subarray(start, end));
+      start = end + 1;
+      const message = JSON.parse(Buffer.concat(pending).toString('utf8'));
+      pending = [];
+      if (!initialized) {
+        LW_init(message);
+        LW_handler = LW_call(LW_handler);
+        initialized = true;
+      } else {
+        await LW_run(message);
+      }
+    }
+    if (start < chunk.length) pending.push(chunk.subarray(start));
+  }
+}
+
+LW_serve().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
