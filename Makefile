@@ -77,7 +77,7 @@ sandbox-deps:
 	  { apt-get install -y -qq bubblewrap >/dev/null 2>&1 || { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq bubblewrap >/dev/null 2>&1; }; } ; } || \
 	  echo "bubblewrap not installed (needs root and apt-get): sandboxed tests will be skipped"
 
-unit: $(STAMP)
+unit: $(STAMP) node-deps
 	$(PYTEST) -q $(PARALLEL) tests/unit
 
 integration: $(STAMP) compat-deps node-deps

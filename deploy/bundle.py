@@ -34,8 +34,17 @@ COMPRESS_LEVEL = 6
 SKIP_NAMES = {"__pycache__", ".git", ".DS_Store"}
 SKIP_SUFFIXES = (".pyc",)
 # Code that calls the OpenWhisk API needs the provide-api-key annotation to get a key.
-API_MARKERS = (b"__OW_API_KEY", b"/api/v1/namespaces")
-SCANNED = (".py", ".js")  # sources searched for API_MARKERS
+# The npm client, which the Node.js images ship unbundled, reads __OW_API_KEY itself
+# (apache/openwhisk-client-js lib/client.js), so code that loads it uses the API too.
+API_MARKERS = (
+    b"__OW_API_KEY",
+    b"/api/v1/namespaces",
+    b"require('openwhisk')",
+    b'require("openwhisk")',
+    b"from 'openwhisk'",
+    b'from "openwhisk"',
+)
+SCANNED = (".py", ".js", ".mjs", ".cjs")  # sources searched for API_MARKERS
 SCAN_LIMIT = 2 * 1024 * 1024  # larger files are data or vendored code, not the action's own
 CHUNK = 1024 * 1024  # files larger than this are streamed into the zip
 # Single files sent as binary code whatever their bytes (wskdeploy: .zip and .jar).

@@ -233,8 +233,27 @@ def _prepare(ctx: CommandContext, force: bool) -> tuple[Manifest, Plan, list[str
     the_plan = build_plan(
         desired, current, manifest.project, force=force, keep_leftovers=manifest.named_after_folder
     )
-    warnings = preflight.check(desired, current, info, settings.namespace, settings.apihost)
+    alternatives = _alternatives(ctx, manifest) if preflight.missing_families(desired, info) else {}
+    warnings = preflight.check(
+        desired, current, info, settings.namespace, settings.apihost, alternatives
+    )
     return manifest, the_plan, warnings
+
+
+def _alternatives(ctx: CommandContext, manifest: Manifest) -> dict[str, frozenset[str]]:
+    """The manifests beside this one that load cleanly -> the runtime families their actions
+    use, named as the user would pass them to ``-m``; read only when the target lacks a family."""
+    from deploy.errors import DeployError
+    from deploy.manifest.loader import load_manifest, manifests_beside
+
+    found: dict[str, frozenset[str]] = {}
+    for path in manifests_beside(manifest.file):
+        try:
+            other = load_manifest(path, ctx.environ, project_name=ctx.args.projectname)
+        except DeployError:
+            continue  # a broken neighbour is no advice; its own deploy will say what is wrong
+        found[str(path)] = frozenset(a.runtime.partition(":")[0] for a in other.actions)
+    return found
 
 
 def _show_plan(

@@ -38,6 +38,7 @@ from deploy.models import (
 )
 
 MANIFEST_NAMES = ("manifest.yaml", "manifest.yml")
+_MANIFEST_FILE = re.compile(r"manifest(\.[\w-]+)?\.ya?ml")
 _LINE = re.compile(r":(\d+):")
 
 
@@ -51,6 +52,21 @@ def find_manifest(path: Path) -> Path:
             [f"{path}: expected {' or '.join(MANIFEST_NAMES)} in this folder, found neither"]
         )
     return path
+
+
+def manifests_beside(path: Path) -> list[Path]:
+    """The other manifests in ``path``'s folder: ``manifest.yaml``/``.yml`` and variants
+    named ``manifest.<name>.yaml`` (such as ``manifest.nodejs.yaml``), sorted."""
+    folder = path.parent
+    try:
+        names = sorted(
+            entry.name
+            for entry in folder.iterdir()
+            if _MANIFEST_FILE.fullmatch(entry.name) and entry.is_file()
+        )
+    except OSError:
+        return []
+    return [folder / name for name in names if name != path.name]
 
 
 def load_manifest(

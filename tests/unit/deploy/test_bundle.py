@@ -269,6 +269,20 @@ class TestApiUse:
         folder = make_folder(tmp_path / "src", {**SOURCE, "lib/call.js": "'/api/v1/namespaces'"})
         assert build_artifact(action(folder)).uses_api
 
+    @pytest.mark.parametrize(
+        "source",
+        [
+            "const openwhisk = require('openwhisk')\nconst ow = openwhisk()\n",
+            'const ow = require("openwhisk")()\n',
+            "import openwhisk from 'openwhisk'\n",
+        ],
+    )
+    def test_a_js_file_loading_the_npm_client_uses_the_api(self, tmp_path, source):
+        # the guide's web-action.js: the client reads __OW_API_KEY, the code never names it
+        single = tmp_path / "web-action.js"
+        single.write_text(source)
+        assert build_artifact(action(single, runtime="nodejs:22")).uses_api
+
     def test_plain_code_and_markers_in_data_files_do_not(self, tmp_path):
         folder = make_folder(tmp_path / "src", {**SOURCE, "notes.txt": KEY_USE})
         assert not build_artifact(action(folder)).uses_api

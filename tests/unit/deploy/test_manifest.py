@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from deploy.errors import ManifestError
-from deploy.manifest.loader import find_manifest, load_manifest
+from deploy.manifest.loader import find_manifest, load_manifest, manifests_beside
 from deploy.models import Limits, Manifest, Where
 
 REPO = Path(__file__).resolve().parents[3]
@@ -414,3 +414,15 @@ class TestFindManifest:
         assert caught.value.problems == [
             f"{tmp_path}: expected manifest.yaml or manifest.yml in this folder, found neither"
         ]
+
+
+def test_manifests_beside_lists_the_variants_in_the_same_folder(tmp_path) -> None:
+    for name in ("manifest.yaml", "manifest.nodejs.yaml", "manifest.yml", "other.yaml"):
+        (tmp_path / name).write_text("project: {}\n")
+    (tmp_path / "manifest.old.yaml.bak").write_text("")
+    (tmp_path / "manifest.dir.yaml").mkdir()
+    assert manifests_beside(tmp_path / "manifest.yaml") == [
+        tmp_path / "manifest.nodejs.yaml",
+        tmp_path / "manifest.yml",
+    ]
+    assert manifests_beside(tmp_path / "missing" / "manifest.yaml") == []
