@@ -239,31 +239,38 @@ def adobe_server(tmp_path: Path) -> Iterator[ServerProcess]:
         server.stop()
 
 
-def test_deploy_of_a_manifest_runs_the_pattern(tmp_path: Path, adobe_server: ServerProcess) -> None:
+def test_deploy_of_the_nodejs_bundle_runs_the_pattern(
+    tmp_path: Path, adobe_server: ServerProcess
+) -> None:
+    # The project's own manifest.nodejs.yaml, unchanged, in a copy of the project's layout
+    # (aio reads function: paths from the folder it runs in).
     aio = make_aio(tmp_path, adobe_server)
+    bundle = tmp_path / "bundle"
+    shutil.copytree(ROOT / "actions" / "nodejs", bundle / "actions" / "nodejs")
+    shutil.copy(ROOT / "manifest.nodejs.yaml", bundle / "manifest.nodejs.yaml")
+    aio.work = bundle
     api = Client(adobe_server.url, GUEST_AUTH)
     out = aio.run("deploy", "-m", "manifest.nodejs.yaml").stdout
     assert "Success: Deployment completed successfully." in out
     worker = api.get(f"{NS}/actions/async-nodejs/my-worker").json()
-    assert worker["limits"]["timeout"] == 120000
+    assert (worker["limits"]["timeout"], worker["exec"]["kind"]) == (120000, "nodejs:22")
     rule = api.get(f"{NS}/rules/async-rule").json()
     assert (rule["status"], rule["action"]["name"]) == ("active", "my-worker")
 
     url = f"{adobe_server.url}/api/v1/web/guest/async-nodejs/test.json"
-    worker_id = requests.get(url, params={"duration_ms": "200"}, timeout=70).json()["body"][
-        "activationId"
-    ]
+    started = requests.get(url, params={"duration_ms": "200"}, timeout=70).json()
+    worker_id = started["body"]["activationId"]
     finished(api, worker_id)
-    assert_worker_result(aio, worker_id)
+    result = aio.json("activation", "result", worker_id)
+    assert result["result"]["body"] == {"payload": PAYLOAD}
 
-    fired = aio.json(
-        "trigger", "fire", "my-worker-trigger", "-p", "duration_ms", "200", "-p", "foo", "bar"
-    )
+    fired = aio.json("trigger", "fire", "my-worker-trigger", "-p", "duration_ms", "200")
     logs = aio.run("activation", "logs", fired["activationId"]).stdout
     line = next(json.loads(text) for text in logs.splitlines() if text.startswith("{"))
     assert line["action"] == "guest/async-nodejs/my-worker"
     finished(api, line["activationId"])
-    assert_worker_result(aio, line["activationId"])
+    result = aio.json("activation", "result", line["activationId"])
+    assert result["result"]["body"] == {"payload": PAYLOAD}
 
 
 def test_the_adobe_profile_refuses_through_aio_what_adobe_refuses(

@@ -24,6 +24,9 @@ from serverprocess import GUEST_AUTH, ROOT
 WORKER_RESULT = {"statusCode": 200, "body": {"payload": "Hello from the long running job!"}}
 KEY = ":".join(GUEST_AUTH)
 NODE = "manifest.nodejs.yaml"
+# Keyed by package/name: the Node.js bundle keeps its actions in the package async-nodejs.
+NODE_KINDS = {"async-nodejs/my-worker": "nodejs:22", "async-nodejs/test": "nodejs:22"}
+PYTHON_KINDS = {"/my-worker": "python:3.11", "/test": "python:3.11"}
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +79,9 @@ def kinds(server: Any) -> dict[str, str]:
     )
     response.raise_for_status()
     return {
-        e["name"]: next(a["value"] for a in e["annotations"] if a["key"] == "exec")
+        e["namespace"].partition("/")[2] + "/" + e["name"]: next(
+            a["value"] for a in e["annotations"] if a["key"] == "exec"
+        )
         for e in response.json()
     }
 
@@ -95,16 +100,16 @@ def test_deploy_use_switch_and_undeploy_the_nodejs_bundle(server, bundle, tmp_pa
     assert first.returncode == 0, first.stderr
     report = json.loads(first.stdout)
     assert report["warnings"] == []
-    assert report["plan"]["summary"] == {"create": 4, "update": 0, "delete": 0, "unchanged": 0}
+    assert report["plan"]["summary"] == {"create": 5, "update": 0, "delete": 0, "unchanged": 0}
     [url] = [u["url"] for u in report["urls"]]
-    assert url == f"{server.url}/api/v1/web/guest/default/test"
-    assert kinds(server) == {"my-worker": "nodejs:22", "test": "nodejs:22"}
+    assert url == f"{server.url}/api/v1/web/guest/async-nodejs/test"
+    assert kinds(server) == NODE_KINDS
     assert names(server, "triggers") == ["my-worker-trigger"]
     assert names(server, "rules") == ["async-rule"]
 
     again = run("plan", "-m", NODE, "--json")
     assert again.returncode == 0, again.stderr
-    assert json.loads(again.stdout)["plan"]["summary"]["unchanged"] == 4
+    assert json.loads(again.stdout)["plan"]["summary"]["unchanged"] == 5
 
     activation_id = start_job(url, 300)
     waited = run("activation", "wait", activation_id, "--timeout", "30", "--json")
@@ -117,19 +122,22 @@ def test_deploy_use_switch_and_undeploy_the_nodejs_bundle(server, bundle, tmp_pa
     assert fired.returncode == 0, fired.stderr
     assert "Hello from the long running job!" in fired.stdout
 
-    # Same project, same names: the Python bundle replaces the two actions in place.
+    # Same project: the Python bundle's actions replace the package, the rule follows them.
     python = run("deploy", "-m", "manifest.yaml", "--json")
     assert python.returncode == 0, python.stderr
     changes = [c for c in json.loads(python.stdout)["plan"]["changes"] if c["op"] != "unchanged"]
-    assert sorted((c["op"], c["name"]) for c in changes) == [
-        ("update", "my-worker"),
-        ("update", "test"),
+    assert sorted((c["op"], c["name"], c["reasons"]) for c in changes) == [
+        ("create", "my-worker", []),
+        ("create", "test", []),
+        ("delete", "async-nodejs", ["removed from the manifest"]),
+        ("delete", "async-nodejs/my-worker", ["removed from the manifest"]),
+        ("delete", "async-nodejs/test", ["removed from the manifest"]),
+        ("update", "async-rule", ["action async-nodejs/my-worker → my-worker"]),
     ]
-    assert all("runtime nodejs:22 → python:3.11" in c["reasons"] for c in changes)
-    assert kinds(server) == {"my-worker": "python:3.11", "test": "python:3.11"}
+    assert kinds(server) == PYTHON_KINDS
     back = run("deploy", "-m", NODE)
     assert back.returncode == 0, back.stderr
-    assert kinds(server) == {"my-worker": "nodejs:22", "test": "nodejs:22"}
+    assert kinds(server) == NODE_KINDS
     waited = run("activation", "wait", start_job(url, 100), "--timeout", "30", "--json")
     assert json.loads(waited.stdout)["result"] == WORKER_RESULT
 
@@ -144,13 +152,15 @@ def test_a_failed_start_is_the_web_actions_clear_error(server, bundle, tmp_path)
     deployed = owdeploy(bundle, tmp_path, server, "deploy", "-m", NODE)
     assert deployed.returncode == 0, deployed.stderr
     response = requests.delete(
-        f"{server.url}/api/v1/namespaces/_/actions/my-worker", auth=GUEST_AUTH, timeout=30
+        f"{server.url}/api/v1/namespaces/_/actions/async-nodejs/my-worker",
+        auth=GUEST_AUTH,
+        timeout=30,
     )
     assert response.status_code == 200, response.text
-    answer = requests.get(f"{server.url}/api/v1/web/guest/default/test", timeout=30)
+    answer = requests.get(f"{server.url}/api/v1/web/guest/async-nodejs/test", timeout=30)
     assert answer.status_code == 502, answer.text
     assert answer.json() == {
-        "error": "the worker action 'my-worker' does not exist in namespace 'guest'"
+        "error": "the worker action 'async-nodejs/my-worker' does not exist in namespace 'guest'"
     }
     assert owdeploy(bundle, tmp_path, server, "undeploy", "-m", NODE).returncode == 0
     assert names(server, "actions") == []

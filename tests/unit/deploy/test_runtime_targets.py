@@ -110,25 +110,28 @@ def test_the_node_bundle_deploys_to_a_node_only_target_as_plain_source(
         path = request.url.split("?")[0].removeprefix(f"{NS}/")
         doc = json.loads(request.body)
         written[path] = doc
-        name = path.split("/", 1)[1]
+        name = path.rsplit("/", 1)[1]
         return 200, {}, json.dumps({**doc, "name": name, "namespace": "guest"})
 
-    rsps.add_callback(responses.PUT, f"{NS}/actions/my-worker", callback=store)
-    rsps.add_callback(responses.PUT, f"{NS}/actions/test", callback=store)
+    rsps.add_callback(responses.PUT, f"{NS}/packages/async-nodejs", callback=store)
+    rsps.add_callback(responses.PUT, f"{NS}/actions/async-nodejs/my-worker", callback=store)
+    rsps.add_callback(responses.PUT, f"{NS}/actions/async-nodejs/test", callback=store)
     rsps.add_callback(responses.PUT, f"{NS}/triggers/my-worker-trigger", callback=store)
     rsps.add_callback(responses.PUT, f"{NS}/rules/async-rule", callback=store)
 
     def read_back(request: Any) -> tuple[int, dict[str, str], str]:
         path = request.url.split("?")[0].removeprefix(f"{NS}/")
-        return 200, {}, json.dumps({**written[path], "name": path.split("/", 1)[1]})
+        return 200, {}, json.dumps({**written[path], "name": path.rsplit("/", 1)[1]})
 
     for action in ("my-worker", "test"):  # deploy reads back what the server holds
-        rsps.add_callback(responses.GET, f"{NS}/actions/{action}", callback=read_back)
+        url = f"{NS}/actions/async-nodejs/{action}"
+        rsps.add_callback(responses.GET, url, callback=read_back)
 
     code, out, err = run(capsys, bundle, "deploy", "-m", "manifest.nodejs.yaml")
     assert code == 0, err
     assert "warning" not in err, err
-    worker, web = written["actions/my-worker"], written["actions/test"]
+    worker = written["actions/async-nodejs/my-worker"]
+    web = written["actions/async-nodejs/test"]
     assert worker["exec"] == {
         "kind": "nodejs:22",
         "binary": False,
@@ -143,6 +146,6 @@ def test_the_node_bundle_deploys_to_a_node_only_target_as_plain_source(
         "final": True,
         "provide-api-key": True,
     }
-    assert web["parameters"] == [{"key": "worker_action", "value": "my-worker"}]
-    assert written["rules/async-rule"]["action"] == "/guest/my-worker"
-    assert f"{HOST}/api/v1/web/guest/default/test" in out
+    assert web["parameters"] == [{"key": "worker_action", "value": "async-nodejs/my-worker"}]
+    assert written["rules/async-rule"]["action"] == "/guest/async-nodejs/my-worker"
+    assert f"{HOST}/api/v1/web/guest/async-nodejs/test" in out
