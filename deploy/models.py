@@ -69,6 +69,8 @@ class PackageSpec:
     annotations: dict[str, Any] = field(default_factory=dict)
     publish: bool = False
     where: Where | None = None
+    # A package binding (a manifest's ``dependencies`` entry): the bound package, "/ns/pkg".
+    binding: str | None = None
 
 
 class _InPackage:
@@ -125,6 +127,7 @@ class RuleSpec:
     trigger: str  # trigger name
     action: str  # "name" or "pkg/name" (package already prefixed as wskdeploy does)
     where: Where | None = None
+    annotations: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -144,6 +147,9 @@ class Manifest:
     # No project.name and no --projectname: ``project`` is the folder's name, which another
     # manifest in that folder shares, so its entities are never deleted as leftovers.
     named_after_folder: bool = False
+    # Packages written under project: (not at the top): wskdeploy then checks that a
+    # deployment file's project.name agrees (deployers/servicedeployer.go).
+    packages_under_project: bool = False
 
     @property
     def declared(self) -> frozenset[tuple[str, str]]:

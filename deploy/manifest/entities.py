@@ -382,6 +382,7 @@ def parse_rule(
             )
         else:
             ends[key] = value.strip()
+    annotations = described_annotations(problems, data, path)
     if name is None or len(ends) != 2:
         return None
     return RuleSpec(
@@ -389,4 +390,5 @@ def parse_rule(
         trigger=ends["trigger"],
         action=resolve(package, ends["action"]),
         where=Where(problems.file, line, path),
+        annotations=annotations,
     )

@@ -38,10 +38,6 @@ _LIMITS = {
 }
 _ALIASES = {
     "memory": ("memorySize", "aio's spelling of memorySize, accepted"),
-    "concurrentActivations": (
-        "concurrency",
-        "read as per-container concurrency, as aio does (wskdeploy ignores it); prefer concurrency",
-    ),
 }
 
 
@@ -110,12 +106,22 @@ def _multi_line(problems: Problems, spec: LineDict, line: int, path: str) -> Any
         return value
     if isinstance(raw, str) and needs_interpolation(raw) and isinstance(value, str):
         value = _from_text(kind, value)  # a $VAR is text; let it fill a typed input
-    ok, value = typed_value(kind, value)
-    if not ok:
+    ok, checked = typed_value(kind, value)
+    if ok:
+        return checked
+    if kind == "json":  # wskdeploy refuses these too (parsers/parameters.go resolveJSONParameter)
         problems.add(
             vline, vpath, f"a value of type {kind}", f"{show(value)} ({inferred_type(value)})"
         )
         return _BAD
+    # wskdeploy sends the value as written whatever the declared type (parsers/parameters.go
+    # checks only json): so do we, but say so, since the action may not expect it.
+    problems.warn(
+        vline,
+        vpath,
+        f"declared type {kind}, but the value is {show(value)} ({inferred_type(value)});"
+        " sent as written, as wskdeploy does",
+    )
     return value
 
 
@@ -236,8 +242,17 @@ def parse_include(
     pairs: list[tuple[str, str]] = []
     for index, item in enumerate(raw):
         iline, ipath = raw.line_of(index), f"{path}[{index}]"
-        if not isinstance(item, list) or len(item) not in (1, 2):
+        if not isinstance(item, list):
             problems.add(iline, ipath, "a [source, destination] pair", show(item))
+            continue
+        if len(item) not in (1, 2):
+            # wskdeploy skips such entries (utils/zip.go buildIncludeMetadata): so do we, said.
+            problems.warn(
+                iline,
+                ipath,
+                f"ignored: an include entry is [source] or [source, destination],"
+                f" this one has {len(item)} items (wskdeploy skips it too)",
+            )
             continue
         src = _relative(problems, item[0], iline, ipath, "a source path or glob")
         dest = (

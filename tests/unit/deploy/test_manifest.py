@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from unittest.mock import ANY
+
 import hashlib
 from pathlib import Path
 from typing import Any
@@ -278,10 +280,15 @@ function: hello.py
 limits: {timeout: 1000, memory: 512, logSize: 0, concurrentActivations: 4}
 """,
         )
-        assert action.limits == Limits(timeout=1000, memory=512, logs=0, concurrency=4)
-        assert [w.split(": ", 2)[1] for w in manifest.warnings] == [
-            "project.packages.default.actions.hello.limits.memory",
-            "project.packages.default.actions.hello.limits.concurrentActivations",
+        # concurrentActivations is a namespace limit: wskdeploy ignores it, so do we (said).
+        assert action.limits == Limits(timeout=1000, memory=512, logs=0)
+        assert [w.split(": ", 2)[1:] for w in manifest.warnings] == [
+            [
+                "project.packages.default.actions.hello.limits.concurrentActivations",
+                "ignored: it is a namespace limit, not settable per action, and wskdeploy"
+                " ignores it too; write concurrency for activations per container",
+            ],
+            ["project.packages.default.actions.hello.limits.memory", ANY],
         ]
 
     def test_include_sources_resolve_against_the_manifest_folder(self, tmp_path):
