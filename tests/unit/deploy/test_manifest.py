@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from unittest.mock import ANY
-
 import hashlib
 from pathlib import Path
 from typing import Any
+from unittest.mock import ANY
 
 import pytest
 
