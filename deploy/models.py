@@ -97,8 +97,10 @@ class ActionSpec(_InPackage):
     annotations: dict[str, Any] = field(default_factory=dict)
     inputs: dict[str, Any] = field(default_factory=dict)
     limits: Limits = field(default_factory=Limits)
-    include: tuple[tuple[str, str], ...] = ()  # (source glob, destination) pairs
-    exclude: tuple[str, ...] = ()  # globs
+    # (source path or glob, destination inside the zip), sources absolute (resolved against
+    # the manifest's folder); exclude globs likewise absolute.
+    include: tuple[tuple[str, str], ...] = ()
+    exclude: tuple[str, ...] = ()
     where: Where | None = None
 
 

@@ -279,7 +279,11 @@ def _packing(
         if "exclude" in data
         else ()
     )
-    return tuple((str(base / source), dest) for source, dest in include), exclude
+    # Both resolve against the manifest's folder, as wskdeploy's utils/zip.go has them.
+    return (
+        tuple((str(base / source), dest) for source, dest in include),
+        tuple(str(base / pattern) for pattern in exclude),
+    )
 
 
 def _reference_ok(name: str) -> bool:

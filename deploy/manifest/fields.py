@@ -8,6 +8,7 @@ problem to ``Problems`` and returns a clean value (plain dicts, never
 from __future__ import annotations
 
 import copy
+import posixpath
 from collections.abc import Iterator
 from pathlib import PurePosixPath, PureWindowsPath
 from typing import Any
@@ -255,10 +256,11 @@ def parse_include(
             )
             continue
         src = _relative(problems, item[0], iline, ipath, "a source path or glob")
+        # One item: the same relative path inside the zip, cleaned (wskdeploy joins it).
         dest = (
             _relative(problems, item[-1], iline, ipath, "a destination path", "the zip")
             if len(item) == 2
-            else src
+            else (posixpath.normpath(src.replace("\\", "/")) if src is not None else None)
         )
         if src is not None and dest is not None:
             pairs.append((src, dest))
@@ -270,7 +272,7 @@ def parse_exclude(problems: Problems, raw: Any, line: int, path: str) -> tuple[s
         problems.add(line, path, "a list of globs", show(raw))
         return ()
     globs = [
-        _relative(problems, item, raw.line_of(i), f"{path}[{i}]", "a glob", "the action's folder")
+        _relative(problems, item, raw.line_of(i), f"{path}[{i}]", "a glob", "the manifest's folder")
         for i, item in enumerate(raw)
     ]
     return tuple(g for g in globs if g is not None)

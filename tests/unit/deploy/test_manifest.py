@@ -304,7 +304,7 @@ exclude: ["*.txt"]
             (str(tmp_path / "lib/*.py"), "lib/"),
             (str(tmp_path / "README.md"), "README.md"),
         )
-        assert action.exclude == ("*.txt",)
+        assert action.exclude == (str(tmp_path / "*.txt"),)
 
 
 class TestInputsAndVariables:
