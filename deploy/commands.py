@@ -221,6 +221,7 @@ def _prepare(ctx: CommandContext, force: bool) -> tuple[Manifest, Plan, list[str
     """Manifest + artifacts + server state → plan, checked by preflight (reads only)."""
     from deploy import preflight
     from deploy.plan import build_plan, desired_entities
+    from deploy.runtimes import resolve_kinds
     from deploy.state import fetch_state
 
     manifest = _load(ctx)
@@ -228,12 +229,15 @@ def _prepare(ctx: CommandContext, force: bool) -> tuple[Manifest, Plan, list[str
     settings = ctx.resolve()
     client = ctx.client()
     info = client.server_info()  # first: an unreachable server is reported before anything else
+    manifest, kind_warnings = resolve_kinds(manifest, info, settings.apihost)
     desired = desired_entities(manifest, artifacts, settings.namespace)
     current = fetch_state(client, desired)
     the_plan = build_plan(
         desired, current, manifest.project, force=force, keep_leftovers=manifest.named_after_folder
     )
-    warnings = preflight.check(desired, current, info, settings.namespace, settings.apihost)
+    warnings = kind_warnings + preflight.check(
+        desired, current, info, settings.namespace, settings.apihost
+    )
     return manifest, the_plan, warnings
 
 

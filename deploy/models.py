@@ -102,6 +102,9 @@ class ActionSpec(_InPackage):
     include: tuple[tuple[str, str], ...] = ()
     exclude: tuple[str, ...] = ()
     where: Where | None = None
+    # No runtime was written: ``runtime`` is the family's default for the file's extension
+    # (``nodejs:default``), to be replaced by the server's default kind of that family.
+    inferred_runtime: bool = False
 
 
 @dataclass(frozen=True)
