@@ -192,10 +192,16 @@ def target(ctx: CommandContext) -> int:
 
 def _load(ctx: CommandContext) -> Manifest:
     from deploy.manifest import loader as manifest_module
+    from deploy.manifest.deployment import bind_deployment, find_deployment
 
     path = manifest_module.find_manifest(Path(ctx.args.manifest))
     manifest = manifest_module.load_manifest(path, ctx.environ, project_name=ctx.args.projectname)
+    deployment = find_deployment(path, getattr(ctx.args, "deployment", None))
+    if deployment is not None:
+        ctx.note(f"deployment file: {deployment}")
+        manifest = bind_deployment(manifest, deployment, ctx.environ)
     ctx.manifest_namespace = manifest.namespace
+    ctx.deployment_namespace = manifest.deployment_namespace
     for warning in manifest.warnings:
         ctx.note(f"warning: {warning}")
     return manifest

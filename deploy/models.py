@@ -155,6 +155,9 @@ class Manifest:
     # Packages written under project: (not at the top): wskdeploy then checks that a
     # deployment file's project.name agrees (deployers/servicedeployer.go).
     packages_under_project: bool = False
+    # project.namespace of the deployment file bound onto this manifest, if it names one:
+    # it ranks above the manifest's own (wskdeploy's deployers/whiskclient.go).
+    deployment_namespace: str | None = None
 
     @property
     def declared(self) -> frozenset[tuple[str, str]]:
