@@ -228,7 +228,7 @@ def _prepare(ctx: CommandContext, force: bool) -> tuple[Manifest, Plan, list[str
     from deploy import preflight
     from deploy.plan import build_plan, desired_entities
     from deploy.runtimes import resolve_kinds
-    from deploy.state import fetch_state
+    from deploy.state import binding_targets, fetch_state
 
     manifest = _load(ctx)
     artifacts = _artifacts(manifest)
@@ -241,8 +241,9 @@ def _prepare(ctx: CommandContext, force: bool) -> tuple[Manifest, Plan, list[str
     the_plan = build_plan(
         desired, current, manifest.project, force=force, keep_leftovers=manifest.named_after_folder
     )
+    bindable = binding_targets(client, desired, settings.namespace)
     warnings = kind_warnings + preflight.check(
-        desired, current, info, settings.namespace, settings.apihost
+        desired, current, info, settings.namespace, settings.apihost, bindable
     )
     return manifest, the_plan, warnings
 

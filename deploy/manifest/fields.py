@@ -66,6 +66,10 @@ def parse_inputs(problems: Problems, raw: Any, line: int, path: str) -> dict[str
         elif isinstance(value, str) and value in TYPES:
             # wskdeploy's quirk: `name: string` declares the type and deploys its zero value.
             result[name] = copy.deepcopy(ZERO[TYPES[value]])
+        elif value is None:
+            # `name:` with nothing after it: a string input with no value, so "" (wskdeploy's
+            # parsers/parameters.go ResolveParameter gives the string type's zero value).
+            result[name] = ""
         else:
             result[name] = problems.expand(value, vline, vpath)
     return result
