@@ -33,12 +33,15 @@ def check(
     namespace: str,
     apihost: str = "the server",
     alternatives: Mapping[str, frozenset[str]] | None = None,
+    bindable: frozenset[str] | None = None,
 ) -> list[str]:
     """Return warnings; raise ``PreflightError`` listing every blocking problem.
 
     ``alternatives`` maps the other manifests beside this one to the runtime families
     their actions use, so a manifest for a family the server lacks can name the one to
     deploy instead; the caller reads them only when ``missing_families`` finds one.
+    ``bindable`` holds the ``ns/pkg`` targets of package bindings that exist and can be
+    read (``state.binding_targets``); None skips that check.
     """
     desired = list(desired)
     runtimes = info.get("runtimes") or {}
@@ -49,6 +52,10 @@ def check(
         namespace=namespace,
         apihost=apihost,
         known=frozenset((e.kind.collection, e.name) for e in [*desired, *current]),
+        bindable=bindable,
+        bindings=frozenset(
+            e.name for e in [*desired, *current] if e.kind is Kind.PACKAGE and e.body.get("binding")
+        ),
     )
     found = _Findings()
     if not runtimes:
@@ -77,6 +84,15 @@ class _Target:
     namespace: str
     apihost: str
     known: frozenset[tuple[str, str]]  # (collection, name) in the manifest or on the server
+    bindable: frozenset[str] | None = None  # "ns/pkg" a binding may name; None: unchecked
+    bindings: frozenset[str] = frozenset()  # package bindings declared or on the server
+
+    def resolves(self, collection: str, ref: str) -> bool:
+        """Declared, on the server, or an action of a binding (whose package we trust)."""
+        package, _, rest = ref.partition("/")
+        return (collection, ref) in self.known or (
+            collection == "actions" and bool(rest) and package in self.bindings
+        )
 
 
 @dataclass
@@ -167,7 +183,7 @@ def _check_sequence(entity: Entity, target: _Target, found: _Findings) -> None:
     """Every component in this namespace is declared or already there."""
     for component in entity.body["exec"]["components"]:
         ref = _local(component, target.namespace)
-        if ref is not None and ("actions", ref) not in target.known:
+        if ref is not None and not target.resolves("actions", ref):
             found.problems.append(
                 f"{_label(entity)}: component {component} is neither in the manifest "
                 "nor on the server; declare it or fix the name"
@@ -190,14 +206,29 @@ def _check_rule(entity: Entity, target: _Target, found: _Findings) -> None:
     body = entity.body
     for end, collection in (("trigger", "triggers"), ("action", "actions")):
         ref = _local(body[end], target.namespace)
-        if ref is not None and (collection, ref) not in target.known:
+        if ref is not None and not target.resolves(collection, ref):
             found.problems.append(
                 f"{_label(entity)}: {end} {body[end]} is neither in the manifest nor "
                 f"on the server; declare it or fix the rule's `{end}`"
             )
 
 
+def _check_package(entity: Entity, target: _Target, found: _Findings) -> None:
+    """A binding (a manifest dependency) needs its package there and shared with us."""
+    binding = entity.body.get("binding")
+    if not binding or target.bindable is None:
+        return
+    if f"{binding['namespace']}/{binding['name']}" not in target.bindable:
+        found.problems.append(
+            f"package {entity.name}: binds /{binding['namespace']}/{binding['name']}, which"
+            f" {target.apihost} does not have or does not share with namespace"
+            f" {target.namespace}; deploy and publish that package first, or fix the"
+            " dependency's location"
+        )
+
+
 _CHECKS = {
+    Kind.PACKAGE: _check_package,
     Kind.ACTION: _check_action,
     Kind.SEQUENCE: _check_sequence,
     Kind.TRIGGER: _check_trigger,

@@ -184,3 +184,30 @@ def test_missing_families_names_each_action_and_trusts_an_empty_listing() -> Non
     }
     assert missing_families(desired(), INFO) == {}
     assert missing_families(desired(), {}) == {}  # nothing listed: kinds are not checked
+
+
+def with_binding() -> list:
+    from deploy.models import PackageSpec
+
+    m = manifest(
+        packages=(PackageSpec("utils", binding="/whisk.system/utils"),),
+        rules=(RuleSpec("r", "my-worker-trigger", "utils/sort"),),
+    )
+    return desired(m)
+
+
+def test_a_binding_to_a_package_the_server_lacks_is_refused_before_any_write() -> None:
+    entities = with_binding()
+    with pytest.raises(PreflightError) as err:
+        check(entities, [], INFO, "guest", "http://h", bindable=frozenset())
+    assert err.value.problems == [
+        "package utils: binds /whisk.system/utils, which http://h does not have or does not"
+        " share with namespace guest; deploy and publish that package first, or fix the"
+        " dependency's location"
+    ]
+
+
+def test_a_rule_may_name_an_action_of_a_declared_binding() -> None:
+    assert (
+        check(with_binding(), [], INFO, "guest", bindable=frozenset({"whisk.system/utils"})) == []
+    )
