@@ -77,7 +77,7 @@ sandbox-deps:
 	  { apt-get install -y -qq bubblewrap >/dev/null 2>&1 || { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq bubblewrap >/dev/null 2>&1; }; } ; } || \
 	  echo "bubblewrap not installed (needs root and apt-get): sandboxed tests will be skipped"
 
-unit: $(STAMP)
+unit: $(STAMP) node-deps
 	$(PYTEST) -q $(PARALLEL) tests/unit
 
 integration: $(STAMP) compat-deps node-deps
@@ -95,9 +95,13 @@ node-deps:
 	  cd $(NODE_RT) && { [ -d node_modules ] || npm ci --silent --no-audit --no-fund; }; \
 	else echo "npm not found: Node.js actions will not find require('openwhisk')"; fi
 
+# The official openwhisk client and Adobe's aio rt commands (@adobe/aio-cli-plugin-runtime:
+# about 150 MB, 30-60 s), from the lockfile; again whenever the lockfile is newer than
+# what npm last installed (node_modules/.package-lock.json).
 compat-deps:
 	@if [ -f tests/compat/package.json ]; then \
-	  cd tests/compat && { [ -d node_modules ] || npm ci --silent --no-audit --no-fund; }; fi
+	  cd tests/compat && { [ node_modules/.package-lock.json -nt package-lock.json ] || \
+	    npm ci --silent --no-audit --no-fund; }; fi
 
 bench: $(STAMP)
 	@cd bench/peer && { [ -d node_modules ] || npm ci --silent --no-audit --no-fund; }

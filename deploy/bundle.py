@@ -15,6 +15,7 @@ import glob
 import hashlib
 import io
 import os
+import posixpath
 import stat
 import zipfile
 from pathlib import Path, PurePosixPath
@@ -34,8 +35,17 @@ COMPRESS_LEVEL = 6
 SKIP_NAMES = {"__pycache__", ".git", ".DS_Store"}
 SKIP_SUFFIXES = (".pyc",)
 # Code that calls the OpenWhisk API needs the provide-api-key annotation to get a key.
-API_MARKERS = (b"__OW_API_KEY", b"/api/v1/namespaces")
-SCANNED = (".py", ".js")  # sources searched for API_MARKERS
+# The npm client, which the Node.js images ship unbundled, reads __OW_API_KEY itself
+# (apache/openwhisk-client-js lib/client.js), so code that loads it uses the API too.
+API_MARKERS = (
+    b"__OW_API_KEY",
+    b"/api/v1/namespaces",
+    b"require('openwhisk')",
+    b'require("openwhisk")',
+    b"from 'openwhisk'",
+    b'from "openwhisk"',
+)
+SCANNED = (".py", ".js", ".mjs", ".cjs")  # sources searched for API_MARKERS
 SCAN_LIMIT = 2 * 1024 * 1024  # larger files are data or vendored code, not the action's own
 CHUNK = 1024 * 1024  # files larger than this are streamed into the zip
 # Single files sent as binary code whatever their bytes (wskdeploy: .zip and .jar).
@@ -92,10 +102,17 @@ def build_artifact(spec: ActionSpec, *, limit: int = EXEC_LIMIT) -> Artifact:
         entries = {
             "__main__.py": source
         }  # one .py file: zipped too, so every Python action is uniform
+    if spec.exclude and is_dir:
+        # Exclusion applies to the folder's own files; what include: brings in stays
+        # (wskdeploy's utils/zip.go walks the folder, then adds the includes).
+        excluded = excluded_files(spec.exclude)
+        entries = {
+            arc: path
+            for arc, path in entries.items()
+            if os.path.abspath(os.path.join(source, arc)) not in excluded
+        }
     if spec.include:
         entries.update(include_entries(spec))
-    if spec.exclude:
-        entries = {arc: path for arc, path in entries.items() if not _excluded(arc, spec.exclude)}
     data, uses_api = zip_sources(entries, limit=limit, name=spec.path)
     return _sized(spec, data, binary=True, limit=limit, uses_api=uses_api)
 
@@ -215,32 +232,112 @@ def folder_entries(root: Path) -> dict[str, Path]:
 
 
 def include_entries(spec: ActionSpec) -> dict[str, Path]:
-    """``include`` pairs: a file to its destination; a folder or glob's matches under it."""
+    """``include`` pairs as wskdeploy places them (utils/zip.go buildIncludeMetadata).
+
+    The destination is relative to the action's folder. A source with ``*`` copies each
+    match to the destination folder (the destination itself when it ends with ``/``,
+    else its parent), keeping the part of the match's path below the pattern's fixed
+    prefix: ``[actions/libs/*/utils.js, libs/]`` gives ``libs/lib1/utils.js``. A plain
+    file source goes to the destination (a destination ending with ``/`` gets the file's
+    name); a folder source's files go under the destination.
+    """
     entries: dict[str, Path] = {}
     for source, dest in spec.include:
-        target = PurePosixPath(dest.replace("\\", "/"))
-        if target.is_absolute() or ".." in target.parts:
+        target = dest.replace("\\", "/")
+        if PurePosixPath(target).is_absolute() or ".." in PurePosixPath(target).parts:
             raise BundleError(
                 f"action {spec.path}: include destination {dest!r}: expected a path"
                 " inside the zip, found one that leaves it"
             )
-        matches = sorted(glob.glob(source, recursive=True))
-        if not matches:
-            raise BundleError(
-                f"action {spec.path}: include source {source!r}: expected at least one"
-                " match, found none"
-            )
-        single = len(matches) == 1 and not glob.has_magic(source) and not dest.endswith("/")
-        for match in map(Path, matches):
-            _inside_manifest_folder(spec, source, match)
-            base = target if single else target / match.name
-            if match.is_dir():
-                entries.update(
-                    {str(base / arc): path for arc, path in folder_entries(match).items()}
+        if "*" in source:
+            matches = glob_all(source)
+            if not matches:
+                raise BundleError(
+                    f"action {spec.path}: include source {source!r}: expected at least one"
+                    " match, found none"
                 )
-            elif not _skipped(match.name):
-                entries[str(base)] = match
+            folder = target if target.endswith("/") else posixpath.dirname(target)
+            folder = folder.split("*", 1)[0]
+            placed = [(match, posixpath.join(folder, _below(source, match))) for match in matches]
+        else:
+            if not os.path.exists(source):
+                raise BundleError(
+                    f"action {spec.path}: include source {source!r}: expected a file or"
+                    " folder there, found nothing"
+                )
+            if target.endswith("/") and os.path.isfile(source):
+                target += os.path.basename(source)
+            placed = [(source, target)]
+        for match, where in placed:
+            path = Path(match)
+            _inside_manifest_folder(spec, source, path)
+            arc = posixpath.normpath(where)
+            if arc in ("", "."):
+                arc = ""
+            if path.is_dir():
+                for inner, file in folder_entries(path).items():
+                    entries[posixpath.join(arc, inner) if arc else inner] = file
+            elif not _skipped(path.name) and arc:
+                entries[arc] = path
     return entries
+
+
+def _below(pattern: str, match: str) -> str:
+    """The match's path from where it leaves the pattern's literal parts: wskdeploy takes
+    ``filepath.Rel(pattern, match)`` and trims the leading ``../`` that gives."""
+    pattern_parts = os.path.normpath(pattern).split(os.sep)
+    match_parts = os.path.normpath(match).split(os.sep)
+    common = 0
+    while (
+        common < min(len(pattern_parts), len(match_parts))
+        and pattern_parts[common] == match_parts[common]
+    ):
+        common += 1
+    return "/".join(match_parts[common:])
+
+
+def glob_all(pattern: str) -> list[str]:
+    """Go's ``filepath.Glob``: ``*``, ``?`` and ``[...]`` within one path element, dotfiles
+    included (Python's glob skips them), sorted."""
+    parts = os.path.normpath(pattern).split(os.sep)
+    found = [os.sep if pattern.startswith(os.sep) else ""]
+    for part in parts:
+        if part == "":
+            continue
+        step: list[str] = []
+        for base in found:
+            if not glob.has_magic(part):
+                candidate = os.path.join(base, part) if base else part
+                if os.path.lexists(candidate):
+                    step.append(candidate)
+                continue
+            try:
+                names = os.listdir(base or ".")
+            except OSError:
+                continue
+            step.extend(
+                os.path.join(base, name) if base else name
+                for name in names
+                if fnmatch.fnmatchcase(name, part)
+            )
+        found = step
+    return sorted(found)
+
+
+def excluded_files(patterns: tuple[str, ...]) -> frozenset[str]:
+    """Absolute paths of the files ``exclude`` globs cover: a matching file, and every file
+    under a matching folder (wskdeploy's utils/zip.go: globs relative to the manifest's
+    folder, a folder meaning all it holds). Unlike wskdeploy, a pattern that names a file
+    (``notes.txt``) excludes it: wskdeploy appends ``/*`` and so matches nothing there."""
+    out: set[str] = set()
+    for pattern in patterns:
+        for match in glob_all(pattern):
+            if os.path.isdir(match):
+                for folder, _, files in os.walk(match, followlinks=True):
+                    out.update(os.path.abspath(os.path.join(folder, f)) for f in files)
+            else:
+                out.add(os.path.abspath(match))
+    return frozenset(out)
 
 
 def _inside_manifest_folder(spec: ActionSpec, source: str, match: Path) -> None:
@@ -255,13 +352,6 @@ def _inside_manifest_folder(spec: ActionSpec, source: str, match: Path) -> None:
             f"action {spec.path}: include source {source!r}: expected a path inside {top},"
             f" found {match} leading to {target} (hint: copy the file in)"
         )
-
-
-def _excluded(arc: str, patterns: tuple[str, ...]) -> bool:
-    # A pattern matching a folder excludes everything in it.
-    parts = PurePosixPath(arc).parts
-    prefixes = ["/".join(parts[: i + 1]) for i in range(len(parts))]
-    return any(fnmatch.fnmatchcase(prefix, pattern) for pattern in patterns for prefix in prefixes)
 
 
 def zip_sources(

@@ -44,6 +44,7 @@ class CommandContext:
     clock: Callable[[], float] = time.monotonic
     settings: Settings | None = None
     manifest_namespace: str | None = None  # set by commands once the manifest is read
+    deployment_namespace: str | None = None  # likewise, from a deployment file
     _client: OpenWhiskClient | None = field(default=None, repr=False)
     # (settings, forms of every key): every printed line is masked, and a 200-action deploy
     # prints 600 lines; the keys change only when settings are resolved: gathered once.
@@ -76,7 +77,7 @@ class CommandContext:
 
             flags = {k: getattr(self.args, k) for k in ("apihost", "auth", "namespace")}
             self.settings = resolve_settings(
-                flags, self.environ, self.home, self.manifest_namespace
+                flags, self.environ, self.home, self.manifest_namespace, self.deployment_namespace
             )
             self.note(f"target: {self.settings.describe()}")
             for warning in self.settings.warnings:
@@ -295,6 +296,12 @@ def _add_globals(parser: argparse.ArgumentParser, default: Any) -> None:
         "--manifest",
         default=value("manifest.yaml"),
         help="manifest file or folder (default manifest.yaml)",
+    )
+    parser.add_argument(
+        "-d",
+        "--deployment",
+        default=value(None),
+        help="deployment file (default: deployment.yaml or .yml beside the manifest, if any)",
     )
     parser.add_argument(
         "--projectname",

@@ -197,10 +197,16 @@ def target(ctx: CommandContext) -> int:
 
 def _load(ctx: CommandContext) -> Manifest:
     from deploy.manifest import loader as manifest_module
+    from deploy.manifest.deployment import bind_deployment, find_deployment
 
     path = manifest_module.find_manifest(Path(ctx.args.manifest))
     manifest = manifest_module.load_manifest(path, ctx.environ, project_name=ctx.args.projectname)
+    deployment = find_deployment(path, getattr(ctx.args, "deployment", None))
+    if deployment is not None:
+        ctx.note(f"deployment file: {deployment}")
+        manifest = bind_deployment(manifest, deployment, ctx.environ)
     ctx.manifest_namespace = manifest.namespace
+    ctx.deployment_namespace = manifest.deployment_namespace
     for warning in manifest.warnings:
         ctx.note(f"warning: {warning}")
     return manifest
@@ -226,20 +232,42 @@ def _prepare(ctx: CommandContext, force: bool) -> tuple[Manifest, Plan, list[str
     """Manifest + artifacts + server state → plan, checked by preflight (reads only)."""
     from deploy import preflight
     from deploy.plan import build_plan, desired_entities
-    from deploy.state import fetch_state
+    from deploy.runtimes import resolve_kinds
+    from deploy.state import binding_targets, fetch_state
 
     manifest = _load(ctx)
     artifacts = _artifacts(manifest)
     settings = ctx.resolve()
     client = ctx.client()
     info = client.server_info()  # first: an unreachable server is reported before anything else
+    manifest, kind_warnings = resolve_kinds(manifest, info, settings.apihost)
     desired = desired_entities(manifest, artifacts, settings.namespace)
     current = fetch_state(client, desired)
     the_plan = build_plan(
         desired, current, manifest.project, force=force, keep_leftovers=manifest.named_after_folder
     )
-    warnings = preflight.check(desired, current, info, settings.namespace, settings.apihost)
+    alternatives = _alternatives(ctx, manifest) if preflight.missing_families(desired, info) else {}
+    bindable = binding_targets(client, desired, settings.namespace)
+    warnings = kind_warnings + preflight.check(
+        desired, current, info, settings.namespace, settings.apihost, alternatives, bindable
+    )
     return manifest, the_plan, warnings
+
+
+def _alternatives(ctx: CommandContext, manifest: Manifest) -> dict[str, frozenset[str]]:
+    """The manifests beside this one that load cleanly -> the runtime families their actions
+    use, named as the user would pass them to ``-m``; read only when the target lacks a family."""
+    from deploy.errors import DeployError
+    from deploy.manifest.loader import load_manifest, manifests_beside
+
+    found: dict[str, frozenset[str]] = {}
+    for path in manifests_beside(manifest.file):
+        try:
+            other = load_manifest(path, ctx.environ, project_name=ctx.args.projectname)
+        except DeployError:
+            continue  # a broken neighbour is no advice; its own deploy will say what is wrong
+        found[str(path)] = frozenset(a.runtime.partition(":")[0] for a in other.actions)
+    return found
 
 
 def _show_plan(

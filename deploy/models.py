@@ -70,6 +70,8 @@ class PackageSpec:
     annotations: dict[str, Any] = field(default_factory=dict)
     publish: bool = False
     where: Where | None = None
+    # A package binding (a manifest's ``dependencies`` entry): the bound package, "/ns/pkg".
+    binding: str | None = None
 
 
 class _InPackage:
@@ -96,9 +98,14 @@ class ActionSpec(_InPackage):
     annotations: dict[str, Any] = field(default_factory=dict)
     inputs: dict[str, Any] = field(default_factory=dict)
     limits: Limits = field(default_factory=Limits)
-    include: tuple[tuple[str, str], ...] = ()  # (source glob, destination) pairs
-    exclude: tuple[str, ...] = ()  # globs
+    # (source path or glob, destination inside the zip), sources absolute (resolved against
+    # the manifest's folder); exclude globs likewise absolute.
+    include: tuple[tuple[str, str], ...] = ()
+    exclude: tuple[str, ...] = ()
     where: Where | None = None
+    # No runtime was written: ``runtime`` is the family's default for the file's extension
+    # (``nodejs:default``), to be replaced by the server's default kind of that family.
+    inferred_runtime: bool = False
 
 
 @dataclass(frozen=True)
@@ -126,6 +133,7 @@ class RuleSpec:
     trigger: str  # trigger name
     action: str  # "name" or "pkg/name" (package already prefixed as wskdeploy does)
     where: Where | None = None
+    annotations: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -169,6 +177,12 @@ class Manifest:
     # No project.name and no --projectname: ``project`` is the folder's name, which another
     # manifest in that folder shares, so its entities are never deleted as leftovers.
     named_after_folder: bool = False
+    # Packages written under project: (not at the top): wskdeploy then checks that a
+    # deployment file's project.name agrees (deployers/servicedeployer.go).
+    packages_under_project: bool = False
+    # project.namespace of the deployment file bound onto this manifest, if it names one:
+    # it ranks above the manifest's own (wskdeploy's deployers/whiskclient.go).
+    deployment_namespace: str | None = None
 
     @property
     def declared(self) -> frozenset[tuple[str, str]]:

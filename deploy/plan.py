@@ -53,6 +53,9 @@ def desired_entities(
             "parameters": key_values(pkg.inputs),
             "annotations": key_values(pkg.annotations),
         }
+        if pkg.binding:
+            namespace_part, _, bound = pkg.binding.strip("/").partition("/")
+            body["binding"] = {"namespace": namespace_part, "name": bound}
         out.append(_seal(Kind.PACKAGE, pkg.name, body, managed))
     for action in manifest.actions:
         artifact = artifacts[action.path]
@@ -94,7 +97,7 @@ def desired_entities(
             "trigger": fq(namespace, rule.trigger),
             "action": fq(namespace, rule.action),
             "publish": False,
-            "annotations": [],
+            "annotations": key_values(rule.annotations),
         }
         out.append(_seal(Kind.RULE, rule.name, body, managed))
     for name, body, digest in desired_routes(manifest, namespace):

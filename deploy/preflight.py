@@ -2,12 +2,13 @@
 
 Takes the desired entities, the current ones and the server's ``GET /`` document;
 returns warnings and raises ``PreflightError`` with every problem at once. Pure: what
-the code contains was noted by ``bundle`` (``Artifact.uses_api``); never calls the client.
+the code contains was noted by ``bundle`` (``Artifact.uses_api``), and the other
+manifests beside this one are read by the caller; never calls the client.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,8 +32,17 @@ def check(
     info: dict[str, Any],
     namespace: str,
     apihost: str = "the server",
+    alternatives: Mapping[str, frozenset[str]] | None = None,
+    bindable: frozenset[str] | None = None,
 ) -> list[str]:
-    """Return warnings; raise ``PreflightError`` listing every blocking problem."""
+    """Return warnings; raise ``PreflightError`` listing every blocking problem.
+
+    ``alternatives`` maps the other manifests beside this one to the runtime families
+    their actions use, so a manifest for a family the server lacks can name the one to
+    deploy instead; the caller reads them only when ``missing_families`` finds one.
+    ``bindable`` holds the ``ns/pkg`` targets of package bindings that exist and can be
+    read (``state.binding_targets``); None skips that check.
+    """
     desired = list(desired)
     runtimes = info.get("runtimes") or {}
     target = _Target(
@@ -42,12 +52,19 @@ def check(
         namespace=namespace,
         apihost=apihost,
         known=frozenset((e.kind.collection, e.name) for e in [*desired, *current]),
+        bindable=bindable,
+        bindings=frozenset(
+            e.name for e in [*desired, *current] if e.kind is Kind.PACKAGE and e.body.get("binding")
+        ),
     )
     found = _Findings()
     if not runtimes:
         found.warnings.append(
             f"{apihost} lists no runtimes in GET /; runtime kinds were not checked"
         )
+    missing = missing_families(desired, info)
+    if missing:
+        found.problems.append(_family_problem(missing, target, alternatives or {}))
     for entity in desired:
         checker = _CHECKS.get(entity.kind)
         if checker is not None:
@@ -67,6 +84,15 @@ class _Target:
     namespace: str
     apihost: str
     known: frozenset[tuple[str, str]]  # (collection, name) in the manifest or on the server
+    bindable: frozenset[str] | None = None  # "ns/pkg" a binding may name; None: unchecked
+    bindings: frozenset[str] = frozenset()  # package bindings declared or on the server
+
+    def resolves(self, collection: str, ref: str) -> bool:
+        """Declared, on the server, or an action of a binding (whose package we trust)."""
+        package, _, rest = ref.partition("/")
+        return (collection, ref) in self.known or (
+            collection == "actions" and bool(rest) and package in self.bindings
+        )
 
 
 @dataclass
@@ -85,7 +111,8 @@ def _check_action(entity: Entity, target: _Target, found: _Findings) -> None:
     kind = body["exec"]["kind"]
     family = kind.split(":")[0]
     offered_family_default = kind.endswith(":default") and family in target.runtimes
-    if target.runtimes and kind not in target.kinds and not offered_family_default:
+    family_offered = family in target.runtimes  # if not, said once for every action
+    if family_offered and kind not in target.kinds and not offered_family_default:
         offered = ", ".join(sorted(k for k in target.kinds if k)) or "none"
         found.problems.append(
             f"{label}: runtime {kind!r} is not offered by {target.apihost} "
@@ -109,11 +136,54 @@ def _check_action(entity: Entity, target: _Target, found: _Findings) -> None:
         )
 
 
+def missing_families(desired: Iterable[Entity], info: dict[str, Any]) -> dict[str, list[str]]:
+    """Runtime family -> ``name: kind`` of each action needing it, for every family the
+    server's ``GET /`` does not list at all (none when it lists no runtimes)."""
+    runtimes = info.get("runtimes") or {}
+    missing: dict[str, list[str]] = {}
+    if not runtimes:
+        return missing
+    for entity in desired:
+        if entity.kind is Kind.ACTION:
+            kind = entity.body["exec"]["kind"]
+            family = kind.split(":")[0]
+            if family not in runtimes:
+                missing.setdefault(family, []).append(f"{entity.name}: {kind}")
+    return missing
+
+
+def _family_problem(
+    missing: dict[str, list[str]], target: _Target, alternatives: Mapping[str, frozenset[str]]
+) -> str:
+    """One problem for the whole manifest: its code is for a language the target lacks, so
+    no change of ``runtime`` alone can fix it; name a manifest beside it that fits."""
+    offered = sorted(target.runtimes)
+    kinds = ", ".join(sorted(k for k in target.kinds if k)) or "none"
+    needing = ", ".join(name for _, names in sorted(missing.items()) for name in names)
+    head = (
+        f"{target.apihost} offers only {_joined(offered)} runtimes ({kinds}), "
+        f"and this manifest's actions need {_joined(sorted(missing))} ({needing})"
+    )
+    fitting = sorted(
+        name for name, families in alternatives.items() if families and families <= set(offered)
+    )
+    if fitting:
+        return (
+            f"{head}; deploy {_joined(fitting, 'or')} instead "
+            f"(python -m deploy deploy -m {fitting[0]})"
+        )
+    return f"{head}; port them to one of those runtimes and change `runtime` in the manifest"
+
+
+def _joined(words: list[str], conjunction: str = "and") -> str:
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} {conjunction} {words[-1]}"
+
+
 def _check_sequence(entity: Entity, target: _Target, found: _Findings) -> None:
     """Every component in this namespace is declared or already there."""
     for component in entity.body["exec"]["components"]:
         ref = _local(component, target.namespace)
-        if ref is not None and ("actions", ref) not in target.known:
+        if ref is not None and not target.resolves("actions", ref):
             found.problems.append(
                 f"{_label(entity)}: component {component} is neither in the manifest "
                 "nor on the server; declare it or fix the name"
@@ -136,14 +206,29 @@ def _check_rule(entity: Entity, target: _Target, found: _Findings) -> None:
     body = entity.body
     for end, collection in (("trigger", "triggers"), ("action", "actions")):
         ref = _local(body[end], target.namespace)
-        if ref is not None and (collection, ref) not in target.known:
+        if ref is not None and not target.resolves(collection, ref):
             found.problems.append(
                 f"{_label(entity)}: {end} {body[end]} is neither in the manifest nor "
                 f"on the server; declare it or fix the rule's `{end}`"
             )
 
 
+def _check_package(entity: Entity, target: _Target, found: _Findings) -> None:
+    """A binding (a manifest dependency) needs its package there and shared with us."""
+    binding = entity.body.get("binding")
+    if not binding or target.bindable is None:
+        return
+    if f"{binding['namespace']}/{binding['name']}" not in target.bindable:
+        found.problems.append(
+            f"package {entity.name}: binds /{binding['namespace']}/{binding['name']}, which"
+            f" {target.apihost} does not have or does not share with namespace"
+            f" {target.namespace}; deploy and publish that package first, or fix the"
+            " dependency's location"
+        )
+
+
 _CHECKS = {
+    Kind.PACKAGE: _check_package,
     Kind.ACTION: _check_action,
     Kind.SEQUENCE: _check_sequence,
     Kind.TRIGGER: _check_trigger,

@@ -49,11 +49,12 @@ def resolve_settings(
     environ: Mapping[str, str],
     home: Path | str | None,
     manifest_namespace: str | None = None,
+    deployment_namespace: str | None = None,
 ) -> Settings:
     """Take apihost, auth and namespace each from the first source that sets it.
 
     A manifest's ``project.namespace`` ranks below flags and environment and above
-    ``.wskprops`` (wskdeploy's order).
+    ``.wskprops``, and a deployment file's above the manifest's (wskdeploy's order).
     """
     wskprops_path = _wskprops_path(environ, home)
     props, warnings = _read_wskprops(wskprops_path)
@@ -61,6 +62,10 @@ def resolve_settings(
         ("flags", {k: v for k in FIELDS if (v := flags.get(k))}),
         ("env WHISK_*", _env(environ, "WHISK_")),
         ("env AIO_RUNTIME_*", _aio_env(environ)),
+        (
+            "the deployment file",
+            {"namespace": deployment_namespace} if deployment_namespace else {},
+        ),
         ("the manifest", {"namespace": manifest_namespace} if manifest_namespace else {}),
         (
             f".wskprops ({wskprops_path})",

@@ -68,3 +68,34 @@ def to_entity(collection: str, item: dict[str, Any]) -> Entity:
         kind = {"packages": Kind.PACKAGE, "triggers": Kind.TRIGGER, "rules": Kind.RULE}[collection]
     digest = annotations.get(DIGEST)
     return Entity(kind, name, item, digest if isinstance(digest, str) else "")
+
+
+def binding_targets(client: Any, desired: Iterable[Entity], namespace: str) -> frozenset[str]:
+    """``ns/pkg`` of every package the desired bindings name that this key can read.
+
+    One GET per distinct target; a package of our own namespace that the manifest
+    declares counts as readable (it is created first, at the package level).
+    """
+    from deploy.errors import DeployError
+
+    desired = list(desired)
+    own = {e.name for e in desired if e.kind is Kind.PACKAGE and "binding" not in e.body}
+    readable: set[str] = set()
+    for entity in desired:
+        binding = entity.body.get("binding") if entity.kind is Kind.PACKAGE else None
+        if not binding:
+            continue
+        target_ns, name = binding["namespace"], binding["name"]
+        key = f"{target_ns}/{name}"
+        if key in readable:
+            continue
+        if target_ns in ("_", namespace) and name in own:
+            readable.add(key)
+            continue
+        try:
+            found = client.get_package_of(namespace if target_ns == "_" else target_ns, name)
+        except DeployError:
+            found = None  # not shared with this key: preflight says so
+        if found is not None:
+            readable.add(key)
+    return frozenset(readable)

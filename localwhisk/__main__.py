@@ -1,5 +1,7 @@
 """``python -m localwhisk``: flags (falling back to ``LOCALWHISK_*``), bind, serve, stop cleanly.
 
+``--profile`` picks the limits (``profiles``); the limit flags override single figures.
+
 The only place that prints and exits. It binds the socket itself so that port 0
 works and the ready line names the real port; keys are never printed. Namespace
 keys come from a file or the environment: a ``--namespace NAME:UUID:KEY`` on the
@@ -20,10 +22,12 @@ import socket
 import stat
 import sys
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from localwhisk.config import HttpBounds, Limits, Namespace, Settings
 from localwhisk.origins import OriginPolicy
+from localwhisk.profiles import PROFILES, Profile, describe
 from whiskfacts.guest import GUEST_KEY, GUEST_NAMESPACE, GUEST_UUID
 
 ENV_PREFIX = "LOCALWHISK_"
@@ -33,21 +37,33 @@ def _env_flag(name: str) -> str:
     return ENV_PREFIX + name.upper().replace("-", "_")
 
 
-# flag -> (type, default, help); every one may also come from LOCALWHISK_<FLAG>.
-LIMIT_FLAGS: dict[str, tuple[type, object, str]] = {
-    "timeout-min": (int, 100, "minimum action timeout, ms"),
-    "timeout-max": (int, 10_800_000, "maximum action timeout, ms"),
-    "memory-min": (int, 128, "minimum action memory, MB"),
-    "memory-max": (int, 2048, "maximum action memory, MB"),
-    "logs-min": (int, 0, "minimum action log size, MB"),
-    "logs-max": (int, 10, "maximum action log size, MB"),
-    "blocking-wait": (int, 60_000, "longest wait of a blocking invoke or web action, ms"),
-    "payload-limit": (int, 1_048_576, "largest request body for invokes and fires, bytes"),
-    "invocations-per-minute": (int, 0, "invocations per namespace and minute (0 = off)"),
-    "concurrent-invocations": (int, 0, "activations in flight per namespace (0 = off)"),
-    "fires-per-minute": (int, 0, "trigger fires per namespace and minute (0 = off)"),
-    "retention-days": (float, 7.0, "days to keep activations (0 = forever)"),
+# flag -> (Limits field, help). Unset, a limit is the profile's; every one may also come
+# from LOCALWHISK_<FLAG>, and overrides the profile's figure.
+LIMIT_FLAGS: dict[str, tuple[str, str]] = {
+    "timeout-min": ("timeout_min", "minimum action timeout, ms"),
+    "timeout-max": ("timeout_max", "maximum action timeout, ms"),
+    "memory-min": ("memory_min", "minimum action memory, MB"),
+    "memory-max": ("memory_max", "maximum action memory, MB"),
+    "logs-min": ("logs_min", "minimum action log size, MB"),
+    "logs-max": ("logs_max", "maximum action log size, MB"),
+    "blocking-wait": ("blocking_wait_ms", "longest wait of a blocking invoke or web action, ms"),
+    "payload-limit": ("payload_bytes", "largest request body for invokes and fires, bytes"),
+    "invocations-per-minute": (
+        "invocations_per_minute",
+        "invocations per namespace and minute (0 = off)",
+    ),
+    "concurrent-invocations": (
+        "concurrent_invocations",
+        "activations in flight per namespace (0 = off)",
+    ),
+    "fires-per-minute": ("fires_per_minute", "trigger fires per namespace and minute (0 = off)"),
 }
+# Each default moves into the new bounds when a flag moves a bound past it.
+CLAMPED_DEFAULTS = (
+    ("timeout_default", "timeout_min", "timeout_max"),
+    ("memory_default", "memory_min", "memory_max"),
+    ("logs_default", "logs_min", "logs_max"),
+)
 
 
 DB_NAME = "localwhisk.db"
@@ -152,8 +168,27 @@ def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
         default=env("isolation", "auto"),
         help="how actions are contained: bubblewrap when it works (auto), always, or not",
     )
-    for flag, (kind, default, text) in LIMIT_FLAGS.items():
-        parser.add_argument(f"--{flag}", type=kind, default=kind(env(flag, default)), help=text)
+    parser.add_argument(
+        "--profile",
+        default=env("profile", "default"),
+        metavar="NAME",
+        help="the limits to apply: "
+        + "; ".join(f"{p.name} ({p.title})" for p in PROFILES.values())
+        + ". The flags below override single figures",
+    )
+    for flag, (field, text) in LIMIT_FLAGS.items():
+        figures = ", ".join(f"{p.name} {getattr(p.limits, field)}" for p in PROFILES.values())
+        # A string default goes through ``type`` too, so a bad environment value is an
+        # argparse error naming the flag, not a traceback.
+        parser.add_argument(
+            f"--{flag}", type=int, default=env(flag, None), help=f"{text} (profiles: {figures})"
+        )
+    parser.add_argument(
+        "--retention-days",
+        type=float,
+        default=env("retention-days", "7"),
+        help="days to keep activations (0 = forever)",
+    )
     return parser
 
 
@@ -231,25 +266,35 @@ def http_bounds_from(ns: argparse.Namespace) -> HttpBounds:
     )
 
 
+def profile_from(ns: argparse.Namespace) -> Profile:
+    profile = PROFILES.get(ns.profile)
+    if profile is None:
+        raise StartError(
+            f"--profile (or {_env_flag('profile')}): no profile named {ns.profile!r}; "
+            f"choose one of {', '.join(PROFILES)}"
+        )
+    return profile
+
+
+def limits_from(ns: argparse.Namespace, profile: Profile) -> Limits:
+    """The profile's limits with the limit flags that were given put over them."""
+    given = {
+        field: getattr(ns, flag.replace("-", "_"))
+        for flag, (field, _) in LIMIT_FLAGS.items()
+        if getattr(ns, flag.replace("-", "_")) is not None
+    }
+    limits = replace(profile.limits, **given)
+    moved = {
+        default: min(max(getattr(limits, default), getattr(limits, low)), getattr(limits, high))
+        for default, low, high in CLAMPED_DEFAULTS
+    }
+    return replace(limits, **moved)
+
+
 def settings_from(ns: argparse.Namespace) -> Settings:
     """Settings from parsed flags; raises ``StartError`` naming the flag to fix."""
     spaces = namespaces_from(ns)
-    limits = Limits(
-        timeout_min=ns.timeout_min,
-        timeout_max=ns.timeout_max,
-        timeout_default=min(max(60_000, ns.timeout_min), ns.timeout_max),
-        memory_min=ns.memory_min,
-        memory_max=ns.memory_max,
-        memory_default=min(max(256, ns.memory_min), ns.memory_max),
-        logs_min=ns.logs_min,
-        logs_max=ns.logs_max,
-        logs_default=min(max(10, ns.logs_min), ns.logs_max),
-        blocking_wait_ms=ns.blocking_wait,
-        payload_bytes=ns.payload_limit,
-        invocations_per_minute=ns.invocations_per_minute,
-        concurrent_invocations=ns.concurrent_invocations,
-        fires_per_minute=ns.fires_per_minute,
-    )
+    limits = limits_from(ns, profile_from(ns))
     try:  # validated here so that a bad value is a start-up error, not a 500 later
         OriginPolicy.of(ns.host, "", ns.allow_host, ns.allow_origin)
     except ValueError as exc:
@@ -381,6 +426,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     from localwhisk.runtime.languages import find_node
 
     print(f"localwhisk: {find_node().describe()}", file=sys.stderr, flush=True)
+    print(
+        f"localwhisk: profile {ns.profile}: {describe(settings.limits)}",
+        file=sys.stderr,
+        flush=True,
+    )
     from localwhisk.service import serve  # imported late: argparse errors stay fast
 
     pid_file: Path | None = ns.pid_file

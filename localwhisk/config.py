@@ -17,6 +17,11 @@ CODE_SIZE_LIMIT = 48 * MB
 
 @dataclass(frozen=True)
 class Limits:
+    """What actions and namespaces may use: localwhisk's own defaults (``--profile default``).
+
+    ``profiles`` holds the other sets (Adobe I/O Runtime's, Apache OpenWhisk's).
+    """
+
     timeout_min: int = 100
     timeout_max: int = 10_800_000
     timeout_default: int = 60_000
@@ -28,9 +33,12 @@ class Limits:
     logs_default: int = 10
     concurrency_min: int = 1
     concurrency_max: int = 1
+    concurrency_default: int = 1
     blocking_wait_ms: int = 60_000
     payload_bytes: int = MB
     sequence_max: int = 50
+    code_bytes: int = CODE_SIZE_LIMIT  # an action's exec (code and main), as the platform sizes it
+    parameter_bytes: int = 0  # an entity's parameters, and its annotations (0 = not checked)
     # Throttles; 0 switches one off (the local default: a laptop is not a shared cluster).
     invocations_per_minute: int = 0
     concurrent_invocations: int = 0

@@ -180,8 +180,9 @@ class BindingConflict(Conflict):
 class PayloadTooLarge(ApiError):
     status = 413
 
-    def __init__(self, size: int, limit: int) -> None:
-        super().__init__(f"Request larger than allowed: {size} > {limit} bytes.")
+    def __init__(self, size: int, limit: int, what: str = "Request") -> None:
+        # Messages.entityTooBig: the request, or one field of an entity (exec, parameters).
+        super().__init__(f"{what} larger than allowed: {size} > {limit} bytes.")
 
 
 class MisdirectedRequest(ApiError):

@@ -150,6 +150,21 @@ class Activation:
         return self.status == SUCCESS
 
 
+@dataclass
+class LogForwarding:
+    """Where a namespace's activation logs go, as Adobe I/O Runtime keeps it per namespace.
+
+    ``settings`` holds the destination's plain fields only: secrets (keys, tokens) are
+    never kept, since localwhisk forwards nothing and the platform never returns them.
+    ``updated_at`` is an ISO 8601 time, empty while the namespace keeps the default.
+    """
+
+    namespace: str
+    destination: str
+    settings: dict[str, str] = field(default_factory=dict)
+    updated_at: str = ""
+
+
 ENTITY_TYPES: dict[str, type[Entity]] = {
     cls.COLLECTION: cls for cls in (Action, Package, Trigger, Rule)
 }

@@ -1,5 +1,8 @@
 """The route table: (method, path regex) -> handler, mirroring the swagger paths.
 
+Beside OpenWhisk's ``/api/v1``, the ``/runtime`` paths are Adobe I/O Runtime's own
+(log forwarding), which Adobe's CLI calls on the same host.
+
 Patterns match the raw (still percent-encoded) path so that an encoded ``/`` in
 a name cannot invent a path segment; handlers receive decoded groups.
 """
@@ -15,6 +18,7 @@ from localwhisk.api import actions as api_actions
 from localwhisk.api import activations as api_activations
 from localwhisk.api import apimgmt as api_apimgmt
 from localwhisk.api import gateway as api_gateway
+from localwhisk.api import logforwarding as api_logforwarding
 from localwhisk.api import meta as api_meta
 from localwhisk.api import packages as api_packages
 from localwhisk.api import rules as api_rules
@@ -29,6 +33,8 @@ PKG = r"(?P<pkg>[^/]+)"
 ID = r"(?P<id>[^/]+)"
 V1 = "/api/v1"
 NSP = f"{V1}/namespaces/{NS}"
+# adobe/aio-lib-runtime src/LogForwarding.js: apihost + /runtime/namespaces/{ns}/logForwarding
+LOG_FORWARDING = f"/runtime/namespaces/{NS}/logForwarding"
 # The API gateway's management actions, served here (apimgmt): before the web routes.
 APIMGMT = f"{V1}/web/whisk.system/apimgmt/"
 _APIMGMT = re.escape(APIMGMT)
@@ -84,6 +90,10 @@ ROUTES: tuple[Route, ...] = (
         _r("GET", f"{NSP}/activations/{ID}", api_activations.get_activation),
         _r("GET", f"{NSP}/activations/{ID}/result", api_activations.get_result),
         _r("GET", f"{NSP}/activations/{ID}/logs", api_activations.get_logs),
+        # Adobe I/O Runtime's namespace settings
+        _r("GET", LOG_FORWARDING, api_logforwarding.get_log_forwarding),
+        _r("PUT", LOG_FORWARDING, api_logforwarding.put_log_forwarding),
+        _r("GET", f"{LOG_FORWARDING}/errors", api_logforwarding.get_forwarding_errors),
         # API gateway management: the caller's key decides the namespace (apimgmt checks it).
         _r("POST", f"{_APIMGMT}createApi(?:\\.http)?", api_apimgmt.create_api, auth=False),
         _r("GET", f"{_APIMGMT}getApi(?:\\.http)?", api_apimgmt.get_api, auth=False),
@@ -116,12 +126,10 @@ def match(method: str, raw_path: str) -> tuple[Route, dict[str, str]] | None:
     return None
 
 
-def is_rest(raw_path: str) -> bool:
-    """The REST API, which the browser gates guard (``origins``): ``/api/v1`` but not web
-    actions, except route management, which writes to the namespace with the caller's key."""
-    if not raw_path.startswith(V1):
-        return False
-    return not raw_path.startswith(f"{V1}/web/") or raw_path.startswith(APIMGMT)
+def is_management(raw_path: str) -> bool:
+    """Route management: a web path, but it writes to the namespace with the caller's key,
+    so the server gates it like the REST API (``origins``)."""
+    return raw_path.startswith(APIMGMT)
 
 
 def allowed_methods(raw_path: str) -> list[str]:

@@ -34,6 +34,7 @@ Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 NO_BODY_STATUSES = (204, 304)
+REST_PREFIXES = ("/api/v1", "/runtime/")
 
 
 class App:
@@ -81,7 +82,11 @@ class App:
         method: str = scope["method"]
         raw = scope.get("raw_path")
         raw_path = raw.decode("latin-1") if raw else scope["path"]
-        rest = routes.is_rest(raw_path)
+        # The REST API: OpenWhisk's, Adobe I/O Runtime's /runtime settings beside it, and
+        # route management, a web path that writes with the caller's key.
+        rest = raw_path.startswith(REST_PREFIXES) and (
+            not raw_path.startswith("/api/v1/web/") or routes.is_management(raw_path)
+        )
         headers = _headers(scope)
         cors: list[tuple[bytes, bytes]] = []
         try:
@@ -131,7 +136,7 @@ class App:
         assert backend is not None, "request before start-up completed"
         who = backend.auth.authenticate(headers.get("authorization", "")) if route.auth else None
         limit = backend.settings.limits.payload_bytes
-        if method == "PUT" and api:
+        if method == "PUT" and raw_path.startswith("/api/v1/namespaces/"):
             limit = max(limit, CODE_SIZE_LIMIT)  # entities carry code; arguments do not
         body = await _read_body(receive, headers, limit)
         query_string = scope.get("query_string", b"").decode("latin-1")

@@ -111,6 +111,13 @@ class OpenWhiskClient:
         )
         return None if response is None else response.json()
 
+    def get_package_of(self, namespace: str, name: str) -> dict[str, Any] | None:
+        """Another namespace's package (``/whisk.system/utils``), or None when it is not
+        there; a package not shared with us raises as any refused request does."""
+        base = f"{self.settings.apihost}/api/v1/namespaces/{quote(namespace, safe='')}"
+        response = self._call("GET", f"{base}/packages/{quote(name, safe='')}", missing_ok=True)
+        return None if response is None else response.json()
+
     # ---- writes (apply only) -----------------------------------------------------------
 
     def put(

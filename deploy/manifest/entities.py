@@ -118,6 +118,7 @@ def parse_action(
         include=include,
         exclude=exclude,
         where=Where(problems.file, line, path),
+        inferred_runtime=source.inferred,
     )
 
 
@@ -129,6 +130,7 @@ class _Source:
     function: Path | None  # resolved against the manifest's folder
     code: str | None
     main: str | None
+    inferred: bool = False  # runtime taken from the file's extension
 
 
 def _source(problems: Problems, base: Path, data: LineDict, line: int, path: str) -> _Source:
@@ -158,9 +160,11 @@ def _source(problems: Problems, base: Path, data: LineDict, line: int, path: str
             )
     elif function is not None:
         resolved = base / function
+        written = runtime
         runtime = _function_runtime(
             problems, base, data, function_key, function, resolved, runtime, path
         )
+        return _Source(runtime, resolved, code, main, written is None and runtime is not None)
     elif empty := next((k for k in (function_key, "code") if k in data and data[k] is None), ""):
         # `function:` with nothing after it: problems.string treats null as absent, so say it here
         what = "a file or folder" if empty == function_key else "inline source"
@@ -211,7 +215,10 @@ def _function_runtime(
                 f"{path}.runtime",
                 f"a runtime for {kind}",
                 "none",
-                "add runtime: python:3.11",
+                "a folder or .zip is sent as a zip, whose kind must be named: add runtime:"
+                " nodejs:default, python:3.11 or the kind the code is for"
+                if resolved.is_dir() or resolved.suffix.lower() == ".zip"
+                else "add the runtime the file is for, e.g. runtime: nodejs:default",
             )
     return runtime
 
@@ -279,7 +286,11 @@ def _packing(
         if "exclude" in data
         else ()
     )
-    return tuple((str(base / source), dest) for source, dest in include), exclude
+    # Both resolve against the manifest's folder, as wskdeploy's utils/zip.go has them.
+    return (
+        tuple((str(base / source), dest) for source, dest in include),
+        tuple(str(base / pattern) for pattern in exclude),
+    )
 
 
 def _reference_ok(name: str) -> bool:
@@ -382,6 +393,7 @@ def parse_rule(
             )
         else:
             ends[key] = value.strip()
+    annotations = described_annotations(problems, data, path)
     if name is None or len(ends) != 2:
         return None
     return RuleSpec(
@@ -389,4 +401,5 @@ def parse_rule(
         trigger=ends["trigger"],
         action=resolve(package, ends["action"]),
         where=Where(problems.file, line, path),
+        annotations=annotations,
     )

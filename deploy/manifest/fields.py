@@ -8,6 +8,7 @@ problem to ``Problems`` and returns a clean value (plain dicts, never
 from __future__ import annotations
 
 import copy
+import posixpath
 from collections.abc import Iterator
 from pathlib import PurePosixPath, PureWindowsPath
 from typing import Any
@@ -38,10 +39,6 @@ _LIMITS = {
 }
 _ALIASES = {
     "memory": ("memorySize", "aio's spelling of memorySize, accepted"),
-    "concurrentActivations": (
-        "concurrency",
-        "read as per-container concurrency, as aio does (wskdeploy ignores it); prefer concurrency",
-    ),
 }
 
 
@@ -69,6 +66,10 @@ def parse_inputs(problems: Problems, raw: Any, line: int, path: str) -> dict[str
         elif isinstance(value, str) and value in TYPES:
             # wskdeploy's quirk: `name: string` declares the type and deploys its zero value.
             result[name] = copy.deepcopy(ZERO[TYPES[value]])
+        elif value is None:
+            # `name:` with nothing after it: a string input with no value, so "" (wskdeploy's
+            # parsers/parameters.go ResolveParameter gives the string type's zero value).
+            result[name] = ""
         else:
             result[name] = problems.expand(value, vline, vpath)
     return result
@@ -110,12 +111,22 @@ def _multi_line(problems: Problems, spec: LineDict, line: int, path: str) -> Any
         return value
     if isinstance(raw, str) and needs_interpolation(raw) and isinstance(value, str):
         value = _from_text(kind, value)  # a $VAR is text; let it fill a typed input
-    ok, value = typed_value(kind, value)
-    if not ok:
+    ok, checked = typed_value(kind, value)
+    if ok:
+        return checked
+    if kind == "json":  # wskdeploy refuses these too (parsers/parameters.go resolveJSONParameter)
         problems.add(
             vline, vpath, f"a value of type {kind}", f"{show(value)} ({inferred_type(value)})"
         )
         return _BAD
+    # wskdeploy sends the value as written whatever the declared type (parsers/parameters.go
+    # checks only json): so do we, but say so, since the action may not expect it.
+    problems.warn(
+        vline,
+        vpath,
+        f"declared type {kind}, but the value is {show(value)} ({inferred_type(value)});"
+        " sent as written, as wskdeploy does",
+    )
     return value
 
 
@@ -236,14 +247,24 @@ def parse_include(
     pairs: list[tuple[str, str]] = []
     for index, item in enumerate(raw):
         iline, ipath = raw.line_of(index), f"{path}[{index}]"
-        if not isinstance(item, list) or len(item) not in (1, 2):
+        if not isinstance(item, list):
             problems.add(iline, ipath, "a [source, destination] pair", show(item))
             continue
+        if len(item) not in (1, 2):
+            # wskdeploy skips such entries (utils/zip.go buildIncludeMetadata): so do we, said.
+            problems.warn(
+                iline,
+                ipath,
+                f"ignored: an include entry is [source] or [source, destination],"
+                f" this one has {len(item)} items (wskdeploy skips it too)",
+            )
+            continue
         src = _relative(problems, item[0], iline, ipath, "a source path or glob")
+        # One item: the same relative path inside the zip, cleaned (wskdeploy joins it).
         dest = (
             _relative(problems, item[-1], iline, ipath, "a destination path", "the zip")
             if len(item) == 2
-            else src
+            else (posixpath.normpath(src.replace("\\", "/")) if src is not None else None)
         )
         if src is not None and dest is not None:
             pairs.append((src, dest))
@@ -255,7 +276,7 @@ def parse_exclude(problems: Problems, raw: Any, line: int, path: str) -> tuple[s
         problems.add(line, path, "a list of globs", show(raw))
         return ()
     globs = [
-        _relative(problems, item, raw.line_of(i), f"{path}[{i}]", "a glob", "the action's folder")
+        _relative(problems, item, raw.line_of(i), f"{path}[{i}]", "a glob", "the manifest's folder")
         for i, item in enumerate(raw)
     ]
     return tuple(g for g in globs if g is not None)

@@ -17,6 +17,7 @@ from typing import Any
 
 from deploy.errors import ManifestError
 from deploy.manifest.apis import check_targets, parse_apis
+from deploy.manifest.bindings import parse_dependencies
 from deploy.manifest.entities import (
     described_annotations,
     parse_action,
@@ -40,6 +41,7 @@ from deploy.models import (
 )
 
 MANIFEST_NAMES = ("manifest.yaml", "manifest.yml")
+_MANIFEST_FILE = re.compile(r"manifest(\.[\w-]+)?\.ya?ml")
 _LINE = re.compile(r":(\d+):")
 
 
@@ -53,6 +55,21 @@ def find_manifest(path: Path) -> Path:
             [f"{path}: expected {' or '.join(MANIFEST_NAMES)} in this folder, found neither"]
         )
     return path
+
+
+def manifests_beside(path: Path) -> list[Path]:
+    """The other manifests in ``path``'s folder: ``manifest.yaml``/``.yml`` and variants
+    named ``manifest.<name>.yaml`` (such as ``manifest.nodejs.yaml``), sorted."""
+    folder = path.parent
+    try:
+        names = sorted(
+            entry.name
+            for entry in folder.iterdir()
+            if _MANIFEST_FILE.fullmatch(entry.name) and entry.is_file()
+        )
+    except OSError:
+        return []
+    return [folder / name for name in names if name != path.name]
 
 
 def load_manifest(
@@ -103,6 +120,7 @@ def load_manifest(
         warnings=tuple(_in_file_order(file, problems.warnings)),
         namespace=namespace,
         named_after_folder=walker.named_after_folder,
+        packages_under_project=walker.packages_under_project,
     )
 
 
@@ -126,7 +144,9 @@ class _Walker:
         self.triggers: list[TriggerSpec] = []
         self.rules: list[RuleSpec] = []
         self.apis: list[ApiSpec] = []
+        self.bindings: list[PackageSpec] = []
         self.named_after_folder = False
+        self.packages_under_project = False
 
     def top(self, data: Any, fallback_name: str | None) -> tuple[str | None, str | None]:
         """The whole document: its project (name, namespace) and every package in it."""
@@ -202,6 +222,7 @@ class _Walker:
                 )
             elif "packages" in project:
                 sources.append((project, project_key, False))
+                self.packages_under_project = True
             if "package" in project:
                 sources.append((project, project_key, True))
         if "packages" in data:
@@ -266,7 +287,7 @@ class _Walker:
             if raw_name is None:
                 problems.add(line, f"{path}.name", "the package's name", "none")
                 return
-            self.package(raw_name, data, line, path, seen, allowed=PACKAGE_KEYS | {"name"})
+            self.package(raw_name, data, line, path, seen, legacy_named=True)
             return
         packages = problems.mapping(
             container[key], line, path, "a mapping of package names to packages"
@@ -281,7 +302,8 @@ class _Walker:
         line: int,
         path: str,
         seen: dict[str, str],
-        allowed: set[str] = PACKAGE_KEYS,
+        allowed: set[str] = PACKAGE_KEYS | {"name"},
+        legacy_named: bool = False,
     ) -> None:
         problems = self.problems
         default = raw_name == "default"
@@ -295,15 +317,20 @@ class _Walker:
         elif name is not None:
             seen[name] = path
         package = None if default else name
+        if "name" in data and not legacy_named:
+            problems.warn(
+                data.line_of("name"), f"{path}.name", "ignored: a package is named by its key"
+            )
         if default:
+            # wskdeploy creates no package for default (deployers/servicedeployer.go
+            # DeployPackages), so these settings go nowhere: said, not refused.
             for key in ("public", "inputs", "annotations", "description"):
                 if key in data:
-                    problems.add(
+                    problems.warn(
                         data.line_of(key),
                         f"{path}.{key}",
-                        "no package settings under default (it means no package)",
-                        f"'{key}'",
-                        "set it on each action instead",
+                        "ignored: default means no package, so there is nothing to set it on"
+                        " (set it on each action instead)",
                     )
         else:
             public = data.get("public", False)
@@ -325,6 +352,8 @@ class _Walker:
                         where=Where(problems.file, line, path),
                     )
                 )
+        if "dependencies" in data:
+            self.bindings.extend(parse_dependencies(problems, data, path))
         for section, what in (
             ("actions", "action"),
             ("sequences", "sequence"),
@@ -363,8 +392,54 @@ class _Walker:
         if spec is not None:
             target.append(spec)
 
+    def _once(self, kind: str, specs: list[Any], key: Any, what: str) -> list[Any]:
+        problems = self.problems
+        first: dict[str, Any] = {}
+        for spec in specs:
+            earlier = first.get(spec.name)
+            if earlier is None:
+                first[spec.name] = spec
+            elif key(earlier) != key(spec):
+                problems.add(
+                    spec.where.line,
+                    spec.where.path,
+                    f"each {kind} name once in the namespace, or the same {what} each time"
+                    f" ({kind}s are not in packages)",
+                    f"{spec.name!r} again, different (first at {earlier.where.path})",
+                )
+            else:
+                problems.warn(
+                    spec.where.line,
+                    spec.where.path,
+                    f"{kind} {spec.name!r} is also declared at {earlier.where.path};"
+                    " one is deployed, with this declaration's settings",
+                )
+                first[spec.name] = spec
+        return list(first.values())
+
+    def _bindings(self) -> None:
+        """Bindings live beside the packages: one per name, never a package's name."""
+        problems = self.problems
+        names = {p.name: p for p in self.packages}
+        for binding in self.bindings:
+            where = binding.where or Where(problems.file, 0, "dependencies")
+            earlier = names.get(binding.name)
+            if earlier is None:
+                names[binding.name] = binding
+                self.packages.append(binding)
+            elif earlier.binding is None or earlier.binding != binding.binding:
+                first = earlier.where.path if earlier.where else "?"
+                problems.add(
+                    where.line,
+                    where.path,
+                    "a binding name no package or other binding uses"
+                    " (a dependency becomes a package binding of that name)",
+                    f"{binding.name!r} again (first at {first})",
+                )
+
     def cross_check(self) -> None:
         """Names that must be unique across packages, and references to record."""
+        self._bindings()
         problems = self.problems
         code: dict[str, Any] = {}
         for spec in [*self.actions, *self.sequences]:
@@ -376,17 +451,13 @@ class _Walker:
                     f"{spec.path!r} again (first at {code[spec.path].where.path})",
                 )
             code.setdefault(spec.path, spec)
-        for kind, specs in (("trigger", self.triggers), ("rule", self.rules)):
-            first: dict[str, Any] = {}
-            for spec in specs:
-                if spec.name in first:
-                    problems.add(
-                        spec.where.line,
-                        spec.where.path,
-                        f"each {kind} name once in the namespace ({kind}s are not in packages)",
-                        f"{spec.name!r} again (first at {first[spec.name].where.path})",
-                    )
-                first.setdefault(spec.name, spec)
+        # Triggers and rules live in the namespace, so two packages may declare the same
+        # one; wskdeploy refuses that only when they disagree (a trigger's feed, a rule's
+        # trigger or action: deployers/manifestreader.go SetTriggers, SetRules).
+        self.triggers = self._once("trigger", self.triggers, lambda t: t.feed, "feed")
+        self.rules = self._once(
+            "rule", self.rules, lambda r: (r.trigger, r.action), "trigger and action"
+        )
         self.actions, self.sequences = check_targets(
             problems, self.apis, self.actions, self.sequences
         )

@@ -79,7 +79,7 @@ ACTION_KEYS = {
 }
 SEQUENCE_KEYS = {"actions", "web", "annotations", "inputs", "description"}
 TRIGGER_KEYS = {"feed", "source", "inputs", "annotations", "namespace", "credential", "description"}
-RULE_KEYS = {"trigger", "action", "description"}
+RULE_KEYS = {"trigger", "action", "description", "rule", "annotations"}
 LIMIT_KEYS = {
     "timeout",
     "memorySize",
@@ -96,15 +96,12 @@ PARAM_KEYS = {"type", "value", "default", "description", "required", "status", "
 # Keys that would change what gets deployed but that this tool does not do: errors.
 UNSUPPORTED = {
     "namespace": "the namespace comes from --namespace, WHISK_NAMESPACE or .wskprops",
-    "credential": "credentials come from --auth, WHISK_AUTH or .wskprops",
+    "credential": "credentials come from --auth, WHISK_AUTH or .wskprops, not from a file",
     "apiHost": "the API host comes from --apihost, WHISK_APIHOST or .wskprops",
-    "apigwAccessToken": "routes are deployed with the default API gateway token, as wsk and"
-    " wskdeploy send when none is set; remove it, or create the routes with wsk api create",
+    "apigwAccessToken": "API gateway tokens are not read from the manifest; routes are"
+    " deployed with the default token, as wsk and wskdeploy send when none is set",
     "config": "OpenAPI route files are not deployed by this tool; declare the routes under a"
     " package's apis: instead",
-    "dependencies": "package bindings and dependencies are not deployed by this tool; bind them with wsk",
-    "repositories": "repositories are not deployed by this tool",
-    "feeds": "feeds are not deployed by this tool; declare a trigger with `feed:` instead",
     "docker": "docker (blackbox) actions are not supported; use a runtime kind such as python:3.11",
     "native": "native (blackbox) actions are not supported; use a runtime kind such as python:3.11",
     "conductor": "conductor actions are not supported",
@@ -118,7 +115,25 @@ IGNORED = {
     "userInvocationRate": "it is a namespace limit, not settable per action",
     "codeSize": "it is a system limit, not settable per action",
     "parameterSize": "it is a system limit, not settable per action",
+    "concurrentActivations": (
+        "it is a namespace limit, not settable per action, and wskdeploy ignores it too;"
+        " write concurrency for activations per container"
+    ),
+    "repositories": "repositories are not deployed (wskdeploy does not deploy them either)",
+    "feeds": (
+        "a package's feeds are not deployed (wskdeploy does not deploy them either);"
+        " declare a trigger with `feed:`"
+    ),
+    "rule": "the rule's name is its key (wskdeploy ignores this key too)",
 }
+# Below the project these keys name where an entity goes, but wskdeploy sends every
+# request to the target namespace whatever they say (parsers/manifest_parser.go sets the
+# entity's namespace field, which the REST path ignores): warnings there, not errors.
+PLACEMENT = frozenset({"namespace", "credential", "apiHost", "apigwAccessToken"})
+PLACEMENT_NOTE = (
+    "ignored: entities go to the target namespace (--namespace, WHISK_NAMESPACE, .wskprops"
+    " or project.namespace), as wskdeploy sends them"
+)
 # Value types of inputs (wskdeploy's parameters.go) -> canonical name.
 TYPES = {
     "string": "string",
@@ -216,7 +231,8 @@ class Problems:
                 path,
                 f"environment variable {name} to be set",
                 "it unset",
-                f"export {name}=..., or write $${{{name}}} for a literal ${{{name}}}",
+                f"export {name}=..., or write $${{{name}}} for a literal ${{{name}}};"
+                f" export {name}= (empty) for wskdeploy's behaviour, which substitutes ''",
             )
 
         return interpolate(value, self.lookup, missing)
@@ -259,6 +275,8 @@ class Problems:
                 ):
                     hint = f"limits go under limits: {{{key}: ...}}"
                 self.add(line, where, f"a known {what}", f"unknown key '{key}'", hint)
+            elif key in PLACEMENT and what not in ("project key", "top-level key"):
+                self.warn(line, where, PLACEMENT_NOTE)
             elif key in UNSUPPORTED and key not in used:
                 self.add(
                     line,

@@ -101,8 +101,8 @@ async def put_action(
     path = _path(namespace, package)
     existing = resource.replaced_by_put(backend.store, req, path, name, Action)
     limits_cfg = backend.settings.limits
-    annotations = key_values(body, "annotations")
-    parameters = key_values(body, "parameters")
+    annotations = key_values(body, "annotations", backend.settings.limits.parameter_bytes)
+    parameters = key_values(body, "parameters", backend.settings.limits.parameter_bytes)
     if existing is None or body.get("exec") is not None:
         exec_ = parse_exec(
             body.get("exec"), backend.store, namespace, f"/{path}/{name}", limits_cfg

@@ -15,6 +15,7 @@ from localwhisk.errors import (
     IllegalName,
     MalformedQuery,
     MalformedRequest,
+    PayloadTooLarge,
     UnsupportedMediaType,
     WrongCollection,
 )
@@ -184,8 +185,13 @@ def list_page(
     return json_response(200, [shape(entity) for entity in found[skip : skip + limit]])
 
 
-def key_values(body: dict[str, Any], field: str) -> list[dict[str, Any]] | None:
-    """A validated ``[{key, value}]`` list from a body field, or None when absent."""
+def key_values(body: dict[str, Any], field: str, limit: int = 0) -> list[dict[str, Any]] | None:
+    """A validated ``[{key, value}]`` list from a body field, or None when absent.
+
+    ``limit`` (bytes, 0 = unchecked) bounds the list as the platform sizes parameters
+    (Parameter.scala ``size``: each key plus its value as compact JSON) and refuses
+    them past parameter-size-limit with 413.
+    """
     value = body.get(field)
     if value is None:
         return None
@@ -193,6 +199,13 @@ def key_values(body: dict[str, Any], field: str) -> list[dict[str, Any]] | None:
         isinstance(p, dict) and isinstance(p.get("key"), str) for p in value
     ):
         raise MalformedRequest(f"'{field}' must be an array of {{key, value}} objects")
+    if limit > 0:
+        size = sum(
+            len(p["key"].encode("utf-8", "surrogatepass")) + len(codec.dumps(p.get("value")))
+            for p in value
+        )
+        if size > limit:
+            raise PayloadTooLarge(size, limit, field)
     return [dict(p) for p in value]
 
 

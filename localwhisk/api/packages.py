@@ -119,8 +119,8 @@ async def put_package(
     body = read_object(req)
     existing = resource.replaced_by_put(backend.store, req, namespace, name, Package)
     binding = _binding(backend, who, body.get("binding")) if "binding" in body else None
-    parameters = key_values(body, "parameters")
-    annotations = key_values(body, "annotations")
+    parameters = key_values(body, "parameters", backend.settings.limits.parameter_bytes)
+    annotations = key_values(body, "annotations", backend.settings.limits.parameter_bytes)
     if existing is not None and binding and not existing.is_binding:
         raise BindingConflict()
     pkg = resource.revise(

@@ -108,7 +108,7 @@ async def put_rule(backend: Backend, req: Request, who: Identity, args: dict[str
         raise BadRequest("rule requires a valid trigger and a valid action")
     trigger = _reference(body["trigger"], namespace, "trigger") if body.get("trigger") else None
     action = _reference(body["action"], namespace, "action") if body.get("action") else None
-    annotations = key_values(body, "annotations")
+    annotations = key_values(body, "annotations", backend.settings.limits.parameter_bytes)
     rule = resource.revise(
         Rule,
         existing,

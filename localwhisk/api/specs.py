@@ -7,13 +7,23 @@ from typing import Any
 
 from localwhisk.api.common import check_entitled
 from localwhisk.config import Limits
-from localwhisk.errors import ApiError, BadRequest, MalformedRequest, UnsupportedRuntime
+from localwhisk.errors import (
+    ApiError,
+    BadRequest,
+    MalformedRequest,
+    PayloadTooLarge,
+    UnsupportedRuntime,
+)
 from localwhisk.models import Action
 from localwhisk.platform.resolver import resolve_fqn
 from localwhisk.runtime.kinds import resolve_kind, valid_kinds
 from localwhisk.storage.store import Store
 
 BASE64_RE = re.compile(r"\A[A-Za-z0-9+/]*={0,2}\Z")
+
+
+def utf8_size(text: str) -> int:
+    return len(text.encode("utf-8", "surrogatepass"))
 
 
 def is_binary(code: str) -> bool:
@@ -41,6 +51,11 @@ def parse_exec(
     main = value.get("main")
     if main is not None and not isinstance(main, str):
         raise MalformedRequest("'main' must be a string")
+    # The platform sizes an exec as its code plus its entry point (Exec.scala ``size``)
+    # and refuses it past exec-size-limit with 413 (WhiskEntity.scala isWithinSizeLimits).
+    size = utf8_size(code) + utf8_size(main or "")
+    if size > limits.code_bytes:
+        raise PayloadTooLarge(size, limits.code_bytes, "exec")
     parsed: dict[str, Any] = {"kind": concrete, "code": code, "binary": is_binary(code)}
     if main:
         parsed["main"] = main
@@ -122,7 +137,7 @@ def default_limits(limits: Limits) -> dict[str, int]:
         "timeout": limits.timeout_default,
         "memory": limits.memory_default,
         "logs": limits.logs_default,
-        "concurrency": 1,
+        "concurrency": limits.concurrency_default,
     }
 
 

@@ -66,8 +66,8 @@ async def put_trigger(
     namespace, _, name = names(who, args)
     body = read_object(req)
     existing = resource.replaced_by_put(backend.store, req, namespace, name, Trigger)
-    parameters = key_values(body, "parameters")
-    annotations = key_values(body, "annotations")
+    parameters = key_values(body, "parameters", backend.settings.limits.parameter_bytes)
+    annotations = key_values(body, "annotations", backend.settings.limits.parameter_bytes)
     _check_feed(annotations)
     limits = body.get("limits")
     if limits is not None and not isinstance(limits, dict):

@@ -1,4 +1,4 @@
-"""SQLite persistence for entities and activations; the only module importing sqlite3.
+"""SQLite persistence for entities, activations and namespace settings; the only module importing sqlite3.
 
 WAL mode, parameterised statements, schema as constants. Entities are few and read
 on every invoke, so they live in memory too and are written through at once, all
@@ -45,6 +45,7 @@ from localwhisk.models import (
     Action,
     Activation,
     Entity,
+    LogForwarding,
 )
 from localwhisk.storage.apis import ApiTable
 from localwhisk.storage.writebehind import (
@@ -65,6 +66,9 @@ SCHEMA = (
     "create index if not exists activations_by_name on activations (namespace, entity_key, start)",
     "create index if not exists activations_by_start on activations (namespace, start)",
     "create index if not exists activations_running on activations (running) where running = 1",
+    # One row per namespace that changed its log forwarding (Adobe I/O Runtime's setting).
+    """create table if not exists log_forwarding (
+        namespace text primary key, doc text not null) without rowid""",
 )
 
 INSERT_ACTIVATION = (
@@ -278,6 +282,22 @@ class Store:
         ]
         found.sort(key=lambda e: e.updated, reverse=True)
         return found
+
+    # -- namespace settings --------------------------------------------------------
+
+    def get_log_forwarding(self, namespace: str) -> LogForwarding | None:
+        """The namespace's log forwarding as last put, or None (it keeps the default)."""
+        row = self._db.execute(
+            "select doc from log_forwarding where namespace = ?", (namespace,)
+        ).fetchone()
+        return LogForwarding(**codec.loads_stored(row[0])) if row else None
+
+    def put_log_forwarding(self, forwarding: LogForwarding) -> None:
+        self._db.execute(
+            "insert or replace into log_forwarding (namespace, doc) values (?, ?)",
+            (forwarding.namespace, _encode(vars(forwarding))),
+        )
+        self._checkpointer.note(1)
 
     # -- activations ---------------------------------------------------------------
 

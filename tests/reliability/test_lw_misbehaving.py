@@ -2,9 +2,10 @@
 
 Each hostile action ends with the platform's status and message (apache/openwhisk
 ``common/scala/.../http/Messages.scala`` and ``containerpool/ContainerProxy.scala``:
-time limit, memory, log truncation, lost result channel, invalid result, process
-exit) and, while they all run at once, the server keeps answering GET /api/v1 and a
-warm no-op invoke: every probe request is answered 200. No timed
+time limit, memory, log truncation, invalid result; a lost result channel or a process
+exit in the words of the Python runtime's proxy, apache/openwhisk-runtime-go
+``openwhisk/runHandler.go``) and, while they all run at once, the server keeps
+answering GET /api/v1 and a warm no-op invoke: every probe request is answered 200. No timed
 assertions here; ``bench/soak_localwhisk.py`` prints the p50 latencies.
 """
 
@@ -27,7 +28,9 @@ pytestmark = pytest.mark.integration
 
 TIMEOUT_MS = 2000
 DEV = "action developer error"
-EXITED = "The action did not produce a valid response and exited unexpectedly."
+# The Python runtime's proxy outlives the action's process and says so
+# (apache/openwhisk-runtime-go openwhisk/runHandler.go).
+EXITED = "command exited"
 TIME_LIMIT = f"The action exceeded its time limits of {TIMEOUT_MS} milliseconds."
 TRUNCATED = "Logs were truncated because the total bytes size exceeds the limit of 1048576 bytes."
 

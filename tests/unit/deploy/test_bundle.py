@@ -131,8 +131,68 @@ class TestSources:
 class TestIncludeExclude:
     def test_exclude_globs_drop_files_and_whole_folders(self, tmp_path):
         folder = make_folder(tmp_path / "src", {**SOURCE, "tests/test_x.py": "", "notes.md": ""})
-        artifact = build_artifact(action(folder, exclude=("tests", "*.md", "data/*.txt")))
+        # Patterns are resolved against the manifest's folder (here tmp_path), as in wskdeploy.
+        exclude = tuple(str(tmp_path / p) for p in ("src/tests", "src/*.md", "src/data/*.txt"))
+        artifact = build_artifact(action(folder, exclude=exclude))
         assert names(artifact.data) == ["__main__.py", "helper.py"]
+
+    def test_exclude_is_relative_to_the_manifest_folder_and_include_brings_files_back(
+        self, tmp_path
+    ):
+        # wskdeploy's zipactionwithexclude: function: actions, exclude: [actions/*], and the
+        # three files the action needs included again.
+        folder = make_folder(
+            tmp_path / "actions",
+            {
+                "index.js": "i",
+                "package.json": "{}",
+                "common/utils.js": "u",
+                "greeting/index.js": "g",
+                "libs/lib1/utils.js": "l",
+            },
+        )
+        include = (
+            (str(tmp_path / "actions/common/utils.js"), "common/utils.js"),
+            (str(tmp_path / "actions/index.js"), "index.js"),
+            (str(tmp_path / "actions/package.json"), "package.json"),
+        )
+        spec = action(
+            folder, runtime="nodejs:20", exclude=(str(tmp_path / "actions/*"),), include=include
+        )
+        assert names(build_artifact(spec).data) == ["common/utils.js", "index.js", "package.json"]
+
+    @pytest.mark.parametrize(
+        ("source", "dest", "expected"),
+        [
+            # The cases of wskdeploy's tests/src/integration/zipactionwithinclude manifest.
+            ("actions/common/utils.js", "actions/common/utils.js", ["actions/common/utils.js"]),
+            (
+                "actions/common/utils.js",
+                "common/common1/copyUtils.js",
+                ["common/common1/copyUtils.js"],
+            ),
+            ("actions/common", "common/", ["common/utils.js"]),
+            ("actions/common/*.js", "common/", ["common/utils.js"]),
+            ("actions/common/utils.js", "./common/", ["common/utils.js"]),
+            ("actions/common/*.js", "actions/common/*.js", ["actions/common/utils.js"]),
+            ("actions/libs/*", "libs/", ["libs/lib1/utils.js", "libs/lib2/utils.js"]),
+            ("actions/libs/*/utils.js", "libs/", ["libs/lib1/utils.js", "libs/lib2/utils.js"]),
+            (
+                "actions/*/*/utils.js",
+                "actions/*/*/utils.js",
+                ["actions/libs/lib1/utils.js", "actions/libs/lib2/utils.js"],
+            ),
+            ("actions/common/*.js", "lib", ["utils.js"]),  # no trailing /: the parent folder
+        ],
+    )
+    def test_include_places_files_as_wskdeploy_does(self, tmp_path, source, dest, expected):
+        make_folder(
+            tmp_path / "actions",
+            {"common/utils.js": "u", "libs/lib1/utils.js": "1", "libs/lib2/utils.js": "2"},
+        )
+        folder = make_folder(tmp_path / "actions/greeting", {"index.js": "i"})
+        spec = action(folder, runtime="nodejs:20", include=((str(tmp_path / source), dest),))
+        assert names(build_artifact(spec).data) == sorted(["index.js", *expected])
 
     def test_include_pairs_copy_a_file_a_glob_and_a_folder(self, tmp_path):
         folder = make_folder(tmp_path / "src", {"__main__.py": "x"})
@@ -147,7 +207,7 @@ class TestIncludeExclude:
         )
         include = (
             (str(tmp_path / "LICENSE"), "docs/LICENSE.txt"),
-            (str(tmp_path / "shared/*.py"), "lib"),
+            (str(tmp_path / "shared/*.py"), "lib/"),
             (str(tmp_path / "assets"), "static"),
         )
         artifact = build_artifact(action(folder, include=include))
@@ -268,6 +328,20 @@ class TestApiUse:
     def test_a_rest_path_in_a_js_file_uses_the_api(self, tmp_path):
         folder = make_folder(tmp_path / "src", {**SOURCE, "lib/call.js": "'/api/v1/namespaces'"})
         assert build_artifact(action(folder)).uses_api
+
+    @pytest.mark.parametrize(
+        "source",
+        [
+            "const openwhisk = require('openwhisk')\nconst ow = openwhisk()\n",
+            'const ow = require("openwhisk")()\n',
+            "import openwhisk from 'openwhisk'\n",
+        ],
+    )
+    def test_a_js_file_loading_the_npm_client_uses_the_api(self, tmp_path, source):
+        # the guide's web-action.js: the client reads __OW_API_KEY, the code never names it
+        single = tmp_path / "web-action.js"
+        single.write_text(source)
+        assert build_artifact(action(single, runtime="nodejs:22")).uses_api
 
     def test_plain_code_and_markers_in_data_files_do_not(self, tmp_path):
         folder = make_folder(tmp_path / "src", {**SOURCE, "notes.txt": KEY_USE})

@@ -5,11 +5,12 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 from typing import Any
+from unittest.mock import ANY
 
 import pytest
 
 from deploy.errors import ManifestError
-from deploy.manifest.loader import find_manifest, load_manifest
+from deploy.manifest.loader import find_manifest, load_manifest, manifests_beside
 from deploy.models import Limits, Manifest, Where
 
 REPO = Path(__file__).resolve().parents[3]
@@ -278,10 +279,15 @@ function: hello.py
 limits: {timeout: 1000, memory: 512, logSize: 0, concurrentActivations: 4}
 """,
         )
-        assert action.limits == Limits(timeout=1000, memory=512, logs=0, concurrency=4)
-        assert [w.split(": ", 2)[1] for w in manifest.warnings] == [
-            "project.packages.default.actions.hello.limits.memory",
-            "project.packages.default.actions.hello.limits.concurrentActivations",
+        # concurrentActivations is a namespace limit: wskdeploy ignores it, so do we (said).
+        assert action.limits == Limits(timeout=1000, memory=512, logs=0)
+        assert [w.split(": ", 2)[1:] for w in manifest.warnings] == [
+            [
+                "project.packages.default.actions.hello.limits.concurrentActivations",
+                "ignored: it is a namespace limit, not settable per action, and wskdeploy"
+                " ignores it too; write concurrency for activations per container",
+            ],
+            ["project.packages.default.actions.hello.limits.memory", ANY],
         ]
 
     def test_include_sources_resolve_against_the_manifest_folder(self, tmp_path):
@@ -298,7 +304,7 @@ exclude: ["*.txt"]
             (str(tmp_path / "lib/*.py"), "lib/"),
             (str(tmp_path / "README.md"), "README.md"),
         )
-        assert action.exclude == ("*.txt",)
+        assert action.exclude == (str(tmp_path / "*.txt"),)
 
 
 class TestInputsAndVariables:
@@ -414,3 +420,15 @@ class TestFindManifest:
         assert caught.value.problems == [
             f"{tmp_path}: expected manifest.yaml or manifest.yml in this folder, found neither"
         ]
+
+
+def test_manifests_beside_lists_the_variants_in_the_same_folder(tmp_path) -> None:
+    for name in ("manifest.yaml", "manifest.nodejs.yaml", "manifest.yml", "other.yaml"):
+        (tmp_path / name).write_text("project: {}\n")
+    (tmp_path / "manifest.old.yaml.bak").write_text("")
+    (tmp_path / "manifest.dir.yaml").mkdir()
+    assert manifests_beside(tmp_path / "manifest.yaml") == [
+        tmp_path / "manifest.nodejs.yaml",
+        tmp_path / "manifest.yml",
+    ]
+    assert manifests_beside(tmp_path / "missing" / "manifest.yaml") == []

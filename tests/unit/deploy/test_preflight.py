@@ -113,3 +113,101 @@ def test_code_using_the_api_key_without_provide_api_key_warns() -> None:
     [warning] = check(desired(m, {"my-worker": ART_W, "test": calls_api}), [], INFO, "guest")
     assert "provide-api-key: true" in warning
     assert check(desired(m, {"my-worker": ART_W, "test": ART_T}), [], INFO, "guest") == []
+
+
+# Adobe I/O Runtime's GET / lists Node.js kinds only.
+NODE_ONLY: dict[str, Any] = {
+    "runtimes": {
+        "nodejs": [
+            {"kind": "nodejs:22", "default": True},
+            {"kind": "nodejs:24", "default": False},
+        ]
+    }
+}
+NODE_MANIFEST = {"manifest.nodejs.yaml": frozenset({"nodejs"})}
+
+
+def node_bundle() -> list:
+    worker, web = manifest().actions
+    return desired(
+        manifest(
+            actions=(
+                ActionSpec(None, worker.name, "nodejs:22", limits=worker.limits),
+                ActionSpec(None, web.name, "nodejs:22", annotations=web.annotations),
+            )
+        )
+    )
+
+
+def test_a_family_the_target_lacks_is_one_problem_naming_the_manifest_to_deploy() -> None:
+    with pytest.raises(PreflightError) as err:
+        check(desired(), [], NODE_ONLY, "guest", "https://rt.example", NODE_MANIFEST)
+    assert err.value.problems == [
+        "https://rt.example offers only nodejs runtimes (nodejs:22, nodejs:24), and this"
+        " manifest's actions need python (my-worker: python:3.11, test: python:3.11);"
+        " deploy manifest.nodejs.yaml instead (python -m deploy deploy -m manifest.nodejs.yaml)"
+    ]
+
+
+def test_without_a_fitting_manifest_beside_it_says_to_port_the_actions() -> None:
+    others = {"manifest.other.yaml": frozenset({"python"}), "manifest.empty.yaml": frozenset()}
+    with pytest.raises(PreflightError) as err:
+        check(desired(), [], NODE_ONLY, "guest", "https://rt.example", others)
+    [problem] = err.value.problems
+    assert problem.endswith(
+        "; port them to one of those runtimes and change `runtime` in the manifest"
+    )
+    assert "manifest.other.yaml" not in problem and "manifest.empty.yaml" not in problem
+
+
+def test_other_problems_are_still_listed_beside_the_missing_family() -> None:
+    worker = manifest().actions[0]
+    m = manifest(actions=(worker, ActionSpec(None, "test", "nodejs:14", limits=Limits(timeout=10))))
+    target = {"limits": INFO["limits"], "runtimes": NODE_ONLY["runtimes"]}
+    with pytest.raises(PreflightError) as err:
+        check(desired(m), [], target, "guest", "https://rt.example")
+    family, kind, limit = err.value.problems
+    assert "need python (my-worker: python:3.11)" in family
+    assert kind.startswith("action test: runtime 'nodejs:14' is not offered")
+    assert limit.startswith("action test: limits.timeout 10 ms is below")
+
+
+def test_the_node_bundle_passes_a_node_only_target() -> None:
+    assert check(node_bundle(), [], NODE_ONLY, "guest", "https://rt.example", {}) == []
+
+
+def test_missing_families_names_each_action_and_trusts_an_empty_listing() -> None:
+    from deploy.preflight import missing_families
+
+    assert missing_families(desired(), NODE_ONLY) == {
+        "python": ["my-worker: python:3.11", "test: python:3.11"]
+    }
+    assert missing_families(desired(), INFO) == {}
+    assert missing_families(desired(), {}) == {}  # nothing listed: kinds are not checked
+
+
+def with_binding() -> list:
+    from deploy.models import PackageSpec
+
+    m = manifest(
+        packages=(PackageSpec("utils", binding="/whisk.system/utils"),),
+        rules=(RuleSpec("r", "my-worker-trigger", "utils/sort"),),
+    )
+    return desired(m)
+
+
+def test_a_binding_to_a_package_the_server_lacks_is_refused_before_any_write() -> None:
+    entities = with_binding()
+    with pytest.raises(PreflightError) as err:
+        check(entities, [], INFO, "guest", "http://h", bindable=frozenset())
+    assert err.value.problems == [
+        "package utils: binds /whisk.system/utils, which http://h does not have or does not"
+        " share with namespace guest; deploy and publish that package first, or fix the"
+        " dependency's location"
+    ]
+
+
+def test_a_rule_may_name_an_action_of_a_declared_binding() -> None:
+    assert (
+        check(with_binding(), [], INFO, "guest", bindable=frozenset({"whisk.system/utils"})) == []
+    )

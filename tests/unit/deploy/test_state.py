@@ -91,3 +91,30 @@ def test_only_changed_entities_are_fetched_in_full(rsps: responses.RequestsMock)
     plan = build_plan(desired, fetch_state(client, desired), "openwhisk-async")
     [update] = [c for c in plan.changes if c.op is not Op.NOOP]
     assert update.entity.name == "a007" and "timeout 9000 → 60000" in update.reasons
+
+
+def test_binding_targets_asks_once_per_target_and_reads_a_refusal_as_unreadable(
+    rsps: responses.RequestsMock,
+) -> None:
+    from deploy.models import Entity, Kind
+    from deploy.state import binding_targets
+
+    def binding(name: str, ns: str, pkg: str) -> Entity:
+        return Entity(Kind.PACKAGE, name, {"binding": {"namespace": ns, "name": pkg}}, "d")
+
+    base = "https://ow.example/api/v1/namespaces"
+    rsps.get(f"{base}/whisk.system/packages/utils", json={"name": "utils"})
+    rsps.get(f"{base}/other/packages/secret", status=403, json={"error": "no", "code": 1})
+    desired = [
+        binding("a", "whisk.system", "utils"),
+        binding("b", "whisk.system", "utils"),
+        binding("c", "other", "secret"),
+        binding("d", "_", "mine"),
+        Entity(Kind.PACKAGE, "mine", {}, "d"),
+    ]
+    client = OpenWhiskClient(
+        Settings("https://ow.example", KEY, "guest", "test"),
+        session=requests_session("https://ow.example"),
+    )
+    assert binding_targets(client, desired, "guest") == frozenset({"whisk.system/utils", "_/mine"})
+    assert len(rsps.calls) == 2

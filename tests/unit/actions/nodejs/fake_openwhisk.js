@@ -1,0 +1,59 @@
+/**
+ * A small fake OpenWhisk API on a loopback port, for driving the real `openwhisk` client.
+ *
+ * `startFakeOpenWhisk(answer)` listens on 127.0.0.1:0; every request is recorded
+ * (method, path, query, headers, parsed JSON body) and answered by `answer(request)`,
+ * which returns `{ status, json }`, or `HANG` to hold the request open until the
+ * server closes. Resolves to `{ url, requests, close }`.
+ */
+'use strict'
+
+const http = require('node:http')
+
+const HANG = Symbol('hang')
+
+function startFakeOpenWhisk (answer) {
+  const requests = []
+  const held = new Set()
+  const server = http.createServer((req, res) => {
+    const chunks = []
+    req.on('data', chunk => chunks.push(chunk))
+    req.on('end', () => {
+      const url = new URL(req.url, 'http://fake')
+      const text = Buffer.concat(chunks).toString('utf8')
+      const request = {
+        method: req.method,
+        path: url.pathname,
+        query: Object.fromEntries(url.searchParams),
+        headers: req.headers,
+        body: text ? JSON.parse(text) : undefined
+      }
+      requests.push(request)
+      const reply = answer(request)
+      if (reply === HANG) {
+        held.add(res)
+        return
+      }
+      const payload = JSON.stringify(reply.json)
+      res.writeHead(reply.status, { 'Content-Type': 'application/json' })
+      res.end(payload)
+    })
+  })
+  return new Promise((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address()
+      resolve({
+        url: `http://127.0.0.1:${port}`,
+        requests,
+        close: () => new Promise(done => {
+          for (const res of held) res.destroy()
+          server.closeAllConnections()
+          server.close(() => done())
+        })
+      })
+    })
+  })
+}
+
+module.exports = { startFakeOpenWhisk, HANG }
