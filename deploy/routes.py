@@ -124,12 +124,12 @@ def current_routes(
             for verb, operation in operations.items():
                 if verb == "parameters" or not isinstance(operation, dict):
                     continue
-                out.append(_current(base, rel, verb, operation, targets, owners, namespace))
+                out.append(_current(doc, rel, verb, operation, targets, owners, namespace))
     return out
 
 
 def _current(
-    base: str,
+    doc: dict[str, Any],
     rel: str,
     verb: str,
     operation: dict[str, Any],
@@ -137,6 +137,7 @@ def _current(
     owners: dict[str, str | None],
     namespace: str,
 ) -> Entity:
+    base = doc["basePath"]
     xow = operation.get("x-openwhisk") if isinstance(operation.get("x-openwhisk"), dict) else {}
     target, secret = targets.get(operation.get("operationId"), (None, None))
     url = target if isinstance(target, str) else xow.get("url")
@@ -146,6 +147,7 @@ def _current(
     path = f"{package}/{action}" if package else action
     body: dict[str, Any] = {
         "apidoc": {
+            "apiName": (doc.get("info") or {}).get("title"),
             "gatewayBasePath": base,
             "gatewayPath": rel,
             "gatewayMethod": verb.upper(),
@@ -154,6 +156,8 @@ def _current(
         "responsetype": response,
         "annotations": [],
     }
+    if secret is not None:
+        body["apidoc"]["action"]["secureKey"] = secret
     ours = namespace == "_" or xow.get("namespace") == namespace
     owner = owners.get(path) if ours and isinstance(path, str) else None
     if owner:

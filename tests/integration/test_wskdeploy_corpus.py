@@ -7,7 +7,6 @@ The table is ``tests/fixtures/wskdeploy/expected.yaml`` (see ``wskdeploy_corpus`
   ``GET /``) gives exactly the expected entities;
 - ``wskdeploy-refuses`` / ``unsupported``: this tool refuses, with the message the row names
   (an unsupported feature: every problem names it);
-- ``needs-apis``: refused for its routes until they are supported, then the row must change;
 - against a real localwhisk, each ``deploys`` row whose kinds localwhisk runs deploys
   exactly what the plan says (read back over HTTP), redeploys as a no-op and undeploys to
   an empty namespace; the others are refused at preflight for the reason the row gives.
@@ -31,10 +30,12 @@ from serverprocess import GUEST_AUTH
 
 from deploy.cli import main
 from deploy.errors import DeployError
+from deploy.routes import current_routes
 
 TABLE = corpus.load_table()["cases"]
 CASES = sorted(TABLE)
 KEY = ":".join(GUEST_AUTH)
+APIMGMT = "/api/v1/web/whisk.system/apimgmt"
 
 
 def by_outcome(*outcomes: str) -> list[str]:
@@ -59,7 +60,7 @@ def test_the_counts(capsys):
             f"\nwskdeploy corpus: {len(CASES)} manifests: {counts['deploys']} deploy with"
             f" wskdeploy's entities ({len(local)} of them to localwhisk too, {len(feeds)} with"
             f" feed triggers), {counts['wskdeploy-refuses']} refused by wskdeploy and by us,"
-            f" {counts['unsupported']} refused as unsupported, {counts['needs-apis']} need apis"
+            f" {counts['unsupported']} refused as unsupported"
         )
     assert sum(counts.values()) == len(CASES)
 
@@ -87,15 +88,6 @@ def test_an_unsupported_feature_is_refused_naming_it(case):
     assert problems
     for problem in problems:
         assert any(reason in problem for reason in row["reasons"]), problem
-
-
-@pytest.mark.parametrize("case", by_outcome("needs-apis"))
-def test_routes_are_refused_until_they_are_supported(case):
-    refused = corpus.refusal(case, TABLE[case])
-    assert refused is not None, (
-        "apis are deployed now: give this row its entities and make it `deploys`"
-    )
-    assert "'apis'" in refused or "'config'" in refused
 
 
 # ---- against localwhisk -------------------------------------------------------------------
@@ -132,14 +124,27 @@ def everything(server: Any) -> dict[str, list[dict[str, Any]]]:
         )
         response.raise_for_status()
         found[collection] = response.json()
+    found["apis"] = apis(server)
     return found
+
+
+def apis(server: Any) -> list[dict[str, Any]]:
+    """The namespace's API gateway APIs (route management's getApi)."""
+    response = requests.get(f"{server.url}{APIMGMT}/getApi.http", auth=GUEST_AUTH, timeout=30)
+    response.raise_for_status()
+    return response.json()["apis"]
 
 
 def read_back(server: Any, plan: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """Each planned entity as the server now holds it, shaped like the plan model."""
     out = {}
+    routes = {e.name: e for e in current_routes(apis(server), {}, "_")}
     for change in plan["changes"]:
         kind, name = change["kind"], change["name"]
+        if kind == "api":
+            assert name in routes, (name, sorted(routes))
+            out[f"api {name}"] = corpus.shape_body("api", routes[name].body)
+            continue
         collection = "actions" if kind == "sequence" else f"{kind}s"
         response = requests.get(
             f"{server.url}/api/v1/namespaces/_/{collection}/{name}",
@@ -186,6 +191,14 @@ def comparable(
 
 def clean(server: Any) -> None:
     """Delete whatever a failed case left, so the next case starts from nothing."""
+    for api in apis(server):
+        base = api["value"]["apidoc"]["basePath"]
+        requests.delete(
+            f"{server.url}{APIMGMT}/deleteApi.http",
+            params={"basepath": base},
+            auth=GUEST_AUTH,
+            timeout=30,
+        )
     for collection in ("rules", "triggers", "actions", "packages"):
         for entity in everything(server)[collection]:
             name = entity["name"]
@@ -232,4 +245,10 @@ def deploy_and_undeploy(server: Any, tmp_path: Path, case: str) -> None:
     assert code == 0, err
     for first in reversed(row.get("before") or []):
         assert run(server, tmp_path, first, "undeploy")[0] == 0
-    assert everything(server) == {"packages": [], "actions": [], "triggers": [], "rules": []}
+    assert everything(server) == {
+        "packages": [],
+        "actions": [],
+        "triggers": [],
+        "rules": [],
+        "apis": [],
+    }
