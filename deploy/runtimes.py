@@ -107,6 +107,8 @@ def _kind(
 ) -> str | None:
     label = f"action {action.path}"
     written = None if action.inferred_runtime else action.runtime
+    if action.function is None and written and _family_absent(written, offer):
+        return written  # for preflight, as below
     if action.function is None:  # inline code
         if written in offer.kinds:
             return written
@@ -125,9 +127,10 @@ def _kind(
     extension = "zip" if zipped else action.function.suffix.lower().lstrip(".")
     family = offer.by_extension.get(extension)
     from_extension = offer.defaults.get(family or "")
-    if written and from_extension is None and written.partition(":")[0] not in offer.families:
-        # A family the target lacks altogether (the Python bundle against Adobe's Node.js
-        # only): kept as written, for preflight to name the manifest to deploy instead.
+    if written and from_extension is None and _family_absent(written, offer):
+        # A family the target lacks altogether, with no default to fall back on (the
+        # Python bundle against Adobe's Node.js only): kept as written, for preflight to
+        # name the manifest to deploy instead.
         return written
     if zipped:
         if written in offer.kinds:
@@ -163,6 +166,11 @@ def _kind(
         f" its default for .{extension} files (as wskdeploy does)"
     )
     return from_extension
+
+
+def _family_absent(written: str, offer: Offer) -> bool:
+    family = written.partition(":")[0].partition("@")[0]
+    return family not in offer.families and family not in offer.defaults
 
 
 _LANGUAGE = {"js": "Node.js", "py": "Python", "jar": "Java", "java": "Java", "rb": "Ruby"}
