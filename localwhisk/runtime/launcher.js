@@ -41,14 +41,27 @@ function LW_writeAll(fd, text) {
   }
 }
 
-function LW_endOfActivation() {
-  for (const fd of [1, 2]) {
-    try {
-      LW_writeAll(fd, LW_SENTINEL);
-    } catch (_) {
-      // stdout or stderr closed by the action: the runner stops waiting at EOF.
+function LW_mark(stream, fd) {
+  // Through the stream console.log writes to, as the runtime's writeMarkers does: node queues
+  // writes to a full pipe, and a sentinel written straight to the fd would overtake them (the
+  // rest of this activation's logs would land in the next one's). Resolves once it is flushed,
+  // so the logs are complete in the pipes before the result is written.
+  return new Promise((resolve) => {
+    if (!stream.writable) {
+      try {
+        LW_writeAll(fd, LW_SENTINEL);
+      } catch (_) {
+        // stdout or stderr closed by the action: the runner stops waiting at EOF.
+      }
+      resolve();
+      return;
     }
-  }
+    stream.write(LW_SENTINEL, () => resolve());
+  });
+}
+
+function LW_endOfActivation() {
+  return Promise.all([LW_mark(process.stdout, 1), LW_mark(process.stderr, 2)]);
 }
 
 function LW_reply(line) {
@@ -125,7 +138,7 @@ function LW_setContext(context) {
   LW_previous = current;
 }
 
-function LW_init(message) {
+async function LW_init(message) {
   const init = message.init;
   LW_setEnv(init.env);
   LW_setContext(init.context || {});
@@ -139,7 +152,7 @@ function LW_init(message) {
     if (typeof handler !== 'function') throw "Action entrypoint '" + main + "' is not a function.";
   } catch (error) {
     console.error('Error during initialization:', error);
-    LW_endOfActivation();
+    await LW_endOfActivation();
     const cause = error && error.stack ? String(error.stack) : String(error);
     LW_reply(JSON.stringify({ error: `Initialization has failed due to: ${cause}` }));
     process.exit(0);
@@ -177,7 +190,7 @@ async function LW_run(message) {
     // ({error: ...}); a synchronous throw is the runtime's 502 and stops the container.
     if (error instanceof LW_Thrown) {
       console.error(error.cause);
-      LW_endOfActivation();
+      await LW_endOfActivation();
       LW_fail(`An error has occurred: ${error.cause}`);
       return;
     }
@@ -186,7 +199,7 @@ async function LW_run(message) {
   if (result === undefined) result = {};
   if (typeof result !== 'object') {
     console.error(`Result must be of type object but has type "${typeof result}":`, result);
-    LW_endOfActivation();
+    await LW_endOfActivation();
     LW_fail('The action did not return a dictionary.');
     return;
   }
@@ -195,11 +208,11 @@ async function LW_run(message) {
     line = JSON.stringify(result);
   } catch (error) {
     console.error(error);
-    LW_endOfActivation();
+    await LW_endOfActivation();
     LW_fail(`An error has occurred: ${error}`);
     return;
   }
-  LW_endOfActivation();
+  await LW_endOfActivation();
   LW_reply(line === undefined ? '{}' : line);
 }
 
@@ -237,7 +250,7 @@ async function LW_serve() {
       const message = JSON.parse(Buffer.concat(pending).toString('utf8'));
       pending = [];
       if (!initialized) {
-        LW_init(message);
+        await LW_init(message);
         LW_handler = LW_call(LW_handler);
         initialized = true;
       } else {
