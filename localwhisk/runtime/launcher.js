@@ -22,8 +22,9 @@ const LW_PROTOCOL_FD = Number(process.argv[3] || 4);
 // The runtime's own modules (openwhisk, serialize-error), where require() finds them too.
 const LW_MODULES = (process.env.NODE_PATH || '').split(LW_path.delimiter)[0];
 const LW_SENTINEL = 'XXX_THE_END_OF_A_WHISK_ACTIVATION_XXX\n';
-// A reply that is not JSON (no JSON text starts with "!"): the activation failed in the
-// runtime itself, and the process must not be reused (runner.py reads it).
+// A reply that is not JSON (no JSON text starts with "!"): the process must not be reused,
+// and the activation failed in the runtime itself ("!" and a JSON string, the message) or
+// has its result ("!" and a JSON object or array) (outcomes.py reads it).
 const LW_FAILURE = '!';
 // `main` as the runtime accepts it in plain source: an identifier or a property path.
 const LW_MAIN_PATH = /^[A-Za-z_$][\w$]*(\.[A-Za-z_$][\w$]*)*$/;
@@ -62,6 +63,29 @@ function LW_mark(stream, fd) {
 
 function LW_endOfActivation() {
   return Promise.all([LW_mark(process.stdout, 1), LW_mark(process.stderr, 2)]);
+}
+
+function LW_endOfTask() {
+  // The runtime answers as soon as main's promise settles; a promise main rejected and left
+  // unhandled then ends its process (node's default, --unhandled-rejections=throw), so the
+  // next activation would find it dead. Node reports such a rejection when the current task
+  // ends: let it end here, and say whether one came, so the runner does not reuse the process.
+  let leftover = null;
+  const onRejection = (reason) => {
+    leftover = leftover || reason;
+    console.error('Unhandled promise rejection after the action returned:', reason);
+  };
+  const onException = (error) => {
+    leftover = leftover || error;
+    console.error('Uncaught exception after the action returned:', error);
+  };
+  process.on('unhandledRejection', onRejection);
+  process.on('uncaughtException', onException);
+  return new Promise((resolve) => setImmediate(resolve)).then(() => {
+    process.off('unhandledRejection', onRejection);
+    process.off('uncaughtException', onException);
+    return leftover !== null;
+  });
 }
 
 function LW_reply(line) {
@@ -183,18 +207,25 @@ async function LW_run(message) {
   LW_setContext(context);
   const args = value === null || value === undefined ? {} : value;
   let result;
+  let failed = false;
+  let thrown;
   try {
     result = await LW_handler(args);
   } catch (error) {
+    failed = true;
+    thrown = error;
+  }
+  const leftover = await LW_endOfTask();
+  if (failed) {
     // The promise of a handler that returned one rejects into an application error
     // ({error: ...}); a synchronous throw is the runtime's 502 and stops the container.
-    if (error instanceof LW_Thrown) {
-      console.error(error.cause);
+    if (thrown instanceof LW_Thrown) {
+      console.error(thrown.cause);
       await LW_endOfActivation();
-      LW_fail(`An error has occurred: ${error.cause}`);
+      LW_fail(`An error has occurred: ${thrown.cause}`);
       return;
     }
-    result = { error: error ? await LW_serializeError(error) : {} };
+    result = { error: thrown ? await LW_serializeError(thrown) : {} };
   }
   if (result === undefined) result = {};
   if (typeof result !== 'object') {
@@ -213,7 +244,8 @@ async function LW_run(message) {
     return;
   }
   await LW_endOfActivation();
-  LW_reply(line === undefined ? '{}' : line);
+  // After a leftover rejection the result stands, marked: this process must not serve again.
+  LW_reply((leftover ? LW_FAILURE : '') + (line === undefined ? '{}' : line));
 }
 
 class LW_Thrown {
