@@ -275,8 +275,9 @@ class Runner:
             return RunOutcome(
                 WHISK_ERROR, {"error": "The local server is shutting down."}, [], now, now
             )
-        if proc is not None and proc.exited.done():
-            # Died while idle (e.g. closed its own stdout): this slot gets a fresh process.
+        if proc is not None and (proc.exited.done() or proc.out_of_step()):
+            # Died while idle (e.g. closed its own stdout), or its result channel holds
+            # lines the action wrote there itself: this slot gets a fresh process.
             self._discard(proc)
             return None
         return proc
@@ -386,6 +387,7 @@ class Runner:
             complete = keep or status != DEVELOPER_ERROR
             if complete:
                 await proc.logs_settled(_SENTINEL_S)
+                keep = keep and not proc.out_of_step()
             return status, result, keep, False, size, complete
         if kind == "timeout":
             return (
