@@ -48,7 +48,7 @@ class _Run:
 
     who: Identity
     resolved: Resolved
-    args: dict[str, Any]
+    args: dict[str, Any] | list[Any]  # a list only as a sequence passes an array result on
     act: Activation  # the running record this run fills
     tid: str  # the transaction id of the request that started it
 
@@ -273,11 +273,12 @@ class Invoker:
                 break
             child = self._open(who, component, cause=act.activation_id)
             act.logs.append(child.activation_id)
-            inputs = current if isinstance(current, dict) else {"result": current}
+            # The previous result is the next input; an array goes on as it is, without
+            # the component's parameters (SequenceActions.invokeNextAction, then
+            # PrimitiveActions.invokeSimpleAction, merge only objects).
+            args = {**component.params, **current} if isinstance(current, dict) else current
             try:
-                step = replace(
-                    run, resolved=component, args={**component.params, **inputs}, act=child
-                )
+                step = replace(run, resolved=component, args=args, act=child)
                 await self._run(step, in_sequence=True)
             except asyncio.CancelledError:
                 if child.running:

@@ -57,7 +57,7 @@ def build_job(
     code: CodeSpec,
     who: Identity,
     resolved: Resolved,
-    args: dict[str, Any],
+    args: dict[str, Any] | list[Any],
     act: Activation,
     transaction_id: str,
     now_ms: int,

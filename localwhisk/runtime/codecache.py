@@ -21,6 +21,7 @@ from pathlib import Path
 
 from localwhisk.runtime.contract import CodeSpec
 from localwhisk.runtime.languages import PYTHON, language_of
+from localwhisk.runtime.outcomes import NO_BINARY
 
 MIB = 1024 * 1024
 # OpenWhisk bounds the zip (48 MB, ``exec`` size limit) but not what it expands to; here
@@ -30,7 +31,13 @@ MAX_ENTRIES = 100_000
 
 
 class CodeError(Exception):
-    """The action's code cannot be laid out; the message is the cause shown to the developer."""
+    """The action's code cannot be laid out. The message is the cause; ``result`` is what
+    the activation's result says: the cause itself, unless the runtime shows such failures
+    only in the logs."""
+
+    def __init__(self, cause: str, result: str | None = None) -> None:
+        super().__init__(cause)
+        self.result = cause if result is None else result
 
 
 def _safe_extract(data: bytes, target: Path) -> None:
@@ -58,6 +65,30 @@ def _safe_extract(data: bytes, target: Path) -> None:
             mode = (info.external_attr >> 16) & 0o777
             if mode and not info.is_dir():
                 os.chmod(target / info.filename, mode | 0o644)
+
+
+# apache/openwhisk-runtime-nodejs core/nodejsActionBase/runner.js: what /init answers for
+# an archive it cannot take (detectFileType, extractInTmpDir), after service.js's prefix.
+NODE_INIT_FAILED = "Initialization has failed due to: "
+NODE_UNSUPPORTED = (
+    "There was an error uncompressing the action archive. The file type is unsupported"
+)
+NODE_BAD_ZIP = "There was an error uncompressing the action Zip archive."
+ZIP_MAGIC = b"PK\x03\x04"
+GZIP_MAGIC = b"\x1f\x8b\x08"
+
+
+def _node_archive_error(data: bytes, exc: CodeError) -> CodeError:
+    """The Node.js runtime's words for an archive it cannot unpack; the detail in the logs."""
+    if data.startswith(ZIP_MAGIC):
+        answer = NODE_BAD_ZIP
+    elif data.startswith(GZIP_MAGIC):
+        # The runtime also takes tar.gz; localwhisk unpacks zips only, and says so.
+        answer = NODE_UNSUPPORTED
+        exc = CodeError("localwhisk unpacks zip archives only: zip the action instead of tar.gz.")
+    else:
+        answer = NODE_UNSUPPORTED
+    return CodeError(f"Error during initialization: {answer} ({exc})", NODE_INIT_FAILED + answer)
 
 
 def _check_expanded_size(archive: zipfile.ZipFile) -> None:
@@ -101,10 +132,17 @@ def _lay_out(spec: CodeSpec, code: str, target: Path) -> None:
                 data = base64.b64decode(code, validate=False)
             except (binascii.Error, ValueError) as exc:
                 raise CodeError(f"Unable to decode the zip file: {exc}.") from exc
-            _safe_extract(data, staging)
-            # Node.js's launcher looks for its entry point itself (package.json or index.js).
-            if language is PYTHON and not (staging / "__main__.py").is_file():
-                raise CodeError("Zip file does not include __main__.py.")
+            try:
+                _safe_extract(data, staging)
+                # Node.js's launcher looks for its entry point itself (package.json or index.js).
+                if language is PYTHON and not (staging / "__main__.py").is_file():
+                    raise CodeError("Zip file does not include __main__.py.")
+            except CodeError as exc:
+                if language is not PYTHON:
+                    raise _node_archive_error(data, exc) from exc
+                # The Python runtime unzips and checks in its compile step, whose failure
+                # it answers only with "see logs" (openwhisk-runtime-python bin/compile).
+                raise CodeError(str(exc), NO_BINARY) from exc
         else:
             if not code:
                 raise CodeError("Missing main/no code to execute.")

@@ -34,7 +34,8 @@ class CodeSpec:
 @dataclass(frozen=True)
 class RunJob:
     code: CodeSpec
-    params: dict[str, Any]  # the action's arguments (merged parameters)
+    params: dict[str, Any] | list[Any]  # the arguments (merged parameters); in a sequence,
+    # the previous component's array result as it is
     # The /run envelope fields other than value: namespace, action_name, action_version,
     # activation_id, transaction_id, deadline, and api_key only when provide-api-key allows.
     context: dict[str, str]

@@ -6,6 +6,12 @@ For Node.js actions it only bounds the process and then becomes ``node`` running
 Started blank (a prewarmed "stem cell"), it waits for one init line naming the action
 folder, imports the action, acks on fd 3, then serves one JSON line per activation the
 way ``openwhisk-runtime-python``'s ``launcher.py`` does. It must not import localwhisk.
+
+Init fails in the runtime's two ways. What its compile step checks (``bin/compile``:
+the virtualenv, the syntax) is answered with ``NO_BINARY`` on fd 3, the cause on
+stderr. Whatever goes wrong while the action's module runs ends the process, as it
+ends the runtime's ``exec__.py``, after the user's traceback (without this file's
+frames); the runner then answers as the runtime's proxy does.
 """
 
 from __future__ import annotations
@@ -47,6 +53,10 @@ SENTINEL = "XXX_THE_END_OF_A_WHISK_ACTIVATION_XXX"
 SENTINEL_LINE = SENTINEL.encode() + b"\n"
 # Exit status that tells the runner the action ran out of memory (its rlimit was hit).
 MEMORY_EXIT = 99
+START_EXIT = 1  # the action's module failed to load: the runner reports the exit
+# The runtime's answer to a failed compile step (outcomes.NO_BINARY; this file cannot import it).
+NO_BINARY = "The action failed to generate or locate a binary. See logs for details."
+_THIS_FILE = os.path.abspath(__file__)
 # argv[3] for a Node.js process: bound it here, then become node (see ``exec_node``).
 EXEC_NODE = "exec-node"
 NODE_PROTOCOL_FD = 4
@@ -128,7 +138,7 @@ def _activate_virtualenv(folder: str) -> None:
         return
     activate_this = os.path.join(venv, "bin", "activate_this.py")
     if not os.path.exists(activate_this):
-        raise InitError("Invalid virtualenv. Zip file does not include 'activate_this.py'.")
+        raise BuildError("Invalid virtualenv. Zip file does not include 'activate_this.py'.")
     with open(activate_this, encoding="utf-8") as f:
         exec(compile(f.read(), activate_this, "exec"), {"__file__": activate_this})
     # A virtualenv built on another machine may compute its paths wrongly; its
@@ -138,23 +148,55 @@ def _activate_virtualenv(folder: str) -> None:
             site.addsitedir(site_packages)
 
 
-class InitError(Exception):
-    """An init failure whose message is the whole cause (no exception type prefix)."""
+class BuildError(Exception):
+    """What the runtime's compile step finds wrong; the message is the whole cause."""
+
+
+class StartError(Exception):
+    """The module loaded but cannot be run; the message is the whole cause."""
+
+
+def _compile_main(folder: str) -> Any:
+    """The action's code object: a syntax error is a compile-step failure, as ``ast.parse``
+    in the runtime's ``bin/compile`` makes it."""
+    path = os.path.join(folder, "__main__.py")
+    with open(path, "rb") as f:
+        source = f.read()
+    try:
+        return compile(source, path, "exec")
+    except (SyntaxError, ValueError) as ex:  # ValueError: NUL bytes in the source
+        raise BuildError("".join(traceback.format_exception_only(type(ex), ex)).rstrip()) from ex
 
 
 def _load_main(folder: str, main_name: str) -> Main:
     _activate_virtualenv(folder)
+    code = _compile_main(folder)
     sys.path.insert(0, folder)
-    # Imported under the name the real runtime uses (main__), so an
+    # Run under the name the real runtime uses (main__), so an
     # `if __name__ == "__main__":` block in the action does not run.
     spec = importlib.util.spec_from_file_location("main__", os.path.join(folder, "__main__.py"))
     module = importlib.util.module_from_spec(spec)
     sys.modules["main__"] = module
-    spec.loader.exec_module(module)
+    exec(code, module.__dict__)
     fn = getattr(module, main_name, None)
     if not callable(fn):
-        raise InitError(f"The function '{main_name}' is not defined in __main__.py.")
+        raise StartError(f"The function '{main_name}' is not defined in __main__.py.")
     return fn
+
+
+def _report_start_failure(ex: BaseException) -> None:
+    """On stderr, what the interpreter would print had the action's module been the
+    program: its traceback from the action's first frame on, nothing for ``sys.exit(n)``."""
+    if isinstance(ex, StartError):
+        print(ex, file=sys.stderr)
+    elif isinstance(ex, SystemExit):
+        if ex.code is not None and not isinstance(ex.code, int):
+            print(ex.code, file=sys.stderr)
+    else:
+        tb = ex.__traceback__
+        while tb is not None and tb.tb_frame.f_code.co_filename == _THIS_FILE:
+            tb = tb.tb_next
+        traceback.print_exception(type(ex), ex, tb, file=sys.stderr)
 
 
 def _init(line: bytes) -> tuple[Main, set[str]]:
@@ -235,14 +277,18 @@ def run(result_fd: int, mode: str = CONTAIN_NONE) -> None:
         main, context_keys = _init(init_line)
     except MemoryError:
         os._exit(MEMORY_EXIT)
-    except BaseException as ex:  # SystemExit from import-time code is an init failure too
-        cause = str(ex) if isinstance(ex, InitError) else f"{type(ex).__name__}: {ex}"
-        if not isinstance(ex, InitError):
-            traceback.print_exc()
-        print(cause, file=sys.stderr, flush=True)
-        out.write(json.dumps({"error": cause}, ensure_ascii=False).encode("utf-8") + b"\n")
+    except BuildError as ex:
+        print(ex, file=sys.stderr, flush=True)
+        out.write(json.dumps({"error": NO_BINARY}).encode("utf-8") + b"\n")
         out.flush()
         return
+    except BaseException as ex:  # SystemExit from import-time code is a start failure too
+        _report_start_failure(ex)
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):
+                stream.flush()
+        # Not a normal exit: threads the module started must not keep the process alive.
+        os._exit(START_EXIT)
     out.write(b'{"ok": true}\n')
     out.flush()
     try:

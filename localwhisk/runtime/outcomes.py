@@ -20,6 +20,38 @@ EXITED = "The action did not produce a valid response and exited unexpectedly."
 NOT_A_DICT = "The action did not return a dictionary or array."
 OUT_OF_MEMORY = "The action exhausted its memory and was aborted."
 NO_INIT = "The action did not initialize and exited unexpectedly."
+# The ActionLoop proxy's words (apache/openwhisk-runtime-go ``openwhisk/initHandler.go``,
+# ``executor.go``, ``runHandler.go``; the Python images set OW_LOG_INIT_ERROR, so init
+# failures say "see logs" and the cause goes to the logs).
+NO_BINARY = "The action failed to generate or locate a binary. See logs for details."
+START_FAILED = "Cannot start action. Check logs for details."
+EXITED_DURING_INIT = "Command exited abruptly during initialization."
+COMMAND_EXITED = "command exited"
+# Runtimes built on that proxy: it outlives the action's process and answers for it, so
+# the invoker passes its words on. Elsewhere the process is the container, and its death
+# is the invoker's abnormalInitialization / abnormalRun (``Messages.scala``).
+_PROXIED = frozenset({"python"})
+
+
+def _proxied(kind: str) -> bool:
+    return kind.partition(":")[0] in _PROXIED
+
+
+def init_exit(kind: str) -> tuple[str, tuple[str, ...]]:
+    """(result error, stderr lines after the process's own) when it dies during init."""
+    if _proxied(kind):
+        return START_FAILED, (EXITED_DURING_INIT,)
+    return NO_INIT, ()
+
+
+def run_exit(kind: str) -> str:
+    """The result error when the process dies (or closes its result pipe) while running."""
+    return COMMAND_EXITED if _proxied(kind) else EXITED
+
+
+def invalid_init_response(text: str) -> str:
+    """An init reply that is not a JSON object with an ``error`` (``invalidInitResponse``)."""
+    return "The action failed during initialization" + (f": {text}" if text else ".")
 
 
 def now_ms() -> int:

@@ -33,13 +33,14 @@ from localwhisk.runtime.kinds import RUNNABLE_KINDS, cannot_run_message
 from localwhisk.runtime.languages import PYTHON, find_node, language_of
 from localwhisk.runtime.outcomes import (
     DID_NOT_RUN,
-    EXITED,
-    NO_INIT,
     OUT_OF_MEMORY,
     TRUNCATED_PREFIX_BYTES,
+    init_exit,
+    invalid_init_response,
     log_line,
     now_ms,
     outcome_for_result,
+    run_exit,
 )
 from localwhisk.runtime.pool import Pool
 
@@ -291,9 +292,11 @@ class Runner:
         timing["init_ms"] = int((time.monotonic() - init_started) * 1000)
         if failure is None:
             return proc, None
-        message, timed_out, logs = failure
+        message, timed_out, notes = failure
         if proc is not None:
-            logs = await self._dead_logs(proc, job)
+            logs = await self._dead_logs(proc, job, *notes)
+        else:
+            logs = [log_line("stderr", text) for text in (*notes, DID_NOT_RUN)]
         outcome = RunOutcome(
             DEVELOPER_ERROR,
             {"error": message},
@@ -323,9 +326,9 @@ class Runner:
             proc = await self._fresh(_spare_key(job))
         except CodeError as exc:
             self._forget_revision(key)
+            # The runtime's answer is the result; a cause it reports only in the logs goes there.
             cause = str(exc)
-            logs = [log_line("stderr", cause), log_line("stderr", DID_NOT_RUN)]
-            return None, (f"The action failed during initialization: {cause}", False, logs)
+            return None, (exc.result, False, () if cause == exc.result else (cause,))
         except BaseException:
             self._forget_revision(key)
             raise
@@ -353,24 +356,33 @@ class Runner:
         return proc, await self._init_reply(proc, job)
 
     async def _init_reply(self, proc: ChildIO, job: RunJob) -> tuple | None:
-        """None when the launcher acked its init, else (message, timed out, logs)."""
+        """None when the launcher acked its init, else (error, timed out, stderr notes).
+
+        As the invoker does (``ActivationResponse.processInitResponseContent``), the
+        runtime's ``error`` is the result unchanged; anything else is an invalid response.
+        """
         kind, data, _ = await proc.read_reply(job.timeout_ms / 1000)
         if kind == "timeout":
             return (
                 f"The action exceeded its time limits of {job.timeout_ms} milliseconds during initialization.",
                 True,
-                [],
+                (),
             )
         if kind == "line":
             try:
                 reply = json.loads(data)
             except ValueError:
-                reply = {"error": data.decode("utf-8", "replace")[:TRUNCATED_PREFIX_BYTES]}
+                reply = None
             if reply == {"ok": True}:
                 return None
-            cause = reply.get("error") if isinstance(reply, dict) else reply
-            return (f"The action failed during initialization: {cause}", False, [])
-        return (OUT_OF_MEMORY if await self._out_of_memory(proc) else NO_INIT, False, [])
+            if isinstance(reply, dict) and "error" in reply:
+                return (reply["error"], False, ())
+            text = data.decode("utf-8", "replace").strip()[:TRUNCATED_PREFIX_BYTES]
+            return (invalid_init_response(text), False, ())
+        if await self._out_of_memory(proc):
+            return (OUT_OF_MEMORY, False, ())
+        message, notes = init_exit(job.code.kind)
+        return (message, False, notes)
 
     async def _activate(
         self, proc: ChildIO, job: RunJob
@@ -398,7 +410,7 @@ class Runner:
                 None,
                 False,
             )
-        message = OUT_OF_MEMORY if await self._out_of_memory(proc) else EXITED
+        message = OUT_OF_MEMORY if await self._out_of_memory(proc) else run_exit(job.code.kind)
         return DEVELOPER_ERROR, {"error": message}, False, False, None, False
 
     async def _out_of_memory(self, proc: ChildIO) -> bool:
@@ -414,12 +426,13 @@ class Runner:
         # A PID namespace ends with its first process; without one, walk the tree.
         _kill(proc, tree=not self.isolation.sandboxed)
 
-    async def _dead_logs(self, proc: ChildIO, job: RunJob) -> list[str]:
-        """Kill the process tree, collect what it printed, add the developer-error line."""
+    async def _dead_logs(self, proc: ChildIO, job: RunJob, *notes: str) -> list[str]:
+        """Kill the process tree, collect what it printed, then ``notes`` (stderr lines of
+        the runtime's own) and the developer-error line."""
         self._kill(proc)
         await proc.exited
         await proc.drained(_SETTLE_S)
-        return proc.take_logs(job.logs_mb * MIB, DID_NOT_RUN)
+        return proc.take_logs(job.logs_mb * MIB, *notes, DID_NOT_RUN)
 
     async def close(self) -> None:
         """Kill every child, wait for them, remove the code folders; safe to call twice."""

@@ -161,3 +161,30 @@ def test_without_node_the_kinds_are_listed_and_invoking_names_the_fix(tmp_path: 
         )
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize(
+    ("archive", "answer", "logged"),
+    [
+        (
+            b"\x1f\x8b\x08\x00" + b"\x00" * 16,
+            "There was an error uncompressing the action archive. The file type is unsupported",
+            "localwhisk unpacks zip archives only: zip the action instead of tar.gz.",
+        ),
+        (
+            b"PK\x03\x04 broken",
+            "There was an error uncompressing the action Zip archive.",
+            "Invalid zip file",
+        ),
+    ],
+)
+def test_an_archive_node_cannot_unpack_is_answered_in_the_runtimes_words(
+    api: Client, archive: bytes, answer: str, logged: str
+) -> None:
+    name = unique()
+    code = base64.b64encode(archive).decode()
+    body = {"exec": {"kind": "nodejs:20", "code": code, "binary": True}}
+    assert api.put(f"{NS}/actions/{name}", body).status_code == 200
+    act = invoke(api, name)
+    assert act["response"]["result"] == {"error": f"Initialization has failed due to: {answer}"}
+    assert any(logged in line for line in act["logs"]), act["logs"]

@@ -2,11 +2,13 @@
 
 Each hostile action ends with the platform's status and message (apache/openwhisk
 ``common/scala/.../http/Messages.scala`` and ``containerpool/ContainerProxy.scala``:
-time limit, memory, log truncation, lost result channel, invalid result, process
-exit) and, while they all run at once, the server keeps answering GET /api/v1 and a
-warm no-op invoke: every probe request is answered 200. The Node.js table holds the
-same misbehaviours written the way a JavaScript action would commit them, plus what only
-JavaScript can do (an unhandled rejection, a BigInt or circular result). No timed
+time limit, memory, log truncation, invalid result; a lost result channel or a process
+exit in the words of each runtime: the Python runtime's proxy, apache/openwhisk-runtime-go
+``openwhisk/runHandler.go``, outlives the process, Node.js's runtime dies with it) and, while
+they all run at once, the server keeps answering GET /api/v1 and a warm no-op invoke: every
+probe request is answered 200. The Node.js table holds the same misbehaviours written the
+way a JavaScript action commits them, plus what only JavaScript can do (an unhandled
+rejection, a BigInt or circular result). No timed
 assertions here; ``bench/soak_localwhisk.py`` prints the p50 latencies.
 """
 
@@ -44,6 +46,9 @@ TIMEOUT_MS = 2000
 SLOW_MS = 20000  # for Node.js cases that must not hit the limit while all start at once
 DEV = "action developer error"
 APP = "application error"
+# The Python runtime's proxy outlives the action's process and says so
+# (apache/openwhisk-runtime-go openwhisk/runHandler.go); Node.js's runtime is the process.
+PY_EXITED = "command exited"
 EXITED = "The action did not produce a valid response and exited unexpectedly."
 TIME_LIMIT = f"The action exceeded its time limits of {TIMEOUT_MS} milliseconds."
 OOM = "The action exhausted its memory and was aborted."
@@ -98,7 +103,7 @@ BAD: dict[str, dict[str, Case]] = {
             "success",
             {"forked": 30},
         ),
-        "closer": Case("import os\ndef main(args):\n    os.close(3)\n    return {}\n", DEV, {"error": EXITED}),
+        "closer": Case("import os\ndef main(args):\n    os.close(3)\n    return {}\n", DEV, {"error": PY_EXITED}),
         "garbage": Case(
             "import os\ndef main(args):\n    os.write(3, b'garbage\\n')\n    return {}\n",
             DEV,
@@ -118,14 +123,14 @@ BAD: dict[str, dict[str, Case]] = {
             "def main(args):\n    d = r = {}\n    for _ in range(10000):\n"
             "        d['a'] = {}\n        d = d['a']\n    return r\n",
             DEV,
-            {"error": EXITED},
+            {"error": PY_EXITED},
         ),
-        "exiter": Case("import sys\ndef main(args):\n    sys.exit(3)\n", DEV, {"error": EXITED}),
-        "hard-exit": Case("import os\ndef main(args):\n    os._exit(0)\n", DEV, {"error": EXITED}),
+        "exiter": Case("import sys\ndef main(args):\n    sys.exit(3)\n", DEV, {"error": PY_EXITED}),
+        "hard-exit": Case("import os\ndef main(args):\n    os._exit(0)\n", DEV, {"error": PY_EXITED}),
         "segfault": Case(
             "import ctypes\ndef main(args):\n    ctypes.string_at(0)\n    return {}\n",
             DEV,
-            {"error": EXITED},
+            {"error": PY_EXITED},
         ),
         "stdin-reader": Case(  # the action's stdin is empty, not the protocol stream
             "import sys\ndef main(args):\n    return {'stdin': sys.stdin.read()}\n",

@@ -15,6 +15,7 @@ from localwhisk.platform.auth import Identity
 from localwhisk.platform.firing import fire
 from localwhisk.platform.invoker import STOPPED
 from localwhisk.platform.resolver import resolve_action
+from localwhisk.runtime.contract import RunOutcome
 from whiskfacts.guest import GUEST_KEY, GUEST_UUID
 
 GUEST = Identity("guest", GUEST_UUID, GUEST_KEY)
@@ -185,6 +186,40 @@ def test_sequences_chain_results_and_link_components(tmp_path):
     assert component is not None and component.cause == act.activation_id
     assert {"key": "causedBy", "value": "sequence"} in component.annotations
     assert {"key": "topmost", "value": True} in act.annotations
+
+
+def test_an_array_result_goes_on_as_the_array_itself(tmp_path):
+    """As the controller passes it on (SequenceActions.invokeNextAction): not wrapped,
+    and without the next component's parameters, which only merge into objects."""
+
+    def respond(job):
+        now = now_ms()
+        result = job.params if isinstance(job.params, list) else ["b", "a"]
+        return RunOutcome(SUCCESS, result, [], now, now + 1)
+
+    runner = FakeRunner(respond)
+    backend = make_backend(tmp_path, runner)
+    backend.store.put(code_action("split"))
+    backend.store.put(code_action("sort", parameters=[{"key": "added", "value": True}]))
+    backend.store.put(
+        Action(
+            "guest",
+            "seq",
+            exec={"kind": "sequence", "components": ["/guest/split", "/guest/sort"]},
+            limits={},
+            updated=1,
+        )
+    )
+
+    async def go():
+        resolved = resolve_action(backend.store, "guest", None, "seq", caller="guest")
+        return await backend.invoker.invoke(
+            GUEST, resolved, {"payload": "b a"}, blocking=True, wait_ms=5000, request_id="t"
+        )
+
+    act = asyncio.run(go()).activation
+    assert [job.params for job in runner.jobs] == [{"payload": "b a"}, ["b", "a"]]
+    assert act is not None and act.status == SUCCESS and act.result == ["b", "a"]
 
 
 def test_a_failing_component_stops_the_sequence(tmp_path):

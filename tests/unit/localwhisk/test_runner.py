@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from localwhisk.models import APPLICATION_ERROR, DEVELOPER_ERROR, SUCCESS
+from localwhisk.runtime import launcher, outcomes
 from localwhisk.runtime.contract import CodeSpec, RunJob, RunOutcome
 from localwhisk.runtime.runner import Runner
 from localwhisk.runtime.sandbox import Isolation
@@ -26,7 +27,12 @@ from localwhisk.runtime.sandbox import Isolation
 NO_SANDBOX = Isolation("none")
 
 DID_NOT_RUN = "The action did not initialize or run as expected. Log data might be missing."
-EXITED = "The action did not produce a valid response and exited unexpectedly."
+# The ActionLoop proxy's words (apache/openwhisk-runtime-go openwhisk/runHandler.go,
+# initHandler.go, executor.go), which the Python runtime answers with.
+EXITED = "command exited"
+NO_BINARY = "The action failed to generate or locate a binary. See logs for details."
+START_FAILED = "Cannot start action. Check logs for details."
+EXITED_DURING_INIT = "Command exited abruptly during initialization."
 LOG_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z (stdout|stderr): (.*)$")
 
 PID_ACTION = """
@@ -405,14 +411,6 @@ def test_reading_stdin_does_not_break_the_protocol(tmp_path: Path) -> None:
     [
         (spec("def main(args)\n    return {}\n"), "SyntaxError: "),
         (
-            spec("import no_such_module_here\ndef main(args):\n    return {}\n"),
-            "ModuleNotFoundError: No module named 'no_such_module_here'",
-        ),
-        (
-            spec("def handler(args):\n    return {}\n"),
-            "The function 'main' is not defined in __main__.py.",
-        ),
-        (
             spec(zipped({"other.py": "x = 1\n"}), binary=True),
             "Zip file does not include __main__.py.",
         ),
@@ -432,17 +430,74 @@ def test_reading_stdin_does_not_break_the_protocol(tmp_path: Path) -> None:
         ),
         (spec(base64.b64encode(b"not a zip").decode(), binary=True), "Invalid zip file: "),
     ],
-    ids=["syntax", "import", "no-main", "zip-no-main", "zip-slip", "bad-virtualenv", "not-a-zip"],
+    ids=["syntax", "zip-no-main", "zip-slip", "bad-virtualenv", "not-a-zip"],
 )
-def test_init_failures_are_developer_errors(tmp_path: Path, code: CodeSpec, cause: str) -> None:
+def test_build_failures_say_see_logs_and_log_the_cause(
+    tmp_path: Path, code: CodeSpec, cause: str
+) -> None:
+    """What the runtime's compile step rejects: its answer, the cause in the logs."""
     outcome = run_one(tmp_path, job(code))
-    assert outcome.status == DEVELOPER_ERROR
-    assert outcome.result["error"].startswith(f"The action failed during initialization: {cause}")
+    assert (outcome.status, outcome.result) == (DEVELOPER_ERROR, {"error": NO_BINARY})
     assert outcome.init_ms is not None
     logs = messages(outcome, "stderr")
     assert logs[-1] == DID_NOT_RUN
-    assert any(cause.strip() in line for line in logs)
+    assert any(line.startswith(cause) for line in logs), logs
     assert not (tmp_path / "evil.py").exists()
+
+
+@pytest.mark.parametrize(
+    ("code", "logged"),
+    [
+        (
+            spec("import no_such_module_here\ndef main(args):\n    return {}\n"),
+            [
+                "Traceback (most recent call last):",
+                'File "{main}", line 1, in <module>',
+                "import no_such_module_here",
+                "ModuleNotFoundError: No module named 'no_such_module_here'",
+            ],
+        ),
+        (
+            spec(
+                "def boom():\n    raise ValueError('no')\nboom()\ndef main(args):\n    return {}\n"
+            ),
+            [
+                "Traceback (most recent call last):",
+                'File "{main}", line 3, in <module>',
+                "boom()",
+                'File "{main}", line 2, in boom',
+                "raise ValueError('no')",
+                "ValueError: no",
+            ],
+        ),
+        (spec("import sys\nsys.exit(1)\n"), []),
+        (spec("import sys\nsys.exit('bye')\n"), ["bye"]),
+        (spec("import os\nos._exit(0)\n"), []),
+        (
+            spec("def handler(args):\n    return {}\n"),
+            ["The function 'main' is not defined in __main__.py."],
+        ),
+    ],
+    ids=["import", "raise", "sys.exit", "sys.exit-text", "os._exit", "no-main"],
+)
+def test_load_failures_cannot_start_and_log_only_the_users_traceback(
+    tmp_path: Path, code: CodeSpec, logged: list[str]
+) -> None:
+    """What fails while the module runs: the proxy's answer and line after the user's
+    own output, which holds no frame of the launcher or of importlib."""
+    outcome = run_one(tmp_path, job(code), prewarm=0)
+    assert (outcome.status, outcome.result) == (DEVELOPER_ERROR, {"error": START_FAILED})
+    logs = messages(outcome, "stderr")
+    main = r"/\S+/code/[0-9a-f]+/__main__\.py"  # the revision's folder, gone with the runner
+    expected = [re.escape(line).replace(re.escape("{main}"), main) for line in logged]
+    expected += [re.escape(EXITED_DURING_INIT), re.escape(DID_NOT_RUN)]
+    assert len(logs) == len(expected), logs
+    assert all(re.fullmatch(want, got) for want, got in zip(expected, logs, strict=True)), logs
+
+
+def test_the_launcher_words_a_failed_build_as_the_platform_does() -> None:
+    # launcher.py cannot import localwhisk, so it keeps its own copy of the text.
+    assert launcher.NO_BINARY == outcomes.NO_BINARY == NO_BINARY
 
 
 def test_zip_with_package_and_custom_main(tmp_path: Path) -> None:
