@@ -42,27 +42,34 @@ function LW_writeAll(fd, text) {
   }
 }
 
-function LW_mark(stream, fd) {
-  // Through the stream console.log writes to, as the runtime's writeMarkers does: node queues
-  // writes to a full pipe, and a sentinel written straight to the fd would overtake them (the
-  // rest of this activation's logs would land in the next one's). Resolves once it is flushed,
-  // so the logs are complete in the pipes before the result is written.
-  return new Promise((resolve) => {
-    if (!stream.writable) {
-      try {
-        LW_writeAll(fd, LW_SENTINEL);
-      } catch (_) {
-        // stdout or stderr closed by the action: the runner stops waiting at EOF.
-      }
-      resolve();
-      return;
-    }
-    stream.write(LW_SENTINEL, () => resolve());
-  });
+function LW_flushed(stream) {
+  // Resolves once what the action wrote to this stream has left node: console.log to a full
+  // pipe is queued, and the result must not overtake it (nor be answered while the rest of
+  // this activation's logs could still be lost with the process).
+  if (!stream.writable || stream.writableLength === 0) return Promise.resolve();
+  return new Promise((resolve) => stream.write('', () => resolve()));
 }
 
 function LW_endOfActivation() {
-  return Promise.all([LW_mark(process.stdout, 1), LW_mark(process.stderr, 2)]);
+  // Through the streams console.log writes to, as the runtime's writeMarkers does, so a
+  // sentinel never overtakes a line still queued in them.
+  for (const [stream, fd] of [[process.stdout, 1], [process.stderr, 2]]) {
+    try {
+      if (stream.writable) stream.write(LW_SENTINEL);
+      else LW_writeAll(fd, LW_SENTINEL);
+    } catch (_) {
+      // stdout or stderr closed by the action: the runner stops waiting at EOF.
+    }
+  }
+}
+
+async function LW_answer(line) {
+  // Logs flushed, then the reply, then the sentinels: once the runner has seen both
+  // sentinels, everything written to fd 3 during this activation is in its pipe, so a line
+  // the action wrote there itself is found before the process serves again (runner.py).
+  await Promise.all([LW_flushed(process.stdout), LW_flushed(process.stderr)]);
+  LW_reply(line);
+  LW_endOfActivation();
 }
 
 function LW_endOfTask() {
@@ -93,7 +100,7 @@ function LW_reply(line) {
 }
 
 function LW_fail(message) {
-  LW_reply(LW_FAILURE + JSON.stringify(message));
+  return LW_answer(LW_FAILURE + JSON.stringify(message));
 }
 
 function LW_evalSource(LW_code, LW_main, LW_dir) {
@@ -176,9 +183,8 @@ async function LW_init(message) {
     if (typeof handler !== 'function') throw "Action entrypoint '" + main + "' is not a function.";
   } catch (error) {
     console.error('Error during initialization:', error);
-    await LW_endOfActivation();
     const cause = error && error.stack ? String(error.stack) : String(error);
-    LW_reply(JSON.stringify({ error: `Initialization has failed due to: ${cause}` }));
+    await LW_answer(JSON.stringify({ error: `Initialization has failed due to: ${cause}` }));
     process.exit(0);
   }
   LW_handler = handler;
@@ -221,8 +227,7 @@ async function LW_run(message) {
     // ({error: ...}); a synchronous throw is the runtime's 502 and stops the container.
     if (thrown instanceof LW_Thrown) {
       console.error(thrown.cause);
-      await LW_endOfActivation();
-      LW_fail(`An error has occurred: ${thrown.cause}`);
+      await LW_fail(`An error has occurred: ${thrown.cause}`);
       return;
     }
     result = { error: thrown ? await LW_serializeError(thrown) : {} };
@@ -230,8 +235,7 @@ async function LW_run(message) {
   if (result === undefined) result = {};
   if (typeof result !== 'object') {
     console.error(`Result must be of type object but has type "${typeof result}":`, result);
-    await LW_endOfActivation();
-    LW_fail('The action did not return a dictionary.');
+    await LW_fail('The action did not return a dictionary.');
     return;
   }
   let line;
@@ -239,13 +243,11 @@ async function LW_run(message) {
     line = JSON.stringify(result);
   } catch (error) {
     console.error(error);
-    await LW_endOfActivation();
-    LW_fail(`An error has occurred: ${error}`);
+    await LW_fail(`An error has occurred: ${error}`);
     return;
   }
-  await LW_endOfActivation();
   // After a leftover rejection the result stands, marked: this process must not serve again.
-  LW_reply((leftover ? LW_FAILURE : '') + (line === undefined ? '{}' : line));
+  await LW_answer((leftover ? LW_FAILURE : '') + (line === undefined ? '{}' : line));
 }
 
 class LW_Thrown {
