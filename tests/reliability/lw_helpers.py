@@ -62,7 +62,10 @@ NOOP = "def main(args):\n    return {}\n"
 # The same actions in each language the server runs; the reliability tests that take a
 # ``language`` parameter run their scenario once per language, the same checks each time.
 KINDS_OF = {"python": "python:3.11", "nodejs": "nodejs:20"}
-ECHOES = {"python": ECHO, "nodejs": "function main(args) { return {n: args.n === undefined ? null : args.n} }"}
+ECHOES = {
+    "python": ECHO,
+    "nodejs": "function main(args) { return {n: args.n === undefined ? null : args.n} }",
+}
 NOOPS = {"python": NOOP, "nodejs": "function main() { return {} }"}
 NODE = shutil.which("node")
 
@@ -73,6 +76,8 @@ def language_params() -> list[Any]:
 
     no_node = pytest.mark.skipif(NODE is None, reason="needs node on PATH: Node.js NOT tested")
     return [pytest.param("python"), pytest.param("nodejs", marks=no_node)]
+
+
 # Load entities: one action per kind of traffic, so records are easy to tell apart.
 LOAD_ACTION = "lw-load"
 WEB_ACTION = "lw-web"
@@ -581,10 +586,12 @@ def descendants(root: int) -> dict[int, list[bytes]]:
     return found
 
 
-def node_launchers(server_pid: int) -> set[int]:
-    """Host pids of the server's Node.js action processes (node running launcher.js)."""
+def action_processes(server_pid: int) -> set[int]:
+    """Host pids of the server's action processes (Python or Node.js running a launcher),
+    warm or spare; not the sandboxes around them."""
     return {
         pid
         for pid, argv in descendants(server_pid).items()
-        if argv[0].endswith(b"node") and any(arg.endswith(b"launcher.js") for arg in argv)
+        if not argv[0].endswith(b"bwrap")
+        and any(arg.endswith((b"launcher.py", b"launcher.js")) for arg in argv)
     }

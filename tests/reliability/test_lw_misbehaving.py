@@ -27,9 +27,9 @@ from lw_helpers import (
     NOOPS,
     NS,
     action_body,
+    action_processes,
     descendants,
     language_params,
-    node_launchers,
     probe,
     put,
     session,
@@ -43,7 +43,7 @@ from localwhisk.runtime.sandbox import choose
 pytestmark = pytest.mark.integration
 
 TIMEOUT_MS = 2000
-SLOW_MS = 20000  # for Node.js cases that must not hit the limit while all start at once
+SLOW_MS = 20000  # for the cases that must not hit the limit while all run at once
 DEV = "action developer error"
 APP = "application error"
 # The Python runtime's proxy outlives the action's process and says so
@@ -71,18 +71,24 @@ class Case(NamedTuple):
     source: str
     status: str  # response.status
     result: Any  # response.result; a str is the start of result["error"]
-    timeout: int = TIMEOUT_MS
+    timeout: int = SLOW_MS
     memory: int = 128
     log: str = ""  # a text some log line must hold
 
 
 BAD: dict[str, dict[str, Case]] = {
     "python": {
-        "loop": Case("def main(args):\n    while True:\n        pass\n", DEV, {"error": TIME_LIMIT}),
+        "loop": Case(
+            "def main(args):\n    while True:\n        pass\n",
+            DEV,
+            {"error": TIME_LIMIT},
+            TIMEOUT_MS,
+        ),
         "sleeper": Case(
             "import time\ndef main(args):\n    time.sleep(120)\n    return {}\n",
             DEV,
             {"error": TIME_LIMIT},
+            TIMEOUT_MS,
         ),
         "hog": Case(  # prints the megabytes it holds: the last figure is below the limit
             "def main(args):\n    hoard = []\n    while True:\n"
@@ -103,7 +109,11 @@ BAD: dict[str, dict[str, Case]] = {
             "success",
             {"forked": 30},
         ),
-        "closer": Case("import os\ndef main(args):\n    os.close(3)\n    return {}\n", DEV, {"error": PY_EXITED}),
+        "closer": Case(
+            "import os\ndef main(args):\n    os.close(3)\n    return {}\n",
+            DEV,
+            {"error": PY_EXITED},
+        ),
         "garbage": Case(
             "import os\ndef main(args):\n    os.write(3, b'garbage\\n')\n    return {}\n",
             DEV,
@@ -126,7 +136,9 @@ BAD: dict[str, dict[str, Case]] = {
             {"error": PY_EXITED},
         ),
         "exiter": Case("import sys\ndef main(args):\n    sys.exit(3)\n", DEV, {"error": PY_EXITED}),
-        "hard-exit": Case("import os\ndef main(args):\n    os._exit(0)\n", DEV, {"error": PY_EXITED}),
+        "hard-exit": Case(
+            "import os\ndef main(args):\n    os._exit(0)\n", DEV, {"error": PY_EXITED}
+        ),
         "segfault": Case(
             "import ctypes\ndef main(args):\n    ctypes.string_at(0)\n    return {}\n",
             DEV,
@@ -139,11 +151,12 @@ BAD: dict[str, dict[str, Case]] = {
         ),
     },
     "nodejs": {
-        "loop": Case("function main() { for (;;) {} }", DEV, {"error": TIME_LIMIT}),
+        "loop": Case("function main() { for (;;) {} }", DEV, {"error": TIME_LIMIT}, TIMEOUT_MS),
         "sleeper": Case(
             "async function main() { await new Promise((r) => setTimeout(r, 1e9)); return {} }",
             DEV,
             {"error": TIME_LIMIT},
+            TIMEOUT_MS,
         ),
         **{
             f"hog-{mb}": Case(  # V8's heap, bounded by --max-old-space-size below the limit
@@ -151,8 +164,7 @@ BAD: dict[str, dict[str, Case]] = {
                 " for (;;) { a.push(new Array(1 << 20).fill(1.5)); console.log(8 * a.length) } }",
                 DEV,
                 {"error": OOM},
-                SLOW_MS,
-                mb,
+                memory=mb,
             )
             for mb in (128, 256)
         },
@@ -161,20 +173,17 @@ BAD: dict[str, dict[str, Case]] = {
             " a.push(Buffer.alloc(16 * 1024 * 1024, 1)); console.log(16 * a.length) } }",
             DEV,
             {"error": OOM},
-            SLOW_MS,
         ),
         "one-big-buffer": Case(  # a single allocation past the data limit: node throws
             "function main() { return {n: Buffer.alloc(1024 * 1024 * 1024).length} }",
             DEV,
             {"error": "An error has occurred: RangeError: Array buffer allocation failed"},
-            SLOW_MS,
         ),
         "chatty": Case(
             "function main() { const line = 'x'.repeat(1023);"
             " for (let i = 0; i < 50 * 1024; i++) console.log(line); return {ok: true} }",
             "success",
             {"ok": True},
-            SLOW_MS,
         ),
         "forker": Case(
             "function main() { const cp = require('child_process');"
@@ -182,69 +191,61 @@ BAD: dict[str, dict[str, Case]] = {
             " return {forked: 30} }",
             "success",
             {"forked": 30},
-            SLOW_MS,
         ),
-        "closer": Case("function main() { require('fs').closeSync(3); return {} }", DEV, {"error": EXITED}, SLOW_MS),
+        "closer": Case(
+            "function main() { require('fs').closeSync(3); return {} }", DEV, {"error": EXITED}
+        ),
         "garbage": Case(
             "function main() { require('fs').writeSync(3, 'garbage\\n'); return {} }",
             DEV,
             {"error": GARBAGE},
-            SLOW_MS,
         ),
         "huge-line": Case(
             f"function main() {{ require('fs').writeSync(3, 'x'.repeat({HUGE}) + '\\n'); return {{}} }}",
             APP,
             too_long("x" * HUGE),
-            SLOW_MS,
         ),
         "big-result": Case(
             f"function main() {{ return {{x: 'y'.repeat({BIG})}} }}",
             APP,
             too_long('{"x":"' + "y" * BIG + '"}'),
-            SLOW_MS,
         ),
         "deep": Case(
             "function main() { let d = {}; const r = d;"
             " for (let i = 0; i < 10000; i++) { d.a = {}; d = d.a } return r }",
             DEV,
             {"error": "An error has occurred: RangeError: Maximum call stack size exceeded"},
-            SLOW_MS,
         ),
         "bigint": Case(
             "function main() { return {n: 10n} }",
             DEV,
             {"error": "An error has occurred: TypeError: Do not know how to serialize a BigInt"},
-            SLOW_MS,
         ),
         "circular": Case(
             "function main() { const o = {}; o.o = o; return o }",
             DEV,
             "An error has occurred: TypeError: Converting circular structure to JSON",
-            SLOW_MS,
         ),
-        "exiter": Case("function main() { process.exit(3) }", DEV, {"error": EXITED}, SLOW_MS),
-        "hard-exit": Case("function main() { process.exit(0) }", DEV, {"error": EXITED}, SLOW_MS),
+        "exiter": Case("function main() { process.exit(3) }", DEV, {"error": EXITED}),
+        "hard-exit": Case("function main() { process.exit(0) }", DEV, {"error": EXITED}),
         "killer": Case(
-            "function main() { process.kill(process.pid, 'SIGKILL') }", DEV, {"error": EXITED}, SLOW_MS
+            "function main() { process.kill(process.pid, 'SIGKILL') }", DEV, {"error": EXITED}
         ),
         "stdin-reader": Case(
             "function main() { return {stdin: require('fs').readFileSync(0, 'utf8')} }",
             "success",
             {"stdin": ""},
-            SLOW_MS,
         ),
         "fd4-reader": Case(  # the protocol pipe: this activation's line is taken, the next not sent
             "function main() { try { require('fs').readSync(4, Buffer.alloc(64)); return {read: 'data'} }"
             " catch (e) { return {read: e.code} } }",
             "success",
             {"read": "EAGAIN"},
-            SLOW_MS,
         ),
         "unhandled": Case(  # the result stands; the rejection is in its logs
             "function main() { Promise.reject(new Error('stray')); return {ok: true} }",
             "success",
             {"ok": True},
-            SLOW_MS,
             log="Unhandled promise rejection after the action returned: Error: stray",
         ),
     },
@@ -349,7 +350,7 @@ def test_misbehaving_actions_end_correctly_while_the_server_keeps_answering(tmp_
         _, _, bad_after = probe(server.url, 5)
         assert bad_after == 0
         started = set(descendants(server.process.pid))  # launchers, sandboxes, forked sleeps
-        assert language != "nodejs" or node_launchers(server.process.pid)
+        assert action_processes(server.process.pid) & started  # so "gone" below means something
     finally:
         assert server.stop() == 0
     assert until_gone(started), "an action process outlived the server"
@@ -378,8 +379,12 @@ def until_gone(pids: set[int], timeout: float = 10.0) -> bool:
 
 
 SANDBOXED = choose("auto").sandboxed
+needs_bwrap = pytest.mark.skipif(
+    not SANDBOXED, reason="bubblewrap cannot start here: sandbox NOT tested"
+)
 
-ESCAPES = """
+ESCAPES = {
+    "python": """
 import os, signal
 def main(args):
     if os.fork() == 0:  # a detached grandchild that would outlive everything
@@ -392,7 +397,7 @@ def main(args):
     try:
         for _ in range(1500):
             if os.fork() == 0:
-                os.execv("/bin/sleep", ["sleep", "30"])
+                os.execv("/bin/sleep", ["sleep", args["storm"]])
             forks += 1
     except OSError:
         pass
@@ -401,8 +406,40 @@ def main(args):
         stopped = True
     except OSError:
         stopped = False
-    return {"forks": forks, "stopped": stopped}
-"""
+    return {"forks": forks, "refused": 1500 - forks, "stopped": stopped}
+""",
+    "nodejs": """
+const cp = require('child_process');
+async function main(args) {
+  // A detached child (a session of its own) that would outlive everything.
+  cp.spawn('/bin/sleep', [args.token], {detached: true, stdio: 'ignore'}).unref();
+  let forks = 0, refused = 0;
+  const settled = [];
+  for (let i = 0; i < 1500; i++) {
+    let child;
+    try {
+      child = cp.spawn('/bin/sleep', [args.storm], {stdio: 'ignore'});
+    } catch (e) {
+      refused++;
+      continue;
+    }
+    settled.push(new Promise((done) => {
+      child.once('spawn', () => { forks++; done() });
+      child.once('error', () => { refused++; done() });
+    }));
+  }
+  await Promise.all(settled);
+  let stopped;
+  try {
+    process.kill(args.server, 'SIGSTOP');
+    stopped = true;
+  } catch (e) {
+    stopped = false;
+  }
+  return {forks, refused, stopped};
+}
+""",
+}
 
 
 def _sleepers(token: str) -> list[int]:
@@ -416,40 +453,129 @@ def _sleepers(token: str) -> list[int]:
     return found
 
 
-@pytest.mark.skipif(not SANDBOXED, reason="bubblewrap cannot start here: sandbox NOT tested")
-def test_a_sandboxed_action_cannot_stop_the_server_fork_storm_or_outlive_it(tmp_path):
+@needs_bwrap
+@pytest.mark.parametrize("language", language_params())
+def test_a_sandboxed_action_cannot_stop_the_server_fork_storm_or_outlive_it(tmp_path, language):
     """Through a real server: SIGSTOP on the server fails, forks stop at the platform's
-    1024 processes, and a setsid grandchild ends with the server (and is not back after
-    a restart)."""
+    1024 processes, and a setsid grandchild (Node.js: a detached child) ends with the
+    server, as does the storm (and neither is back after a restart)."""
     token = f"7200.{os.getpid() % 997}"
+    storm = f"30.{os.getpid() % 997}"
     server = start_server(tmp_path / "data")
     try:
         assert any("isolation: bubblewrap" in line for line in server.output)
         s = session()
-        put(s, server.url, f"{NS}/actions/lw-noop", action_body(NOOP))  # what probe invokes
-        put(s, server.url, f"{NS}/actions/escape", action_body(ESCAPES, limits={"timeout": 60000}))
+        noop = action_body(NOOPS[language], language=language)
+        put(s, server.url, f"{NS}/actions/lw-noop", noop)  # what probe invokes
+        escape = action_body(ESCAPES[language], language=language, limits={"timeout": 60000})
+        put(s, server.url, f"{NS}/actions/escape", escape)
         r = s.post(
             f"{server.url}{NS}/actions/escape?blocking=true&result=true",
-            json={"token": token, "server": server.process.pid},
+            json={"token": token, "storm": storm, "server": server.process.pid},
             timeout=90,
         )
         s.close()
         assert r.status_code == 200, r.text[:300]
-        assert r.json() == {"forks": launcher.MAX_PROCESSES - 2, "stopped": False}
+        escaped = r.json()
+        assert escaped["stopped"] is False and escaped["forks"] + escaped["refused"] == 1500
+        if language == "python":  # the launcher and the grandchild count too
+            assert escaped["forks"] == launcher.MAX_PROCESSES - 2
+        else:  # node's own threads count as processes too, a handful
+            assert launcher.MAX_PROCESSES - 32 <= escaped["forks"] < launcher.MAX_PROCESSES
         assert probe(server.url, 2)[2] == 0  # still answering
-        assert _sleepers(token)  # alive while its warm process lives
+        assert _sleepers(token) and _sleepers(storm)  # alive while its warm process lives
     finally:
         assert server.stop() == 0
     deadline = time.monotonic() + 10
-    while _sleepers(token) and time.monotonic() < deadline:
+    while (_sleepers(token) or _sleepers(storm)) and time.monotonic() < deadline:
         time.sleep(0.05)
-    left = _sleepers(token)
+    left = _sleepers(token) + _sleepers(storm)
     for pid in left:
         os.kill(pid, signal.SIGKILL)
-    assert not left, "a setsid grandchild outlived the server"
+    assert not left, "a detached process or the storm outlived the server"
     again = start_server(tmp_path / "data")
     try:
         assert not _sleepers(token)
         assert len(list((tmp_path / "data" / "work").glob("runner-*"))) == 1
     finally:
         again.stop()
+
+
+PROBES = {
+    "python": """
+import errno
+def main(args):
+    found = {}
+    for path in args["read"]:
+        try:
+            with open(path, "rb") as f:
+                found[path] = f"read {len(f.read())} bytes"
+        except OSError as exc:
+            found[path] = errno.errorcode.get(exc.errno, str(exc.errno))
+    for path in args["write"]:
+        try:
+            with open(path, "w") as f:
+                f.write("x")
+            found[path] = "written"
+        except OSError as exc:
+            found[path] = errno.errorcode.get(exc.errno, str(exc.errno))
+    return found
+""",
+    "nodejs": """
+const fs = require('fs');
+function main(args) {
+  const found = {};
+  for (const path of args.read) {
+    try { found[path] = `read ${fs.readFileSync(path).length} bytes` } catch (e) { found[path] = e.code }
+  }
+  for (const path of args.write) {
+    try { fs.writeFileSync(path, 'x'); found[path] = 'written' } catch (e) { found[path] = e.code }
+  }
+  return found;
+}
+""",
+}
+
+
+@needs_bwrap
+@pytest.mark.parametrize("language", language_params())
+def test_a_sandboxed_action_reads_none_of_the_servers_files_and_writes_only_scratch(
+    tmp_path, language
+):
+    """The data folder (database, its WAL), the server's ~/.wskprops and its /proc entries
+    cannot be read; nothing outside /tmp and /dev/shm can be written."""
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / ".wskprops").write_text("APIHOST=https://example.invalid\nAUTH=h5-not-to-be-read\n")
+    data = tmp_path / "data"
+    server = start_server(data, env={**os.environ, "HOME": str(home)})
+    try:
+        s = session()
+        probe_body = action_body(PROBES[language], language=language)
+        put(s, server.url, f"{NS}/actions/files", probe_body)
+        reads = [
+            str(data / "localwhisk.db"),
+            str(data / "localwhisk.db-wal"),
+            str(home / ".wskprops"),
+            f"/proc/{server.process.pid}/environ",
+            f"/proc/{server.process.pid}/cmdline",
+        ]
+        writes = ["/tmp/scratch", "/dev/shm/scratch", "/action/x", "/etc/x", "/x", "/usr/x"]
+        writes += [str(data / "x"), str(home / "x")]
+        r = s.post(
+            f"{server.url}{NS}/actions/files?blocking=true&result=true",
+            json={"read": reads, "write": writes},
+            timeout=90,
+        )
+        s.close()
+        assert r.status_code == 200, r.text[:300]
+        found = r.json()
+        assert (data / "localwhisk.db").is_file()  # there to be read, had the action reach
+        for path in reads:
+            assert not found[path].startswith("read"), (path, found[path])
+        assert found["/tmp/scratch"] == found["/dev/shm/scratch"] == "written"
+        for path in writes[2:]:
+            assert found[path] != "written", (path, found[path])
+        assert not (data / "x").exists() and not (home / "x").exists()
+    finally:
+        assert server.stop() == 0
