@@ -46,16 +46,19 @@ function LW_flushed(stream) {
   // Resolves once what the action wrote to this stream has left node: console.log to a full
   // pipe is queued, and the result must not overtake it (nor be answered while the rest of
   // this activation's logs could still be lost with the process).
-  if (!stream.writable || stream.writableLength === 0) return Promise.resolve();
   return new Promise((resolve) => stream.write('', () => resolve()));
 }
 
+function LW_queued(stream) {
+  return stream.writable && stream.writableLength > 0;
+}
+
 function LW_endOfActivation() {
-  // Through the streams console.log writes to, as the runtime's writeMarkers does, so a
-  // sentinel never overtakes a line still queued in them.
+  // Behind what is still queued in the streams console.log writes to, as the runtime's
+  // writeMarkers does, so a sentinel never overtakes a line; straight to the fd otherwise.
   for (const [stream, fd] of [[process.stdout, 1], [process.stderr, 2]]) {
     try {
-      if (stream.writable) stream.write(LW_SENTINEL);
+      if (LW_queued(stream)) stream.write(LW_SENTINEL);
       else LW_writeAll(fd, LW_SENTINEL);
     } catch (_) {
       // stdout or stderr closed by the action: the runner stops waiting at EOF.
@@ -67,31 +70,45 @@ async function LW_answer(line) {
   // Logs flushed, then the reply, then the sentinels: once the runner has seen both
   // sentinels, everything written to fd 3 during this activation is in its pipe, so a line
   // the action wrote there itself is found before the process serves again (runner.py).
-  await Promise.all([LW_flushed(process.stdout), LW_flushed(process.stderr)]);
+  const queued = [process.stdout, process.stderr].filter(LW_queued);
+  if (queued.length > 0) await Promise.all(queued.map(LW_flushed));
   LW_reply(line);
   LW_endOfActivation();
 }
 
+// The reason of the rejection LW_endOfTask makes to learn that node has reported main's.
+const LW_PROBE = Symbol('the end of the task');
+
 function LW_endOfTask() {
   // The runtime answers as soon as main's promise settles; a promise main rejected and left
-  // unhandled then ends its process (node's default, --unhandled-rejections=throw), so the
-  // next activation would find it dead. Node reports such a rejection when the current task
-  // ends: let it end here, and say whether one came, so the runner does not reuse the process.
-  let leftover = null;
-  const onRejection = (reason) => {
-    leftover = leftover || reason;
-    console.error('Unhandled promise rejection after the action returned:', reason);
-  };
-  const onException = (error) => {
-    leftover = leftover || error;
-    console.error('Uncaught exception after the action returned:', error);
-  };
-  process.on('unhandledRejection', onRejection);
-  process.on('uncaughtException', onException);
-  return new Promise((resolve) => setImmediate(resolve)).then(() => {
-    process.off('unhandledRejection', onRejection);
-    process.off('uncaughtException', onException);
-    return leftover !== null;
+  // unhandled then ends its process (node's default, --unhandled-rejections=throw), and the
+  // next activation would find it dead. Node reports the rejections a task left unhandled,
+  // in the order they were made, once its microtasks are done (processPromiseRejections in
+  // lib/internal/process/promises.js): one made here, after main settled, is reported after
+  // all of main's, so when it arrives the answer is known without a turn of the event loop.
+  // Resolves to whether one came, so the runner does not reuse the process.
+  if (process.listenerCount('unhandledRejection') > 0) {
+    return Promise.resolve(false); // the action handles its rejections: node ends nothing
+  }
+  return new Promise((resolve) => {
+    let leftover = false;
+    const onException = (error) => {
+      leftover = true;
+      console.error('Uncaught exception after the action returned:', error);
+    };
+    const onRejection = (reason) => {
+      if (reason !== LW_PROBE) {
+        leftover = true;
+        console.error('Unhandled promise rejection after the action returned:', reason);
+        return;
+      }
+      process.off('unhandledRejection', onRejection);
+      process.off('uncaughtException', onException);
+      resolve(leftover);
+    };
+    process.on('unhandledRejection', onRejection);
+    if (process.listenerCount('uncaughtException') === 0) process.on('uncaughtException', onException);
+    Promise.reject(LW_PROBE);
   });
 }
 
