@@ -22,9 +22,9 @@ const LW_PROTOCOL_FD = Number(process.argv[3] || 4);
 // The runtime's own modules (openwhisk, serialize-error), where require() finds them too.
 const LW_MODULES = (process.env.NODE_PATH || '').split(LW_path.delimiter)[0];
 const LW_SENTINEL = 'XXX_THE_END_OF_A_WHISK_ACTIVATION_XXX\n';
-// A reply that is not JSON (no JSON text starts with "!"): the process must not be reused,
-// and the activation failed in the runtime itself ("!" and a JSON string, the message) or
-// has its result ("!" and a JSON object or array) (outcomes.py reads it).
+// A reply that is not JSON (no JSON text starts with "!"): the activation failed in the
+// runtime itself, and the process must not be reused (runner.py reads it). Alone on a line
+// after a reply, it is a line more on fd 3: the runner then does not reuse the process.
 const LW_FAILURE = '!';
 // `main` as the runtime accepts it in plain source: an identifier or a property path.
 const LW_MAIN_PATH = /^[A-Za-z_$][\w$]*(\.[A-Za-z_$][\w$]*)*$/;
@@ -66,13 +66,16 @@ function LW_endOfActivation() {
   }
 }
 
-async function LW_answer(line) {
+async function LW_answer(line, leftover = null) {
   // Logs flushed, then the reply, then the sentinels: once the runner has seen both
   // sentinels, everything written to fd 3 during this activation is in its pipe, so a line
   // the action wrote there itself is found before the process serves again (runner.py).
   const queued = [process.stdout, process.stderr].filter(LW_queued);
   if (queued.length > 0) await Promise.all(queued.map(LW_flushed));
   LW_reply(line);
+  // After a rejection main left unhandled the result stands (the runtime has answered), and
+  // a line more before the sentinels keeps this process from serving again.
+  if (leftover !== null && (await leftover)) LW_reply(LW_FAILURE);
   LW_endOfActivation();
 }
 
@@ -86,16 +89,12 @@ function LW_endOfTask() {
   // in the order they were made, once its microtasks are done (processPromiseRejections in
   // lib/internal/process/promises.js): one made here, after main settled, is reported after
   // all of main's, so when it arrives the answer is known without a turn of the event loop.
-  // Resolves to whether one came, so the runner does not reuse the process.
+  // Resolves to whether one came. Must be called in the task in which main settled.
   if (process.listenerCount('unhandledRejection') > 0) {
     return Promise.resolve(false); // the action handles its rejections: node ends nothing
   }
   return new Promise((resolve) => {
     let leftover = false;
-    const onException = (error) => {
-      leftover = true;
-      console.error('Uncaught exception after the action returned:', error);
-    };
     const onRejection = (reason) => {
       if (reason !== LW_PROBE) {
         leftover = true;
@@ -103,11 +102,9 @@ function LW_endOfTask() {
         return;
       }
       process.off('unhandledRejection', onRejection);
-      process.off('uncaughtException', onException);
       resolve(leftover);
     };
     process.on('unhandledRejection', onRejection);
-    if (process.listenerCount('uncaughtException') === 0) process.on('uncaughtException', onException);
     Promise.reject(LW_PROBE);
   });
 }
@@ -169,22 +166,26 @@ function LW_setEnv(env) {
   }
 }
 
-let LW_handler;
-let LW_previous = new Set();
-
 function LW_setContext(context) {
   // Every key but value becomes __OW_<KEY> (service.js doRun); one sent last time but not
-  // now (api_key) must not stay behind for this activation.
+  // now (api_key) must not stay behind for this activation. Most of the context repeats,
+  // and setting a variable costs a setenv: only what changed is set.
+  const env = process.env;
   const current = new Set();
-  for (const [key, value] of Object.entries(context)) {
+  for (const key in context) {
+    const value = context[key];
     if (key === 'value' || value === null || value === undefined) continue;
     const name = '__OW_' + key.toUpperCase();
+    const text = String(value);
     current.add(name);
-    process.env[name] = String(value);
+    if (env[name] !== text) env[name] = text;
   }
-  for (const stale of LW_previous) if (!current.has(stale)) delete process.env[stale];
+  for (const stale of LW_previous) if (!current.has(stale)) delete env[stale];
   LW_previous = current;
 }
+
+let LW_handler;
+let LW_previous = new Set();
 
 async function LW_init(message) {
   const init = message.init;
@@ -238,7 +239,7 @@ async function LW_run(message) {
     failed = true;
     thrown = error;
   }
-  const leftover = await LW_endOfTask();
+  const leftover = LW_endOfTask(); // now, before anything below can end this task
   if (failed) {
     // The promise of a handler that returned one rejects into an application error
     // ({error: ...}); a synchronous throw is the runtime's 502 and stops the container.
@@ -263,8 +264,7 @@ async function LW_run(message) {
     await LW_fail(`An error has occurred: ${error}`);
     return;
   }
-  // After a leftover rejection the result stands, marked: this process must not serve again.
-  await LW_answer((leftover ? LW_FAILURE : '') + (line === undefined ? '{}' : line));
+  await LW_answer(line === undefined ? '{}' : line, leftover);
 }
 
 class LW_Thrown {
@@ -286,33 +286,42 @@ function LW_call(handler) {
   };
 }
 
-async function LW_serve() {
+function LW_die(error) {
+  console.error(error);
+  process.exit(1);
+}
+
+function LW_serve() {
   // A socket, not fs.createReadStream: a read blocked in the thread pool would keep
-  // process.exit() of the action waiting forever.
+  // process.exit() of the action waiting forever. 'data' events rather than an async
+  // iterator: a message costs no promise of the stream's, and activations still run one
+  // after another (the runner sends the next only after the reply).
   const input = new LW_net.Socket({ fd: LW_PROTOCOL_FD, readable: true, writable: false });
   let pending = [];
   let initialized = false;
-  for await (const chunk of input) {
+  let queue = Promise.resolve();
+  const take = async (message) => {
+    if (!initialized) {
+      await LW_init(message);
+      LW_handler = LW_call(LW_handler);
+      initialized = true;
+    } else {
+      await LW_run(message);
+    }
+  };
+  input.on('data', (chunk) => {
     let start = 0;
     let end;
     while ((end = chunk.indexOf(10, start)) !== -1) {
       pending.push(chunk.subarray(start, end));
       start = end + 1;
-      const message = JSON.parse(Buffer.concat(pending).toString('utf8'));
+      const message = JSON.parse(pending.length === 1 ? pending[0] : Buffer.concat(pending));
       pending = [];
-      if (!initialized) {
-        await LW_init(message);
-        LW_handler = LW_call(LW_handler);
-        initialized = true;
-      } else {
-        await LW_run(message);
-      }
+      queue = queue.then(() => take(message)).catch(LW_die);
     }
     if (start < chunk.length) pending.push(chunk.subarray(start));
-  }
+  });
+  input.on('error', LW_die);
 }
 
-LW_serve().catch((error) => {
-  console.error(error);
-  process.exit(1);
-});
+LW_serve();
