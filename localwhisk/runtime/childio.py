@@ -155,6 +155,10 @@ class ChildIO:
         The action wrote lines of its own to fd 3 (or closed it): the next reply read would
         be one of those, not the next activation's result, so the process cannot serve again.
         The pipe itself is asked too (FIONREAD), for bytes the event loop has not read yet.
+        The launchers write their reply just after their sentinels (so a reply finds its
+        logs complete); asked again before the process is reused, a reply that followed a
+        stray line is there unless the launcher stalled between those two writes for as
+        long as the next request took to come.
         """
         results = self._results
         if results.lines or results.buffer or results.overflow is not None or results.eof:

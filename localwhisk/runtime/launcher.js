@@ -22,9 +22,9 @@ const LW_PROTOCOL_FD = Number(process.argv[3] || 4);
 // The runtime's own modules (openwhisk, serialize-error), where require() finds them too.
 const LW_MODULES = (process.env.NODE_PATH || '').split(LW_path.delimiter)[0];
 const LW_SENTINEL = 'XXX_THE_END_OF_A_WHISK_ACTIVATION_XXX\n';
-// A reply that is not JSON (no JSON text starts with "!"): the activation failed in the
-// runtime itself, and the process must not be reused (runner.py reads it). Alone on a line
-// after a reply, it is a line more on fd 3: the runner then does not reuse the process.
+// A reply that is not JSON (no JSON text starts with "!"): the process must not be reused,
+// and the activation failed in the runtime itself ("!" and a JSON string, the message) or
+// has its result ("!" and a JSON object or array) (outcomes.py reads it).
 const LW_FAILURE = '!';
 // `main` as the runtime accepts it in plain source: an identifier or a property path.
 const LW_MAIN_PATH = /^[A-Za-z_$][\w$]*(\.[A-Za-z_$][\w$]*)*$/;
@@ -67,16 +67,15 @@ function LW_endOfActivation() {
 }
 
 async function LW_answer(line, leftover = null) {
-  // Logs flushed, then the reply, then the sentinels: once the runner has seen both
-  // sentinels, everything written to fd 3 during this activation is in its pipe, so a line
-  // the action wrote there itself is found before the process serves again (runner.py).
+  // Logs flushed, then the sentinels, then the reply, as launcher.py does: when the reply
+  // arrives the logs are complete in the pipes, and the runner reads all three at once.
   const queued = [process.stdout, process.stderr].filter(LW_queued);
   if (queued.length > 0) await Promise.all(queued.map(LW_flushed));
-  LW_reply(line);
-  // After a rejection main left unhandled the result stands (the runtime has answered), and
-  // a line more before the sentinels keeps this process from serving again.
-  if (leftover !== null && (await leftover)) LW_reply(LW_FAILURE);
+  // After a rejection main left unhandled the result stands (the runtime has answered),
+  // marked: this process must not serve again.
+  const reusable = leftover === null || !(await leftover);
   LW_endOfActivation();
+  LW_reply(reusable ? line : LW_FAILURE + line);
 }
 
 // The reason of the rejection LW_endOfTask makes to learn that node has reported main's.

@@ -247,12 +247,11 @@ def _serve(protocol_in: BinaryIO, out: BinaryIO, main: Main, previous: set[str])
             print(traceback.format_exc(), file=sys.stderr)
             result = {"error": str(ex)}
         line = json.dumps(result, ensure_ascii=False).encode("utf-8") + b"\n"
-        # The result before the sentinels: once the server has seen both, everything
-        # written to fd 3 during this activation is in its pipe, so a line the action
-        # wrote there itself is found before the process serves again (runner.py).
+        # Sentinels first: when the result arrives the logs are already complete in the
+        # pipes, so the server reads all three in one wake-up instead of waiting again.
+        _end_of_activation()
         out.write(line)
         out.flush()
-        _end_of_activation()
 
 
 def _end_of_activation() -> None:

@@ -771,7 +771,14 @@ def test_a_line_the_action_writes_to_fd3_itself_never_answers_a_later_activation
     forging = spec(code, kind=kind)
 
     async def go(r: Runner) -> list:
-        return [await r.run(job(forging, {"n": n, "forge": n == 1})) for n in (1, 2, 3)]
+        outcomes = []
+        for n in (1, 2, 3):
+            outcomes.append(await r.run(job(forging, {"n": n, "forge": n == 1})))
+            if n == 1:
+                # The launcher's own reply follows its sentinels: back to back, as no HTTP
+                # caller is, the next run could come first (ChildIO.out_of_step).
+                assert await until(lambda: all(e.proc.out_of_step() for e in r._pool._idle))
+        return outcomes
 
     outcomes = with_runner(tmp_path, go)
     assert [o.result for o in outcomes] == [{"forged": 1}, {"real": 2}, {"real": 3}]
