@@ -595,3 +595,20 @@ def action_processes(server_pid: int) -> set[int]:
         if not argv[0].endswith(b"bwrap")
         and any(arg.endswith((b"launcher.py", b"launcher.js")) for arg in argv)
     }
+
+
+def action_sandboxes(server_pid: int) -> set[int]:
+    """The server's own children that hold action processes: the bubblewrap sandboxes, or
+    the launchers themselves without one. The server reaps these."""
+    children = set()
+    for task in os.listdir(f"/proc/{server_pid}/task"):
+        try:
+            with open(f"/proc/{server_pid}/task/{task}/children") as f:
+                children.update(int(pid) for pid in f.read().split())
+        except OSError:
+            continue
+    return {
+        pid
+        for pid, argv in descendants(server_pid).items()
+        if pid in children and any(arg.endswith((b"launcher.py", b"launcher.js")) for arg in argv)
+    }

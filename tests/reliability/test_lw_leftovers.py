@@ -20,7 +20,7 @@ from lw_helpers import (
     NS,
     ServerProcess,
     action_body,
-    action_processes,
+    action_sandboxes,
     language_params,
     put,
     session,
@@ -140,9 +140,12 @@ def test_a_rejection_left_unhandled_keeps_its_result_and_ends_its_process(server
 
 
 def _until_one_ends(srv: ServerProcess, pids: set[int], timeout: float = 10.0) -> bool:
-    """Until one of ``pids`` is gone (bounded): only a process that ends itself leaves."""
+    """Until one of ``pids`` is gone (bounded): only a process that ends itself leaves.
+
+    ``pids`` are the server's own children (a sandbox, or the launcher without one): one
+    of those gone has been reaped by the server, which then knows the process is dead."""
     deadline = time.monotonic() + timeout
-    while pids <= action_processes(srv.process.pid):
+    while pids <= action_sandboxes(srv.process.pid):
         if time.monotonic() > deadline:
             return False
         time.sleep(0.02)  # poll interval while the process ends itself
@@ -177,9 +180,9 @@ def crash_then_run_again(server: ServerProcess, language: str, params: dict[str,
     name = f"crash-later-{language}"
     create(server, name, CRASH_LATER[language], language)
     # The process serving it is a spare seen before, or one started for it and seen after.
-    seen = action_processes(server.process.pid)
+    seen = action_sandboxes(server.process.pid)
     first = invoke(server, name, params)
-    seen |= action_processes(server.process.pid)
+    seen |= action_sandboxes(server.process.pid)
     assert first["response"]["status"] == "success" and messages(first) == []
     assert _until_one_ends(server, seen)
     second = invoke(server, name, params)
