@@ -1,9 +1,10 @@
 """localwhisk figures (issue 4), each beside a baseline from the same run.
 
 Invoke latency and throughput against ``GET /api/v1`` on the same server (wrk from a
-second process), non-blocking submits against their records, cold starts, many held-open
-blocking invokes, and the activation table's insert rate and list-by-name latency as it
-grows to a million rows (filled through the store module, without a server).
+second process), Node.js actions against the same Python ones (issue #11), non-blocking
+submits against their records, cold starts, many held-open blocking invokes, and the
+activation table's insert rate and list-by-name latency as it grows to a million rows
+(filled through the store module, without a server).
 """
 
 from __future__ import annotations
@@ -25,11 +26,22 @@ from localwhisk.platform.invoker import new_activation_id
 from localwhisk.storage.store import Store
 
 NOOP = "def main(args):\n    return {}\n"
+JS_NOOP = "function main(params) {\n  return {};\n}\n"
+WEB = [{"key": "web-export", "value": True}]
 SLEEPER = "import time\n\ndef main(args):\n    time.sleep(float(args.get('s', 1)))\n    return {'slept': args.get('s', 1)}\n"
 
 
-def put_action(client: Client, name: str, code: str, timeout: int = 60000) -> None:
-    body = {"exec": {"kind": "python:3.11", "code": code}, "limits": {"timeout": timeout}}
+def put_action(
+    client: Client,
+    name: str,
+    code: str,
+    timeout: int = 60000,
+    kind: str = "python:3.11",
+    annotations: list | None = None,
+) -> None:
+    body = {"exec": {"kind": kind, "code": code}, "limits": {"timeout": timeout}}
+    if annotations:
+        body["annotations"] = annotations
     status, payload, _ = client.request(
         "PUT", f"/api/v1/namespaces/_/actions/{name}?overwrite=true", body
     )
@@ -81,6 +93,61 @@ def latency(base: str, count: int) -> None:
         "<= 4x",
     )
     row("web action .json p50", f"{w50:.3f} ms", f"{i50:.3f} ms", f"{w50 / i50:.2f}x", "<= 1.2x")
+
+
+def nodejs(base: str, count: int, cold: int) -> None:
+    """Node.js beside Python, alternating in the same rounds: warm invoke, web ``.json``
+    (a Node.js web action of its own against its own invoke), and cold start after create."""
+    if shutil.which("node") is None:
+        print("\nNode.js: node is not on PATH, not measured")
+        return
+    client = Client(base)
+    put_action(client, "bench-noop-js", JS_NOOP, kind="nodejs:20")
+    put_action(client, "bench-web-js", JS_NOOP, kind="nodejs:20", annotations=WEB)
+    client.close()
+    invoke = "/api/v1/namespaces/_/actions/{}?blocking=true&result=true"
+    print(f"\nNode.js beside Python, one keep-alive client, {ROUNDS} alternating rounds")
+    python: list[float] = []
+    node: list[float] = []
+    web: list[float] = []
+    per_round = max(1, count // ROUNDS)
+    for _ in range(ROUNDS):
+        python += time_requests(base, "POST", invoke.format("bench-noop"), per_round, {})
+        node += time_requests(base, "POST", invoke.format("bench-noop-js"), per_round, {})
+        web += time_requests(base, "GET", "/api/v1/web/guest/default/bench-web-js.json", per_round)
+    p50, n50, w50 = (percentile(samples, 50) * 1000 for samples in (python, node, web))
+    n99 = percentile(node, 99) * 1000
+    row(
+        "Node.js blocking invoke p50",
+        f"{n50:.3f} ms",
+        f"{p50:.3f} ms",
+        f"{n50 / p50:.2f}x",
+        "<= 1.1x",
+    )
+    row("Node.js blocking invoke p99", f"{n99:.3f} ms", f"{percentile(python, 99) * 1000:.3f} ms",
+        f"{n99 / (percentile(python, 99) * 1000):.2f}x", "(context)")  # fmt: skip
+    row(
+        "Node.js web action .json p50",
+        f"{w50:.3f} ms",
+        f"{n50:.3f} ms",
+        f"{w50 / n50:.2f}x",
+        "<= 1.2x",
+    )
+    client = Client(base)
+    starts: dict[str, list[float]] = {"python:3.11": [], "nodejs:20": []}
+    for _ in range(cold):
+        for kind, code in (("python:3.11", NOOP), ("nodejs:20", JS_NOOP)):
+            name = f"bench-cold-{uuid.uuid4().hex[:8]}"
+            put_action(client, name, code, kind=kind)
+            starts[kind].append(client.request("POST", invoke.format(name), {})[2])
+            client.request("DELETE", f"/api/v1/namespaces/_/actions/{name}")
+            time.sleep(
+                0.5
+            )  # the spares boot again (a Node.js one takes longer), as between deploys
+    client.close()
+    py_cold, js_cold = (percentile(starts[k], 50) * 1000 for k in ("python:3.11", "nodejs:20"))
+    row("Node.js cold start after create p50", f"{js_cold:.1f} ms", f"{py_cold:.1f} ms",
+        f"{js_cold / py_cold:.2f}x", "<= 60 ms")  # fmt: skip
 
 
 def throughput(base: str, seconds: float) -> None:
@@ -394,6 +461,7 @@ def run(quick: bool = False) -> None:
         }
         client.request("PUT", "/api/v1/namespaces/_/actions/bench-web?overwrite=true", body)
         latency(server.url, 300 if quick else 3000)
+        nodejs(server.url, 300 if quick else 3000, 5 if quick else 20)
         throughput(server.url, 2.0 if quick else 5.0)
         nonblocking(server.url, 2.0 if quick else 5.0)
         cold_start(server.url, 5 if quick else 20)

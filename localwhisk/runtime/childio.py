@@ -7,8 +7,11 @@ from fd 3 with a deadline. It neither starts nor kills processes: that is ``runn
 
 from __future__ import annotations
 
+import array
 import asyncio
+import fcntl
 import os
+import termios
 import time
 from collections import deque
 from pathlib import Path
@@ -129,6 +132,7 @@ class ChildIO:
         self._results = _Results()
         self._outputs = (_Output(self, "stdout"), _Output(self, "stderr"))
         self._transports: list[asyncio.BaseTransport] = []
+        self._results_fd = -1
 
     async def connect(self, results_fd: int, stdout_fd: int, stderr_fd: int) -> None:
         """Read the three pipes (read ends, owned from now on) for the process's whole life.
@@ -137,12 +141,34 @@ class ChildIO:
         the callback that receives it, without waking a task per pipe per activation.
         """
         loop = asyncio.get_running_loop()
+        self._results_fd = results_fd
         ends = ((results_fd, self._results), (stdout_fd, self._outputs[0]))
         for fd, protocol in (*ends, (stderr_fd, self._outputs[1])):
             transport, _ = await loop.connect_read_pipe(
                 lambda protocol=protocol: protocol, os.fdopen(fd, "rb", 0)
             )
             self._transports.append(transport)
+
+    def out_of_step(self) -> bool:
+        """Between activations: fd 3 holds more than the replies taken, or is closed.
+
+        The action wrote lines of its own to fd 3 (or closed it): the next reply read would
+        be one of those, not the next activation's result, so the process cannot serve again.
+        The pipe itself is asked too (FIONREAD), for bytes the event loop has not read yet.
+        The launchers write their reply just after their sentinels (so a reply finds its
+        logs complete); asked again before the process is reused, a reply that followed a
+        stray line is there unless the launcher stalled between those two writes for as
+        long as the next request took to come.
+        """
+        results = self._results
+        if results.lines or results.buffer or results.overflow is not None or results.eof:
+            return True
+        waiting = array.array("i", [0])
+        try:
+            fcntl.ioctl(self._results_fd, termios.FIONREAD, waiting)
+        except OSError:
+            return True
+        return waiting[0] > 0
 
     def close_pipes(self) -> None:
         for transport in self._transports:

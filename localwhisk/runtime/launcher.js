@@ -22,8 +22,9 @@ const LW_PROTOCOL_FD = Number(process.argv[3] || 4);
 // The runtime's own modules (openwhisk, serialize-error), where require() finds them too.
 const LW_MODULES = (process.env.NODE_PATH || '').split(LW_path.delimiter)[0];
 const LW_SENTINEL = 'XXX_THE_END_OF_A_WHISK_ACTIVATION_XXX\n';
-// A reply that is not JSON (no JSON text starts with "!"): the activation failed in the
-// runtime itself, and the process must not be reused (runner.py reads it).
+// A reply that is not JSON (no JSON text starts with "!"): the process must not be reused,
+// and the activation failed in the runtime itself ("!" and a JSON string, the message) or
+// has its result ("!" and a JSON object or array) (outcomes.py reads it).
 const LW_FAILURE = '!';
 // `main` as the runtime accepts it in plain source: an identifier or a property path.
 const LW_MAIN_PATH = /^[A-Za-z_$][\w$]*(\.[A-Za-z_$][\w$]*)*$/;
@@ -41,14 +42,70 @@ function LW_writeAll(fd, text) {
   }
 }
 
+function LW_flushed(stream) {
+  // Resolves once what the action wrote to this stream has left node: console.log to a full
+  // pipe is queued, and the result must not overtake it (nor be answered while the rest of
+  // this activation's logs could still be lost with the process).
+  return new Promise((resolve) => stream.write('', () => resolve()));
+}
+
+function LW_queued(stream) {
+  return stream.writable && stream.writableLength > 0;
+}
+
 function LW_endOfActivation() {
-  for (const fd of [1, 2]) {
+  // Behind what is still queued in the streams console.log writes to, as the runtime's
+  // writeMarkers does, so a sentinel never overtakes a line; straight to the fd otherwise.
+  for (const [stream, fd] of [[process.stdout, 1], [process.stderr, 2]]) {
     try {
-      LW_writeAll(fd, LW_SENTINEL);
+      if (LW_queued(stream)) stream.write(LW_SENTINEL);
+      else LW_writeAll(fd, LW_SENTINEL);
     } catch (_) {
       // stdout or stderr closed by the action: the runner stops waiting at EOF.
     }
   }
+}
+
+async function LW_answer(line, leftover = null) {
+  // Logs flushed, then the sentinels, then the reply, as launcher.py does: when the reply
+  // arrives the logs are complete in the pipes, and the runner reads all three at once.
+  const queued = [process.stdout, process.stderr].filter(LW_queued);
+  if (queued.length > 0) await Promise.all(queued.map(LW_flushed));
+  // After a rejection main left unhandled the result stands (the runtime has answered),
+  // marked: this process must not serve again.
+  const reusable = leftover === null || !(await leftover);
+  LW_endOfActivation();
+  LW_reply(reusable ? line : LW_FAILURE + line);
+}
+
+// The reason of the rejection LW_endOfTask makes to learn that node has reported main's.
+const LW_PROBE = Symbol('the end of the task');
+
+function LW_endOfTask() {
+  // The runtime answers as soon as main's promise settles; a promise main rejected and left
+  // unhandled then ends its process (node's default, --unhandled-rejections=throw), and the
+  // next activation would find it dead. Node reports the rejections a task left unhandled,
+  // in the order they were made, once its microtasks are done (processPromiseRejections in
+  // lib/internal/process/promises.js): one made here, after main settled, is reported after
+  // all of main's, so when it arrives the answer is known without a turn of the event loop.
+  // Resolves to whether one came. Must be called in the task in which main settled.
+  if (process.listenerCount('unhandledRejection') > 0) {
+    return Promise.resolve(false); // the action handles its rejections: node ends nothing
+  }
+  return new Promise((resolve) => {
+    let leftover = false;
+    const onRejection = (reason) => {
+      if (reason !== LW_PROBE) {
+        leftover = true;
+        console.error('Unhandled promise rejection after the action returned:', reason);
+        return;
+      }
+      process.off('unhandledRejection', onRejection);
+      resolve(leftover);
+    };
+    process.on('unhandledRejection', onRejection);
+    Promise.reject(LW_PROBE);
+  });
 }
 
 function LW_reply(line) {
@@ -56,7 +113,7 @@ function LW_reply(line) {
 }
 
 function LW_fail(message) {
-  LW_reply(LW_FAILURE + JSON.stringify(message));
+  return LW_answer(LW_FAILURE + JSON.stringify(message));
 }
 
 function LW_evalSource(LW_code, LW_main, LW_dir) {
@@ -108,24 +165,28 @@ function LW_setEnv(env) {
   }
 }
 
-let LW_handler;
-let LW_previous = new Set();
-
 function LW_setContext(context) {
   // Every key but value becomes __OW_<KEY> (service.js doRun); one sent last time but not
-  // now (api_key) must not stay behind for this activation.
+  // now (api_key) must not stay behind for this activation. Most of the context repeats,
+  // and setting a variable costs a setenv: only what changed is set.
+  const env = process.env;
   const current = new Set();
-  for (const [key, value] of Object.entries(context)) {
+  for (const key in context) {
+    const value = context[key];
     if (key === 'value' || value === null || value === undefined) continue;
     const name = '__OW_' + key.toUpperCase();
+    const text = String(value);
     current.add(name);
-    process.env[name] = String(value);
+    if (env[name] !== text) env[name] = text;
   }
-  for (const stale of LW_previous) if (!current.has(stale)) delete process.env[stale];
+  for (const stale of LW_previous) if (!current.has(stale)) delete env[stale];
   LW_previous = current;
 }
 
-function LW_init(message) {
+let LW_handler;
+let LW_previous = new Set();
+
+async function LW_init(message) {
   const init = message.init;
   LW_setEnv(init.env);
   LW_setContext(init.context || {});
@@ -139,9 +200,8 @@ function LW_init(message) {
     if (typeof handler !== 'function') throw "Action entrypoint '" + main + "' is not a function.";
   } catch (error) {
     console.error('Error during initialization:', error);
-    LW_endOfActivation();
     const cause = error && error.stack ? String(error.stack) : String(error);
-    LW_reply(JSON.stringify({ error: `Initialization has failed due to: ${cause}` }));
+    await LW_answer(JSON.stringify({ error: `Initialization has failed due to: ${cause}` }));
     process.exit(0);
   }
   LW_handler = handler;
@@ -170,24 +230,29 @@ async function LW_run(message) {
   LW_setContext(context);
   const args = value === null || value === undefined ? {} : value;
   let result;
+  let failed = false;
+  let thrown;
   try {
     result = await LW_handler(args);
   } catch (error) {
+    failed = true;
+    thrown = error;
+  }
+  const leftover = LW_endOfTask(); // now, before anything below can end this task
+  if (failed) {
     // The promise of a handler that returned one rejects into an application error
     // ({error: ...}); a synchronous throw is the runtime's 502 and stops the container.
-    if (error instanceof LW_Thrown) {
-      console.error(error.cause);
-      LW_endOfActivation();
-      LW_fail(`An error has occurred: ${error.cause}`);
+    if (thrown instanceof LW_Thrown) {
+      console.error(thrown.cause);
+      await LW_fail(`An error has occurred: ${thrown.cause}`);
       return;
     }
-    result = { error: error ? await LW_serializeError(error) : {} };
+    result = { error: thrown ? await LW_serializeError(thrown) : {} };
   }
   if (result === undefined) result = {};
   if (typeof result !== 'object') {
     console.error(`Result must be of type object but has type "${typeof result}":`, result);
-    LW_endOfActivation();
-    LW_fail('The action did not return a dictionary.');
+    await LW_fail('The action did not return a dictionary.');
     return;
   }
   let line;
@@ -195,12 +260,10 @@ async function LW_run(message) {
     line = JSON.stringify(result);
   } catch (error) {
     console.error(error);
-    LW_endOfActivation();
-    LW_fail(`An error has occurred: ${error}`);
+    await LW_fail(`An error has occurred: ${error}`);
     return;
   }
-  LW_endOfActivation();
-  LW_reply(line === undefined ? '{}' : line);
+  await LW_answer(line === undefined ? '{}' : line, leftover);
 }
 
 class LW_Thrown {
@@ -222,33 +285,42 @@ function LW_call(handler) {
   };
 }
 
-async function LW_serve() {
+function LW_die(error) {
+  console.error(error);
+  process.exit(1);
+}
+
+function LW_serve() {
   // A socket, not fs.createReadStream: a read blocked in the thread pool would keep
-  // process.exit() of the action waiting forever.
+  // process.exit() of the action waiting forever. 'data' events rather than an async
+  // iterator: a message costs no promise of the stream's, and activations still run one
+  // after another (the runner sends the next only after the reply).
   const input = new LW_net.Socket({ fd: LW_PROTOCOL_FD, readable: true, writable: false });
   let pending = [];
   let initialized = false;
-  for await (const chunk of input) {
+  let queue = Promise.resolve();
+  const take = async (message) => {
+    if (!initialized) {
+      await LW_init(message);
+      LW_handler = LW_call(LW_handler);
+      initialized = true;
+    } else {
+      await LW_run(message);
+    }
+  };
+  input.on('data', (chunk) => {
     let start = 0;
     let end;
     while ((end = chunk.indexOf(10, start)) !== -1) {
       pending.push(chunk.subarray(start, end));
       start = end + 1;
-      const message = JSON.parse(Buffer.concat(pending).toString('utf8'));
+      const message = JSON.parse(pending.length === 1 ? pending[0] : Buffer.concat(pending));
       pending = [];
-      if (!initialized) {
-        LW_init(message);
-        LW_handler = LW_call(LW_handler);
-        initialized = true;
-      } else {
-        await LW_run(message);
-      }
+      queue = queue.then(() => take(message)).catch(LW_die);
     }
     if (start < chunk.length) pending.push(chunk.subarray(start));
-  }
+  });
+  input.on('error', LW_die);
 }
 
-LW_serve().catch((error) => {
-  console.error(error);
-  process.exit(1);
-});
+LW_serve();

@@ -69,20 +69,28 @@ def log_line(stream: str, text: str, ns: int | None = None) -> str:
     return f"{_docker_time(time.time_ns() if ns is None else ns):<30} {stream}: {text.strip()}"
 
 
-# A reply line starting with this (never the start of JSON text) is the runtime's own
-# failure of the activation, its message JSON-encoded after it (launcher.js).
+# A reply line starting with this (never the start of JSON text) comes from a process that
+# must not serve again (launcher.js): after it a JSON string is the runtime's own failure
+# of the activation, anything else is the activation's result as usual.
 FAILURE_MARK = b"!"
 
 
 def outcome_for_result(data: bytes, size: int) -> tuple[str, object, bool]:
     """(status, result, keep the process) for one line read from fd 3."""
-    if data.startswith(FAILURE_MARK):
+    reusable = not data.startswith(FAILURE_MARK)
+    if not reusable:
+        data, size = data[1:], size - 1
         try:
-            message = codec.loads(data[1:])
+            message = codec.loads(data)
         except ValueError:
             message = None
         if isinstance(message, str):
             return DEVELOPER_ERROR, {"error": message}, False
+    status, result, keep = _outcome(data, size)
+    return status, result, keep and reusable
+
+
+def _outcome(data: bytes, size: int) -> tuple[str, object, bool]:
     if size > MAX_RESULT_BYTES:
         trunk = data[:TRUNCATED_PREFIX_BYTES].decode("utf-8", "ignore")
         message = f"The action produced a response that exceeded the allowed length: {size} > {MAX_RESULT_BYTES} bytes. The truncated response was: {trunk}"

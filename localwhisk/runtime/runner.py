@@ -242,8 +242,11 @@ class Runner:
                 proc, failed = await self._start_for(job, key, start, timing)
                 if failed is not None:
                     return failed
-            status, result, keep, timed_out, size = await self._activate(proc, job)
-            logs = proc.take_logs(job.logs_mb * MIB) if keep else await self._dead_logs(proc, job)
+            status, result, keep, timed_out, size, complete = await self._activate(proc, job)
+            if complete:
+                logs = proc.take_logs(job.logs_mb * MIB)
+            else:
+                logs = await self._dead_logs(proc, job)
             return RunOutcome(
                 status, result, logs, start, now_ms(), timed_out=timed_out, size=size, **timing
             )
@@ -273,8 +276,9 @@ class Runner:
             return RunOutcome(
                 WHISK_ERROR, {"error": "The local server is shutting down."}, [], now, now
             )
-        if proc is not None and proc.exited.done():
-            # Died while idle (e.g. closed its own stdout): this slot gets a fresh process.
+        if proc is not None and (proc.exited.done() or proc.out_of_step()):
+            # Died while idle (e.g. closed its own stdout), or its result channel holds
+            # lines the action wrote there itself: this slot gets a fresh process.
             self._discard(proc)
             return None
         return proc
@@ -382,17 +386,21 @@ class Runner:
 
     async def _activate(
         self, proc: ChildIO, job: RunJob
-    ) -> tuple[str, object, bool, bool, int | None]:
-        """One activation on a ready process: (status, result, keep warm, timed out, size)."""
+    ) -> tuple[str, object, bool, bool, int | None, bool]:
+        """One activation on a ready process: (status, result, keep warm, timed out, size,
+        logs complete). A process may end after a result whose logs are complete (the action
+        left it unusable); its logs are then taken as they are, without the failure line."""
         proc.log_limit = job.logs_mb * MIB
         proc.runs += 1
         proc.send({"value": job.params, **job.context})
         kind, data, size = await proc.read_reply(job.timeout_ms / 1000)
         if kind == "line":
             status, result, keep = outcome_for_result(data, size)
-            if keep:
+            complete = keep or status != DEVELOPER_ERROR
+            if complete:
                 await proc.logs_settled(_SENTINEL_S)
-            return status, result, keep, False, size
+                keep = keep and not proc.out_of_step()
+            return status, result, keep, False, size, complete
         if kind == "timeout":
             return (
                 DEVELOPER_ERROR,
@@ -400,9 +408,10 @@ class Runner:
                 False,
                 True,
                 None,
+                False,
             )
         message = OUT_OF_MEMORY if await self._out_of_memory(proc) else run_exit(job.code.kind)
-        return DEVELOPER_ERROR, {"error": message}, False, False, None
+        return DEVELOPER_ERROR, {"error": message}, False, False, None, False
 
     async def _out_of_memory(self, proc: ChildIO) -> bool:
         """After fd 3 closed: did the process die of its memory limit?"""

@@ -10,7 +10,9 @@ Traffic goes to 127.0.0.1 only; every wait is bounded.
 from __future__ import annotations
 
 import json
+import os
 import random
+import shutil
 import sqlite3
 import statistics
 import sys
@@ -57,6 +59,25 @@ OTHER_SPEC = f"{OTHER_NAME}:{OTHER_AUTH[0]}:{OTHER_AUTH[1]}"
 
 ECHO = "def main(args):\n    return {'n': args.get('n')}\n"
 NOOP = "def main(args):\n    return {}\n"
+# The same actions in each language the server runs; the reliability tests that take a
+# ``language`` parameter run their scenario once per language, the same checks each time.
+KINDS_OF = {"python": "python:3.11", "nodejs": "nodejs:20"}
+ECHOES = {
+    "python": ECHO,
+    "nodejs": "function main(args) { return {n: args.n === undefined ? null : args.n} }",
+}
+NOOPS = {"python": NOOP, "nodejs": "function main() { return {} }"}
+NODE = shutil.which("node")
+
+
+def language_params() -> list[Any]:
+    """``language`` for pytest.mark.parametrize: Node.js skipped, visibly, without node."""
+    import pytest  # only the tests use this; bench.soak_localwhisk loads the module too
+
+    no_node = pytest.mark.skipif(NODE is None, reason="needs node on PATH: Node.js NOT tested")
+    return [pytest.param("python"), pytest.param("nodejs", marks=no_node)]
+
+
 # Load entities: one action per kind of traffic, so records are easy to tell apart.
 LOAD_ACTION = "lw-load"
 WEB_ACTION = "lw-web"
@@ -84,21 +105,22 @@ def put(s: requests.Session, url: str, path: str, body: Any, **kw: Any) -> reque
     return response
 
 
-def action_body(source: str, **extra: Any) -> dict[str, Any]:
-    return {"exec": {"kind": "python:3.11", "code": source}, **extra}
+def action_body(source: str, *, language: str = "python", **extra: Any) -> dict[str, Any]:
+    return {"exec": {"kind": KINDS_OF[language], "code": source}, **extra}
 
 
-def create_load_entities(url: str) -> None:
+def create_load_entities(url: str, language: str = "python") -> None:
     """The actions, trigger and rule the mixed load uses (idempotent)."""
     s = session()
-    put(s, url, f"{NS}/actions/{LOAD_ACTION}", action_body(ECHO))
+    echo = ECHOES[language]
+    put(s, url, f"{NS}/actions/{LOAD_ACTION}", action_body(echo, language=language))
     put(
         s,
         url,
         f"{NS}/actions/{WEB_ACTION}",
-        action_body(ECHO, annotations=[{"key": "web-export", "value": True}]),
+        action_body(echo, language=language, annotations=[{"key": "web-export", "value": True}]),
     )
-    put(s, url, f"{NS}/actions/{RULE_ACTION}", action_body(ECHO))
+    put(s, url, f"{NS}/actions/{RULE_ACTION}", action_body(echo, language=language))
     put(s, url, f"{NS}/triggers/{TRIGGER}", {})
     put(
         s,
@@ -357,6 +379,17 @@ POISON_ACTION = (
     "    json.dumps = once\n"
     "    return {}\n"
 )
+# The same in Node.js: the launcher's JSON.stringify answers once with the caller's text.
+POISON_ACTIONS = {
+    "python": POISON_ACTION,
+    "nodejs": (
+        "function main(args) {\n"
+        "  const real = JSON.stringify;\n"
+        "  JSON.stringify = function () { JSON.stringify = real; return args.raw; };\n"
+        "  return {};\n"
+        "}\n"
+    ),
+}
 POISON_RESULTS = {
     "depth 1,000": '{"d":' + "[" * 1000 + "1" + "]" * 1000 + "}",
     "lone surrogate": '{"s":"\\ud800"}',
@@ -380,11 +413,14 @@ class PoisonResult:
     wrong: list[str] = field(default_factory=list)  # landed, but not as the platform reports it
 
 
-def create_poison_entities(url: str, auths: dict[str, tuple[str, str]]) -> None:
+def create_poison_entities(
+    url: str, auths: dict[str, tuple[str, str]], language: str = "python"
+) -> None:
     for auth in auths.values():
         s = session(auth)
-        put(s, url, f"{NS}/actions/p-echo", action_body(ECHO))
-        put(s, url, f"{NS}/actions/p-poison", action_body(POISON_ACTION))
+        put(s, url, f"{NS}/actions/p-echo", action_body(ECHOES[language], language=language))
+        poison = action_body(POISON_ACTIONS[language], language=language)
+        put(s, url, f"{NS}/actions/p-poison", poison)
         put(s, url, f"{NS}/triggers/p-trigger", {})
         put(s, url, f"{NS}/rules/p-rule", {"trigger": "/_/p-trigger", "action": "/_/p-echo"})
         s.close()
@@ -437,12 +473,17 @@ def _poison_one(
 
 
 def run_poison_batches(
-    url: str, data_dir: Path, auths: dict[str, tuple[str, str]], rounds: int, clients: int = 16
+    url: str,
+    data_dir: Path,
+    auths: dict[str, tuple[str, str]],
+    rounds: int,
+    clients: int = 16,
+    language: str = "python",
 ) -> PoisonResult:
     """Poisoned results and bodies among other namespaces' traffic, from ``clients`` at once;
     then every acknowledged activation (and each fire's rule activations) is looked for
     in the database file."""
-    create_poison_entities(url, auths)
+    create_poison_entities(url, auths, language)
     ops = _poison_ops(rounds, auths)
     result = PoisonResult()
     lock = threading.Lock()
@@ -516,3 +557,58 @@ def _settle_poison(url: str, auths: dict[str, tuple[str, str]], result: PoisonRe
     finally:
         for s in sessions.values():
             s.close()
+
+
+# -- action processes seen from the host ----------------------------------------------
+
+
+def descendants(root: int) -> dict[int, list[bytes]]:
+    """pid -> argv of every live descendant of ``root``, read from /proc (host pids, so
+    sandboxed processes in their own PID namespaces are found too)."""
+    parents: dict[int, int] = {}
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as f:
+                parents[int(entry)] = int(f.read().rsplit(b")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+    found: dict[int, list[bytes]] = {}
+    frontier = [root]
+    while frontier:
+        parent = frontier.pop()
+        for pid in [p for p, pp in parents.items() if pp == parent]:
+            try:
+                with open(f"/proc/{pid}/cmdline", "rb") as f:
+                    found[pid] = f.read().split(b"\0")
+            except OSError:
+                continue
+            frontier.append(pid)
+    return found
+
+
+def action_processes(server_pid: int) -> set[int]:
+    """Host pids of the server's action processes (Python or Node.js running a launcher),
+    warm or spare; not the sandboxes around them."""
+    return {
+        pid
+        for pid, argv in descendants(server_pid).items()
+        if not argv[0].endswith(b"bwrap")
+        and any(arg.endswith((b"launcher.py", b"launcher.js")) for arg in argv)
+    }
+
+
+def action_sandboxes(server_pid: int) -> set[int]:
+    """The server's own children that hold action processes: the bubblewrap sandboxes, or
+    the launchers themselves without one. The server reaps these."""
+    children = set()
+    for task in os.listdir(f"/proc/{server_pid}/task"):
+        try:
+            with open(f"/proc/{server_pid}/task/{task}/children") as f:
+                children.update(int(pid) for pid in f.read().split())
+        except OSError:
+            continue
+    return {
+        pid
+        for pid, argv in descendants(server_pid).items()
+        if pid in children and any(arg.endswith((b"launcher.py", b"launcher.js")) for arg in argv)
+    }

@@ -1,7 +1,7 @@
 """Poison batches on a real localwhisk (issue #10): nothing acknowledged is lost.
 
 Two namespaces send ordinary invokes and fires while poisoned results (nested 1,000
-deep, a lone surrogate, integers beyond 64 bits) and poisoned request bodies go in
+deep, a lone surrogate, integers beyond 64 bits; from Python and from Node.js actions) and poisoned request bodies go in
 among them. Bodies the store could not hold get 400; every acknowledged activation,
 and every rule activation a fire names, is in the database file; poisoned results are
 developer errors; the server still answers and stops cleanly.
@@ -15,6 +15,7 @@ from lw_helpers import (
     NS,
     OTHER_AUTH,
     OTHER_SPEC,
+    language_params,
     run_poison_batches,
     session,
     start_server,
@@ -23,11 +24,12 @@ from lw_helpers import (
 pytestmark = pytest.mark.integration
 
 
-def test_poison_batches_lose_nothing(tmp_path):
+@pytest.mark.parametrize("language", language_params())
+def test_poison_batches_lose_nothing(tmp_path, language):
     srv = start_server(tmp_path / "data", "--namespace", OTHER_SPEC)
     try:
         auths = {"guest": GUEST_AUTH, "other": OTHER_AUTH}
-        result = run_poison_batches(srv.url, srv.data_dir, auths, rounds=6)
+        result = run_poison_batches(srv.url, srv.data_dir, auths, rounds=6, language=language)
         assert result.server_errors == []
         assert result.lost == [], f"{len(result.lost)} of {len(result.acked)} lost"
         assert result.wrong == []

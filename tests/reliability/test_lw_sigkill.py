@@ -16,6 +16,7 @@ from lw_helpers import (
     audit,
     create_load_entities,
     integrity_check,
+    language_params,
     run_load,
     session,
     settle_all,
@@ -78,11 +79,12 @@ def check_after_restart(restarted, acked: dict[str, str], before: dict[str, obje
     return result
 
 
-def test_sigkill_mid_load_loses_no_acknowledged_activation(tmp_path):
+@pytest.mark.parametrize("language", language_params())
+def test_sigkill_mid_load_loses_no_acknowledged_activation(tmp_path, language):
     data = tmp_path / "data"
     server = start_server(data)
     try:
-        create_load_entities(server.url)
+        create_load_entities(server.url, language)
         before = entities(server.url)
         load = kill_mid_load(server, TOTAL, CLIENTS, KILL_AFTER, seed=11)
         assert len(load.acked) >= KILL_AFTER

@@ -10,6 +10,7 @@ import asyncio
 import base64
 import io
 import re
+import shutil
 import textwrap
 import zipfile
 from collections.abc import Awaitable, Callable
@@ -729,3 +730,55 @@ def test_actions_run_below_the_server_in_cpu_priority(tmp_path):
     code = spec("import os\n\ndef main(args):\n    return {'nice': os.nice(0)}\n")
     outcome = run_one(tmp_path, job(code))
     assert outcome.result == {"nice": min(19, os.nice(0) + 10)}  # 19 is the ceiling
+
+
+NODE = shutil.which("node")
+needs_node = pytest.mark.skipif(NODE is None, reason="needs node on PATH: Node.js NOT tested")
+
+
+@pytest.mark.parametrize(
+    ("kind", "code"),
+    [
+        pytest.param(
+            "python:3.11",
+            """
+            import os
+            def main(args):
+                if args.get("forge"):
+                    os.write(3, b'{"forged": 1}\\n')
+                return {"real": args["n"]}
+            """,
+            id="python",
+        ),
+        pytest.param(
+            "nodejs:20",
+            """
+            function main(args) {
+                if (args.forge) require('fs').writeSync(3, '{"forged": 1}\\n');
+                return {real: args.n};
+            }
+            """,
+            id="nodejs",
+            marks=needs_node,
+        ),
+    ],
+)
+def test_a_line_the_action_writes_to_fd3_itself_never_answers_a_later_activation(
+    tmp_path: Path, kind: str, code: str
+) -> None:
+    """The forged line answers its own activation (the action chose it); the launcher's own
+    reply behind it must not become the next activation's result: the process is replaced."""
+    forging = spec(code, kind=kind)
+
+    async def go(r: Runner) -> list:
+        outcomes = []
+        for n in (1, 2, 3):
+            outcomes.append(await r.run(job(forging, {"n": n, "forge": n == 1})))
+            if n == 1:
+                # The launcher's own reply follows its sentinels: back to back, as no HTTP
+                # caller is, the next run could come first (ChildIO.out_of_step).
+                assert await until(lambda: all(e.proc.out_of_step() for e in r._pool._idle))
+        return outcomes
+
+    outcomes = with_runner(tmp_path, go)
+    assert [o.result for o in outcomes] == [{"forged": 1}, {"real": 2}, {"real": 3}]

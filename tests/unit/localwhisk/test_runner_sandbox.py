@@ -38,15 +38,23 @@ needs_bwrap = pytest.mark.skipif(
     not BWRAP.sandboxed,
     reason="bubblewrap cannot start a sandbox on this machine: sandboxing NOT tested",
 )
+KINDS = [
+    "python:3.11",
+    pytest.param(
+        "nodejs:20",
+        marks=pytest.mark.skipif(shutil.which("node") is None, reason="needs node: NOT tested"),
+    ),
+]
 BOTH = [
     pytest.param(NONE, id="none"),
     pytest.param(BWRAP, id="bwrap", marks=needs_bwrap),
 ]
 
 # A detached grandchild: setsid, then exec a sleep whose argv names it, so the host can
-# look for it in /proc whatever PID namespace it lives in.
+# look for it in /proc whatever PID namespace it lives in. With "hang" the activation then
+# runs into its time limit, so its process is killed while the grandchild lives.
 ORPHAN = """
-import os
+import os, time
 def main(args):
     pid = os.fork()
     if pid == 0:
@@ -55,8 +63,19 @@ def main(args):
             os.execv("/bin/sleep", ["sleep", args["token"]])
         os._exit(0)
     os.waitpid(pid, 0)
+    if args.get("hang"):
+        time.sleep(60)
     return {"left": True}
 """
+# The same from Node.js: a detached child (its own session), unref'd so nothing waits on it.
+JS_ORPHAN = """
+function main(args) {
+  require('child_process').spawn('/bin/sleep', [args.token], {detached: true, stdio: 'ignore'}).unref();
+  if (args.hang) return new Promise(() => {});
+  return {left: true};
+}
+"""
+ORPHANS = {"python:3.11": ORPHAN, "nodejs:20": JS_ORPHAN}
 
 PROBE = """
 import os, errno
@@ -87,21 +106,34 @@ def sleepers(token: str) -> list[int]:
 
 
 @pytest.mark.parametrize("isolation", BOTH)
-def test_a_detached_grandchild_ends_with_its_warm_process(tmp_path: Path, isolation) -> None:
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("ending", ["close", "timeout"])
+def test_a_detached_grandchild_ends_with_its_warm_process(
+    tmp_path: Path, isolation, kind: str, ending: str
+) -> None:
+    """Whether its process is killed at the time limit or by the runner's close, what the
+    action detached ends with it."""
     token = "3600." + os.urandom(4).hex()[:4].translate(str.maketrans("abcdef", "123456"))
+    hang = ending == "timeout"
 
     async def go(r: Runner) -> tuple:
-        outcome = await r.run(job(spec(ORPHAN), {"token": token}))
+        code = spec(ORPHANS[kind], kind=kind)
+        run = asyncio.ensure_future(
+            r.run(job(code, {"token": token, "hang": hang}, timeout_ms=3000))
+        )
         alive_while_warm = await until(lambda: bool(sleepers(token)))
-        await r.close()
+        outcome = await run
+        if not hang:
+            await r.close()
         ended = await until(lambda: not sleepers(token))
         return outcome, alive_while_warm, ended
 
     try:
         outcome, alive, ended = with_runner(tmp_path, go, isolation=isolation)
-        assert outcome.status == SUCCESS
+        assert outcome.status == (DEVELOPER_ERROR if hang else SUCCESS), outcome.result
+        assert outcome.timed_out is hang
         assert alive, "the action's grandchild never started"
-        assert ended, "a setsid grandchild outlived its warm process and the runner"
+        assert ended, f"a detached grandchild outlived its process ({ending})"
     finally:
         for pid in sleepers(token):
             os.kill(pid, signal.SIGKILL)
