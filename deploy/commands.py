@@ -21,11 +21,15 @@ if TYPE_CHECKING:
 
 
 def validate(ctx: CommandContext) -> int:
+    from deploy import offline
     from deploy.bundle import binary_format
     from deploy.plan import desired_entities
 
     manifest = _load(ctx)
     artifacts = _artifacts(manifest)
+    advice = offline.check(manifest)  # no server here: what no known platform would take
+    for warning in advice:
+        ctx.note(f"warning: {warning}")
     desired = desired_entities(manifest, artifacts, "_")
     counts = {
         kind: sum(1 for e in desired if e.kind.value == kind)
@@ -38,7 +42,7 @@ def validate(ctx: CommandContext) -> int:
                 "project": manifest.project,
                 "file": str(manifest.file),
                 "counts": counts,
-                "warnings": list(manifest.warnings),
+                "warnings": [*manifest.warnings, *advice],
                 "artifacts": {
                     k: {"sha256": a.sha256, "bytes": len(a.data), "zip": a.binary}
                     for k, a in artifacts.items()

@@ -184,6 +184,41 @@ def test_validate_ok_and_bad_manifest_exit_2_without_traceback(capsys, tmp_path,
     assert code == 2 and err.startswith("error: ") and "Traceback" not in err
 
 
+def test_validate_warns_of_kinds_and_limits_no_platform_offers(capsys, tmp_path, project) -> None:
+    project.write_text(
+        MANIFEST.replace(
+            "runtime: python:3.11\n          limits", "runtime: pyhton:3.11\n          limits"
+        )
+        .replace("timeout: 120000", "timeout: 12000000")
+        .replace("runtime: python:3.11\n          web", "runtime: python:3.13\n          web")
+    )
+    # no `responses` mock is active: a request would fail the test, validate needs no server
+    code, out, err = run(capsys, tmp_path, "validate", "-m", str(project), env={})
+    assert code == 0 and "valid" in out
+    warnings = [line for line in err.splitlines() if line.startswith("warning: ")]
+    assert len(warnings) == 3
+    worker = f"warning: {project}:6: project.packages.default.actions.my-worker"
+    assert warnings[0].startswith(f"{worker}.runtime: runtime 'pyhton:3.11' is not a kind")
+    assert "did you mean 'python:3.11'?" in warnings[0]
+    assert warnings[1].startswith(f"{worker}.limits.timeout: 12000000 ms is outside every known")
+    assert "OpenWhisk (default configuration) 100-300000 ms" in warnings[1]
+    assert "runtime 'python:3.13' is not a python kind" in warnings[2]
+    code, out, _ = run(capsys, tmp_path, "validate", "-m", str(project), "--json", env={})
+    assert code == 0 and len(json.loads(out)["warnings"]) == 3
+
+
+def test_validate_leaves_family_names_and_limits_some_platform_takes_alone(
+    capsys, tmp_path, project
+) -> None:
+    project.write_text(
+        MANIFEST.replace(
+            "runtime: python:3.11\n          limits", "runtime: python:default\n          limits"
+        ).replace("timeout: 120000", "timeout: 3600000\n            concurrency: 200")
+    )
+    code, _, err = run(capsys, tmp_path, "validate", "-m", str(project), env={})
+    assert code == 0 and "warning" not in err  # Adobe I/O Runtime takes both limits
+
+
 def test_plan_deploy_replan_undeploy_round_trip(capsys, tmp_path, project, whisk) -> None:
     code, out, _ = run(capsys, tmp_path, "plan", "-m", str(project))
     assert code == 0 and "+ create    action   my-worker" in out
