@@ -271,6 +271,21 @@ def test_deploy_refuses_to_take_over_another_projects_entity(
     assert run(capsys, tmp_path, "deploy", "-m", str(project), "--force")[0] == 0
 
 
+def test_plan_refuses_what_deploy_would_refuse(capsys, tmp_path, project, whisk) -> None:
+    # made by hand (no whisk-managed annotation): deploy refuses it, so plan must not pass it
+    whisk.store[("triggers", "my-worker-trigger")] = {"name": "my-worker-trigger"}
+    code, out, err = run(capsys, tmp_path, "plan", "-m", str(project))
+    assert code == 2 and "conflict: trigger my-worker-trigger already exists" in out
+    assert "belongs to no project" in err and "--force" in err
+    assert run(capsys, tmp_path, "deploy", "-m", str(project))[0] == code
+    code, out, _ = run(capsys, tmp_path, "plan", "-m", str(project), "--json")
+    assert code == 2 and json.loads(out)["exitCode"] == 2  # still one document
+    code, out, err = run(capsys, tmp_path, "plan", "-m", str(project), "--force")
+    assert code == 0 and "--force: taking it over" in out
+    assert "~ update    trigger  my-worker-trigger: not managed by any project" in out
+    assert whisk.writes == []
+
+
 def test_json_output_is_one_document(capsys, tmp_path, project, whisk) -> None:
     code, out, _ = run(capsys, tmp_path, "plan", "-m", str(project), "--json")
     document = json.loads(out)
