@@ -397,6 +397,15 @@ def test_activation_logs_prints_each_line(capsys, tmp_path, rsps) -> None:
     assert code == 0 and out.splitlines() == ["2024 stdout: hi", "2024 stderr: oh"]
 
 
+def test_activation_logs_says_there_are_none_on_stderr_only(capsys, tmp_path, rsps) -> None:
+    rsps.get(f"{NS}/activations/{'e' * 32}/logs", json={"logs": []})
+    rsps.get(f"{NS}/activations/{'e' * 32}/logs", json={"logs": []})
+    code, out, err = run(capsys, tmp_path, "activation", "logs", "e" * 32)
+    assert (code, out) == (0, "") and f"(no logs: activation {'e' * 32} wrote none)" in err
+    code, out, err = run(capsys, tmp_path, "activation", "logs", "e" * 32, "--json")
+    assert code == 0 and json.loads(out) == {"logs": []} and "no logs" not in err
+
+
 def test_key_given_as_a_flag_is_masked_even_in_early_errors(capsys, tmp_path) -> None:
     code, _, err = run(
         capsys, tmp_path, "validate", "-m", str(tmp_path / f"{SECRET}.yaml"), "--auth", KEY, env={}
