@@ -344,7 +344,7 @@ class OpenWhiskClient:
             hint = (
                 "start localwhisk with `make up`"
                 if self.settings.is_local_default
-                else f"start the server, or check the apihost given by {self.settings.source}"
+                else f"start it (localwhisk: `make up`), or check the apihost given by {self.settings.source}"
             )
         elif failure.timed_out:
             reason = f"no answer from {self.settings.apihost} within {self.timeout[1]:g} s"

@@ -213,7 +213,7 @@ def test_client_reads_404_as_missing(server: Recorder) -> None:
     ("source", "hint"),
     [
         (LOCAL_SOURCE, "(start localwhisk with `make up`)"),
-        ("flags", "(start the server, or check the apihost given by flags)"),
+        ("flags", "(start it (localwhisk: `make up`), or check the apihost given by flags)"),
     ],
 )
 def test_a_refused_loopback_connection_fails_at_once_naming_the_port(source, hint) -> None:
