@@ -82,6 +82,8 @@ def test_deploy_plan_change_use_and_undeploy(server, bundle, tmp_path):
     report = json.loads(first.stdout)
     assert report["plan"]["summary"] == {"create": 4, "update": 0, "delete": 0, "unchanged": 0}
     assert [u["url"] for u in report["urls"]] == [f"{server.url}/api/v1/web/guest/default/test"]
+    # the printed curl line starts a short job (the manifest's sampleInput), not the 100 s one
+    assert report["urls"][0]["curl"].endswith("/test.json?duration_ms=2000'")
     assert names(server, "actions") == ["my-worker", "test"]
     assert names(server, "triggers") == ["my-worker-trigger"]
     assert names(server, "rules") == ["async-rule"]

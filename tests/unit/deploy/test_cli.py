@@ -258,6 +258,28 @@ def test_plan_deploy_replan_undeploy_round_trip(capsys, tmp_path, project, whisk
     assert [w[1] for w in whisk.writes] == ["async-rule", "my-worker-trigger", "my-worker", "test"]
 
 
+def test_the_curl_line_sends_the_web_actions_sample_input(capsys, tmp_path, project, whisk) -> None:
+    # without one, the bundle's curl line started the worker's default 100 s job unannounced
+    sampled = MANIFEST.replace(
+        "          annotations:\n            provide-api-key: true\n",
+        "          description: starts\n            the worker\n          annotations:\n"
+        "            provide-api-key: true\n            sampleInput: {duration_ms: 2000, fast: true}\n",
+    )
+    project.write_text(sampled)
+    code, out, _ = run(capsys, tmp_path, "deploy", "-m", str(project))
+    url = f"{HOST}/api/v1/web/guest/default/test"
+    assert (
+        code == 0
+        and f"    starts the worker\n    curl -sS '{url}.json?duration_ms=2000&fast=true'\n" in out
+    )
+    project.write_text(sampled.replace("{duration_ms: 2000, fast: true}", "{job: {ms: 2000}}"))
+    code, out, _ = run(capsys, tmp_path, "urls", "-m", str(project), "--json")
+    [entry] = json.loads(out)["urls"]
+    assert entry["curl"] == (
+        f"curl -sS -H 'Content-Type: application/json' -d '{{\"job\":{{\"ms\":2000}}}}' '{url}.json'"
+    )
+
+
 def test_deploy_refuses_to_take_over_another_projects_entity(
     capsys, tmp_path, project, whisk
 ) -> None:
