@@ -1,8 +1,8 @@
 """The action kinds and per-action limits OpenWhisk platforms offer, known without a server.
 
 A server's ``GET /`` is the authority (the deploy tool's preflight reads it); this table
-is what may be said before there is one: ``validate`` warns from it, and localwhisk
-accepts exactly these kinds.
+is what may be said before there is one: ``validate`` warns from it; localwhisk
+accepts exactly these kinds, and its ``adobe`` and ``openwhisk`` profiles enforce these ranges.
 
 Kinds: OpenWhisk's default runtime manifest (apache/openwhisk ``ansible/files/runtimes.json``:
 nodejs:18/20, python:3.10/3.11, swift, java, php, ruby, go, dotnet, rust), the kinds the

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from localwhisk.runtime import kinds
 from whiskfacts.runtimes import (
+    ADOBE_LIMITS,
     ALL_KINDS,
     DEFAULT_KINDS,
     KNOWN_KINDS,
@@ -35,3 +36,12 @@ def test_each_platform_range_holds_its_default() -> None:
     for limits in PLATFORM_LIMITS.values():
         assert set(limits) == set(OPENWHISK_LIMITS)
         assert all(r.low <= r.default <= r.high for r in limits.values())
+
+
+def test_localwhisks_platform_profiles_enforce_the_table_validate_warns_from() -> None:
+    from localwhisk.profiles import ADOBE, OPENWHISK
+
+    for limits, table in ((ADOBE, ADOBE_LIMITS), (OPENWHISK, OPENWHISK_LIMITS)):
+        for name, r in table.items():
+            got = tuple(getattr(limits, f"{name}_{end}") for end in ("min", "max", "default"))
+            assert got == (r.low, r.high, r.default), name
