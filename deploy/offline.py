@@ -46,8 +46,8 @@ def check(manifest: Manifest) -> list[str]:
 def _kind_warning(action: ActionSpec) -> str | None:
     kind = action.runtime
     family, colon, _ = kind.partition(":")
-    if not kind or is_known_kind(kind):
-        return None
+    if not kind or action.inferred_runtime or is_known_kind(kind):
+        return None  # inferred: from the file's extension, deploy maps it to what GET / lists
     if not colon and (family.partition("@")[0] in KNOWN_KINDS):
         return None  # a family (``python``, ``python@3``): its default is the server's to pick
     if family in KNOWN_KINDS:
