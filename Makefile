@@ -7,8 +7,13 @@ STAMP  := $(VENV)/.installed
 LW_DIR := .localwhisk
 LW_PID := $(LW_DIR)/localwhisk.pid
 LW_LOG := $(LW_DIR)/localwhisk.log
-LW_PORT ?= 3233
+LW_PORT ?= $(or $(LOCALWHISK_PORT),3233)
 MANIFEST ?= manifest.yaml
+# Options passed on to the deploy tool's command: make deploy ARGS=--force,
+# make undeploy ARGS='--projectname demo', make plan ARGS=--json.
+ARGS ?=
+# The deploy tool's local default follows the port `make up` gives localwhisk.
+DEPLOY := LOCALWHISK_PORT=$(LW_PORT) $(PY) -m deploy
 
 .PHONY: venv deploy undeploy plan validate urls test unit integration reliability compat-deps node-deps sandbox-deps up down bench soak lint clean
 
@@ -23,20 +28,20 @@ $(STAMP): pyproject.toml
 # Start the local server only when no credentials point elsewhere
 # (flags, WHISK_*, AIO_RUNTIME_*, .wskprops): the deploy tool decides.
 deploy: $(STAMP)
-	@if $(PY) -m deploy target --is-local-default >/dev/null 2>&1; then $(MAKE) --no-print-directory up; fi
-	$(PY) -m deploy deploy -m $(MANIFEST)
+	@if $(DEPLOY) target --is-local-default >/dev/null 2>&1; then $(MAKE) --no-print-directory up; fi
+	$(DEPLOY) deploy -m $(MANIFEST) $(ARGS)
 
 undeploy: $(STAMP)
-	$(PY) -m deploy undeploy -m $(MANIFEST)
+	$(DEPLOY) undeploy -m $(MANIFEST) $(ARGS)
 
 plan: $(STAMP)
-	$(PY) -m deploy plan -m $(MANIFEST)
+	$(DEPLOY) plan -m $(MANIFEST) $(ARGS)
 
 validate: $(STAMP)
-	$(PY) -m deploy validate -m $(MANIFEST)
+	$(DEPLOY) validate -m $(MANIFEST) $(ARGS)
 
 urls: $(STAMP)
-	$(PY) -m deploy urls -m $(MANIFEST)
+	$(DEPLOY) urls -m $(MANIFEST) $(ARGS)
 
 # Idempotent: a live pid file means the server is already up.
 up: $(STAMP) node-deps

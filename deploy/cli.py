@@ -231,7 +231,12 @@ def build_parser() -> argparse.ArgumentParser:
     command(
         "validate", "commands:validate", "check the manifest and build every action (no server)"
     )
-    command("plan", "commands:plan", "show what deploy would create, update and delete")
+    p = command(
+        "plan",
+        "commands:plan",
+        "show what deploy would create, update and delete (exit 2 where deploy would refuse)",
+    )
+    _add_force(p, "plan the take-over of")
     p = command("deploy", "commands:deploy", "plan, then apply, then print the web action URLs")
     p.add_argument(
         "--parallelism",
@@ -240,11 +245,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="requests in flight within one level (1-32, default 16)",
     )
-    p.add_argument(
-        "--force",
-        action="store_true",
-        help="take over same-named entities owned by another project or by none",
-    )
+    _add_force(p, "take over")
     command("undeploy", "commands:undeploy", "delete every entity this project deployed")
     command("urls", "commands:urls", "print the web action URLs and curl lines")
     p = command("target", "commands:target", "print apihost, namespace and where they come from")
@@ -319,6 +320,14 @@ def _add_globals(parser: argparse.ArgumentParser, default: Any) -> None:
         "--json", action="store_true", default=value(False), help="one JSON document on stdout"
     )
     parser.add_argument("-v", "--verbose", action="store_true", default=value(False))
+
+
+def _add_force(parser: argparse.ArgumentParser, verb: str) -> None:
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help=f"{verb} same-named entities owned by another project or by none",
+    )
 
 
 def _parallelism(text: str) -> int:

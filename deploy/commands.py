@@ -21,11 +21,15 @@ if TYPE_CHECKING:
 
 
 def validate(ctx: CommandContext) -> int:
+    from deploy import offline
     from deploy.bundle import binary_format
     from deploy.plan import desired_entities
 
     manifest = _load(ctx)
     artifacts = _artifacts(manifest)
+    advice = offline.check(manifest)  # no server here: what no known platform would take
+    for warning in advice:
+        ctx.note(f"warning: {warning}")
     desired = desired_entities(manifest, artifacts, "_")
     counts = {
         kind: sum(1 for e in desired if e.kind.value == kind)
@@ -38,7 +42,7 @@ def validate(ctx: CommandContext) -> int:
                 "project": manifest.project,
                 "file": str(manifest.file),
                 "counts": counts,
-                "warnings": list(manifest.warnings),
+                "warnings": [*manifest.warnings, *advice],
                 "artifacts": {
                     k: {"sha256": a.sha256, "bytes": len(a.data), "zip": a.binary}
                     for k, a in artifacts.items()
@@ -56,8 +60,10 @@ def validate(ctx: CommandContext) -> int:
 
 
 def plan(ctx: CommandContext) -> int:
-    manifest, the_plan, warnings = _prepare(ctx, force=False)
+    manifest, the_plan, warnings = _prepare(ctx, force=ctx.args.force)
     _show_plan(ctx, manifest, the_plan, warnings)
+    # Exactly as deploy would: a plan it would refuse is not a plan that passes.
+    _refuse_conflicts(ctx, the_plan)
     if ctx.args.json:
         ctx.emit({"ok": True, **_plan_doc(ctx, manifest, the_plan, warnings)})
     return 0
@@ -68,8 +74,7 @@ def deploy(ctx: CommandContext) -> int:
 
     manifest, the_plan, warnings = _prepare(ctx, force=ctx.args.force)
     _show_plan(ctx, manifest, the_plan, warnings)
-    if the_plan.conflicts and not ctx.args.force:
-        raise PreflightError(list(the_plan.conflicts))
+    _refuse_conflicts(ctx, the_plan)
     report = None
     if the_plan.is_empty:
         ctx.say("nothing to do: the namespace already matches the manifest")
@@ -268,6 +273,12 @@ def _alternatives(ctx: CommandContext, manifest: Manifest) -> dict[str, frozense
             continue  # a broken neighbour is no advice; its own deploy will say what is wrong
         found[str(path)] = frozenset(a.runtime.partition(":")[0] for a in other.actions)
     return found
+
+
+def _refuse_conflicts(ctx: CommandContext, the_plan: Plan) -> None:
+    """Same-named entities of another project or of none: refused unless ``--force``."""
+    if the_plan.conflicts and not ctx.args.force:
+        raise PreflightError(list(the_plan.conflicts))
 
 
 def _show_plan(

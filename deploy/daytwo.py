@@ -113,8 +113,11 @@ def activation(ctx: CommandContext) -> int:
     if args.json:
         ctx.emit(document)
     elif args.what == "logs":
-        for line in document.get("logs") or []:
+        lines = document.get("logs") or []
+        for line in lines:
             ctx.say(line)
+        if not lines:  # said on stderr: stdout stays the log lines, none of them
+            ctx.note(f"(no logs: activation {args.id} wrote none)")
     else:
         ctx.say(_pretty(document))
     return 1 if failed else 0

@@ -25,8 +25,10 @@ from typing import Any
 
 from deploy.models import Artifact, Change, Entity, Kind, Manifest, Op, Plan
 from deploy.routes import desired_routes, route_reasons
+from whiskfacts.runtimes import OPENWHISK_LIMITS
 
-DEFAULT_LIMITS = {"timeout": 60000, "memory": 256, "logs": 10, "concurrency": 1}
+# OpenWhisk's defaults (whiskfacts.runtimes), sent in full: see "Limits" above.
+DEFAULT_LIMITS = {name: limit.default for name, limit in OPENWHISK_LIMITS.items()}
 MANAGED = "whisk-managed"
 DIGEST = "deploy-digest"
 CODE = "deploy-code-sha256"
@@ -56,7 +58,7 @@ def desired_entities(
         if pkg.binding:
             namespace_part, _, bound = pkg.binding.strip("/").partition("/")
             body["binding"] = {"namespace": namespace_part, "name": bound}
-        out.append(_seal(Kind.PACKAGE, pkg.name, body, managed))
+        out.append(_seal(Kind.PACKAGE, pkg.name, body, managed, namespace))
     for action in manifest.actions:
         artifact = artifacts[action.path]
         exec_: dict[str, Any] = {"kind": action.runtime, "binary": artifact.binary}
@@ -71,7 +73,7 @@ def desired_entities(
             "annotations": key_values(annotations),
             "limits": {**DEFAULT_LIMITS, **set_limits},
         }
-        out.append(_seal(Kind.ACTION, action.path, body, managed, artifact))
+        out.append(_seal(Kind.ACTION, action.path, body, managed, namespace, artifact))
     for seq in manifest.sequences:
         components = [fq(namespace, c) for c in seq.components]  # already package-resolved
         annotations = {"provide-api-key": False, **seq.annotations}  # as for actions
@@ -81,7 +83,7 @@ def desired_entities(
             "parameters": key_values(seq.inputs),
             "annotations": key_values(annotations),
         }
-        out.append(_seal(Kind.SEQUENCE, seq.path, body, managed))
+        out.append(_seal(Kind.SEQUENCE, seq.path, body, managed, namespace))
     for trigger in manifest.triggers:
         annotations = dict(trigger.annotations)
         if trigger.feed:
@@ -91,7 +93,7 @@ def desired_entities(
             "parameters": key_values(trigger.inputs),
             "annotations": key_values(annotations),
         }
-        out.append(_seal(Kind.TRIGGER, trigger.name, body, managed))
+        out.append(_seal(Kind.TRIGGER, trigger.name, body, managed, namespace))
     for rule in manifest.rules:
         body = {
             "trigger": fq(namespace, rule.trigger),
@@ -99,7 +101,7 @@ def desired_entities(
             "publish": False,
             "annotations": key_values(rule.annotations),
         }
-        out.append(_seal(Kind.RULE, rule.name, body, managed))
+        out.append(_seal(Kind.RULE, rule.name, body, managed, namespace))
     for name, body, digest in desired_routes(manifest, namespace):
         # Routes carry no annotations on the server (``routes``); this one is for the plan.
         body["annotations"] = [{"key": MANAGED, "value": dict(managed)}]
@@ -220,7 +222,41 @@ def reasons(desired: Entity, current: Entity, owner: str | None, project: str) -
                 out.append(f"input {key} removed")
             elif want_p[key] != have_p[key]:
                 out.append(f"input {key} changed")
-    return out or ["metadata changed"]
+    if desired.kind is not Kind.API:  # a route's fields are route_reasons' to name
+        out.extend(_other_fields(want, have))
+    return out or ["only the deploy digest differs (deployed by another version of this tool?)"]
+
+
+# Top-level body fields ``reasons`` explains on its own; the rest are compared here.
+_EXPLAINED = frozenset({"annotations", "parameters", "limits", "exec", "trigger", "action"})
+# Fields whose values are never secret and short: shown as ``old → new``.
+_SHOWN = frozenset({"publish", "main", "binary"})
+
+
+def _other_fields(want: dict[str, Any], have: dict[str, Any]) -> list[str]:
+    """Body fields that differ beyond those ``reasons`` names (``publish``, ``exec.main``...)."""
+    # A field the server did not return cannot be said to differ; but a ``main`` it lacks is
+    # the runtime's default, and the manifest may name one now.
+    pairs = [(key, want[key], have[key]) for key in sorted(want.keys() - _EXPLAINED) if key in have]
+    want_exec, have_exec = want.get("exec") or {}, have.get("exec") or {}
+    full = "kind" in have_exec  # a full document: list summaries carry only exec.binary
+    if full and want_exec.get("kind") != "sequence":
+        pairs.append(("exec.main", want_exec.get("main"), have_exec.get("main")))
+        if "binary" in have_exec:
+            pairs.append(("exec.binary", want_exec.get("binary"), have_exec["binary"]))
+    out = []
+    for field, wanted, held in pairs:
+        if wanted == held:
+            continue
+        if field.rpartition(".")[2] in _SHOWN:
+            out.append(f"{field} {_shown(held)} → {_shown(wanted)}")
+        else:
+            out.append(f"{field} changed")
+    return out
+
+
+def _shown(value: Any) -> str:
+    return "(default)" if value is None else json.dumps(value)
 
 
 def drifted(desired: Entity, current: Entity) -> bool:
@@ -273,9 +309,23 @@ def project_of(entity: Entity) -> str | None:
     return managed.get("projectName") if isinstance(managed, dict) else None
 
 
-def entity_digest(body: dict[str, Any], artifact: Artifact | None) -> str:
-    """sha256 over canonical JSON of the body minus what changes with every manifest edit."""
+def entity_digest(body: dict[str, Any], artifact: Artifact | None, namespace: str = "_") -> str:
+    """sha256 over canonical JSON of the body minus what changes with every manifest edit.
+
+    References into our own namespace count as ``/_/...``: ``_`` and the namespace's name
+    are one namespace (the key's own), and which one a run was given (``.wskprops`` without
+    NAMESPACE, then WHISK_NAMESPACE=guest) must not turn every rule into an update.
+    """
     stable = dict(body)
+    for end in ("trigger", "action"):  # a rule's ends
+        if isinstance(stable.get(end), str):
+            stable[end] = _as_own(stable[end], namespace)
+    exec_ = stable.get("exec")
+    if isinstance(exec_, dict) and isinstance(exec_.get("components"), list):  # a sequence's
+        stable["exec"] = {
+            **exec_,
+            "components": [_as_own(c, namespace) for c in exec_["components"]],
+        }
     stable["annotations"] = [
         (
             {"key": MANAGED, "value": {"projectName": a["value"].get("projectName")}}
@@ -289,6 +339,14 @@ def entity_digest(body: dict[str, Any], artifact: Artifact | None) -> str:
     sha = hashlib.sha256(text.encode("utf-8"))
     sha.update((artifact.sha256 if artifact else "").encode("ascii"))
     return sha.hexdigest()
+
+
+def _as_own(path: Any, namespace: str) -> Any:
+    """``/<namespace>/rest`` as ``/_/rest``; other namespaces' paths unchanged."""
+    prefix = f"/{namespace}/"
+    if isinstance(path, str) and path.startswith(prefix):
+        return "/_/" + path[len(prefix) :]
+    return path
 
 
 def key_values(mapping: dict[str, Any]) -> list[dict[str, Any]]:
@@ -338,10 +396,11 @@ def _seal(
     name: str,
     body: dict[str, Any],
     managed: dict[str, Any],
+    namespace: str,
     artifact: Artifact | None = None,
 ) -> Entity:
     body["annotations"] = [*body["annotations"], {"key": MANAGED, "value": dict(managed)}]
-    digest = entity_digest(body, artifact)
+    digest = entity_digest(body, artifact, namespace)
     body["annotations"].append({"key": DIGEST, "value": digest})
     return Entity(kind, name, body, digest, artifact)
 

@@ -19,6 +19,9 @@ from deploy.errors import SettingsError
 from whiskfacts.guest import GUEST_AUTH, GUEST_NAMESPACE
 
 LOCAL_APIHOST = "http://127.0.0.1:3233"
+# The port `python -m localwhisk` reads when --port is not given (its LOCALWHISK_<FLAG>
+# variables); the Makefile sets it from LW_PORT, so the local default follows the server.
+LOCAL_PORT_VARIABLE = "LOCALWHISK_PORT"
 # The guest key is not a secret, but it is masked like any other key so that
 # output never teaches people to paste keys around.
 LOCAL_NAMESPACE = GUEST_NAMESPACE
@@ -100,7 +103,7 @@ def resolve_settings(
                     "credentials are used"
                 )
             return Settings(
-                LOCAL_APIHOST, GUEST_AUTH, LOCAL_NAMESPACE, LOCAL_SOURCE, tuple(warnings)
+                local_apihost(environ), GUEST_AUTH, LOCAL_NAMESPACE, LOCAL_SOURCE, tuple(warnings)
             )
 
     apihost_raw, source = picked["apihost"]
@@ -119,6 +122,19 @@ def resolve_settings(
         )
     namespace = picked.get("namespace", ("_", ""))[0].strip() or "_"
     return Settings(apihost, auth, namespace, source, tuple(warnings))
+
+
+def local_apihost(environ: Mapping[str, str]) -> str:
+    """The local server's URL: port 3233, or the one ``LOCALWHISK_PORT`` gives it."""
+    raw = environ.get(LOCAL_PORT_VARIABLE, "").strip()
+    if not raw:
+        return LOCAL_APIHOST
+    if not raw.isdigit() or not 1 <= int(raw) <= 65535:
+        raise SettingsError(
+            f"{LOCAL_PORT_VARIABLE}={raw!r}: expected the local server's port, a number from "
+            f"1 to 65535 (make sets it from LW_PORT); unset it for the default 3233"
+        )
+    return f"http://127.0.0.1:{int(raw)}"
 
 
 def normalize_apihost(value: str) -> str:

@@ -1,7 +1,9 @@
 """Named sets of limits for ``--profile``: localwhisk's own, Adobe I/O Runtime's, Apache OpenWhisk's.
 
 A profile is data: a ``Limits`` value and where its figures come from. ``__main__``
-picks one and lets the limit flags override single fields. ``default`` is
+picks one and lets the limit flags override single fields. The per-action ranges
+(timeout, memory, logs, concurrency) are ``whiskfacts.runtimes``', the table the deploy
+tool's ``validate`` warns from; the rest are the platform's own here. ``default`` is
 ``config.Limits`` unchanged (no throttles, a laptop is not a shared cluster);
 ``adobe`` and ``openwhisk`` refuse what those platforms would refuse.
 """
@@ -11,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from localwhisk.config import MB, Limits
+from whiskfacts.runtimes import ADOBE_LIMITS, OPENWHISK_LIMITS, Range
 
 
 @dataclass(frozen=True)
@@ -20,6 +23,15 @@ class Profile:
     limits: Limits
 
 
+def _per_action(ranges: dict[str, Range]) -> dict[str, int]:
+    """``{"timeout": Range(100, 300000, 60000), ...}`` as ``Limits`` fields (``timeout_min``...)."""
+    return {
+        f"{name}_{end}": value
+        for name, limit in ranges.items()
+        for end, value in (("min", limit.low), ("max", limit.high), ("default", limit.default))
+    }
+
+
 # AdobeDocs/app-builder src/pages/guides/runtime_guides/system-settings.md: timeout
 # 100 ms - 10,800,000 ms (default 60,000; blocking calls and web actions cut at 60 s),
 # memory 128-4096 MB (default 256), logs 0-10 MB (default 10), container concurrency
@@ -27,18 +39,7 @@ class Profile:
 # invocations and 600 trigger fires per namespace and minute, 100 concurrent
 # activations per namespace (429 above), sequences of at most 50 actions.
 ADOBE = Limits(
-    timeout_min=100,
-    timeout_max=10_800_000,
-    timeout_default=60_000,
-    memory_min=128,
-    memory_max=4096,
-    memory_default=256,
-    logs_min=0,
-    logs_max=10,
-    logs_default=10,
-    concurrency_min=1,
-    concurrency_max=500,
-    concurrency_default=200,
+    **_per_action(ADOBE_LIMITS),
     blocking_wait_ms=60_000,
     payload_bytes=MB,
     sequence_max=50,
@@ -58,18 +59,7 @@ ADOBE = Limits(
 # invocations, sequences of 50. (docs/reference.md prints 100 concurrent and 120 a
 # minute; a deployment from the repository enforces the figures above.)
 OPENWHISK = Limits(
-    timeout_min=100,
-    timeout_max=300_000,
-    timeout_default=60_000,
-    memory_min=128,
-    memory_max=512,
-    memory_default=256,
-    logs_min=0,
-    logs_max=10,
-    logs_default=10,
-    concurrency_min=1,
-    concurrency_max=1,
-    concurrency_default=1,
+    **_per_action(OPENWHISK_LIMITS),
     blocking_wait_ms=60_000,
     payload_bytes=MB,
     sequence_max=50,

@@ -3,8 +3,9 @@
 Domain verbs over one session returning plain dicts; 404 on a read is ``None``;
 every other failure is an ``OpenWhiskError`` subclass naming method, URL, status and
 the server's ``error``/``code``. Retries 429, 5xx and connection errors with
-exponential backoff, jitter and ``Retry-After``; never other 4xx, and never a POST
-that may have reached the server. It does not decide what to write: ``apply`` calls
+exponential backoff, jitter and ``Retry-After``; never other 4xx, never a POST
+that may have reached the server, and never a refused connection to this machine
+(nothing listens there: said at once). It does not decide what to write: ``apply`` calls
 the mutating verbs, nothing else should.
 
 Which session it gets, and what a session's failures mean, is ``sessions``'; a
@@ -22,7 +23,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from deploy.errors import (
     AuthError,
@@ -269,8 +270,12 @@ class OpenWhiskClient:
                 if failure is None:
                     raise
                 # A POST that may have reached the server (read timeout, connection reset
-                # after sending) may have run the action: do not run it twice.
+                # after sending) may have run the action: do not run it twice. A refusal
+                # from this very machine is not transient (no network between, nothing
+                # listens): said at once, where a remote host's is retried (a restart).
                 retryable = method in IDEMPOTENT or failure.never_sent
+                if failure.refused and is_loopback(self.settings.apihost):
+                    retryable = False
                 if retryable and not last:
                     self._sleep(self._delay(attempt, None))
                     continue
@@ -327,11 +332,21 @@ class OpenWhiskClient:
         return cls(method, shown, status, text, code, hint)
 
     def _connect_error(self, method: str, url: str, failure: Failure) -> ConnectError:
-        if is_loopback(self.settings.apihost):
+        local = is_loopback(self.settings.apihost)
+        if local:
             hint = "is the local server running? `make up`"
         else:
             hint = "check --apihost / WHISK_APIHOST"
-        if failure.timed_out:
+        if failure.refused and local:
+            parts = urlsplit(self.settings.apihost)
+            port = parts.port or (443 if parts.scheme == "https" else 80)
+            reason = f"connection refused: nothing listens on {parts.hostname}:{port}"
+            hint = (
+                "start localwhisk with `make up`"
+                if self.settings.is_local_default
+                else f"start it (localwhisk: `make up`), or check the apihost given by {self.settings.source}"
+            )
+        elif failure.timed_out:
             reason = f"no answer from {self.settings.apihost} within {self.timeout[1]:g} s"
         elif method not in IDEMPOTENT and not failure.never_sent:
             reason = (

@@ -56,16 +56,34 @@ class Failure(NamedTuple):
     never_sent: bool  # nothing reached the server: safe to retry even a POST
     timed_out: bool  # sent, and no answer within the read timeout
     cause: str  # the underlying error's name, for the message
+    refused: bool = False  # the host answered that nothing listens on the port
 
 
 def failure_of(exc: Exception) -> Failure | None:
     """``exc`` as a connection failure, or None when it is something else (a bug)."""
     if isinstance(exc, TransportError):
-        return Failure(not exc.sent, exc.timed_out, exc.cause_name)
+        return Failure(not exc.sent, exc.timed_out, exc.cause_name, exc.refused)
     requests = sys.modules.get("requests")  # imported iff a requests session is in use
     if requests is None or not isinstance(exc, (requests.ConnectionError, requests.Timeout)):
         return None
-    return Failure(_never_sent(exc), isinstance(exc, requests.ReadTimeout), type(exc).__name__)
+    return Failure(
+        _never_sent(exc), isinstance(exc, requests.ReadTimeout), type(exc).__name__, _refused(exc)
+    )
+
+
+def _refused(exc: BaseException) -> bool:
+    """Is a ``ConnectionRefusedError`` inside requests' wrapping? requests puts urllib3's
+    MaxRetryError in ``args``, whose ``reason`` is a NewConnectionError raised from the
+    socket's error."""
+    seen: BaseException | None = exc
+    for _ in range(8):  # the chain is three deep; bounded in case of a cycle
+        if seen is None:
+            return False
+        if isinstance(seen, ConnectionRefusedError):
+            return True
+        inner = seen.args[0] if seen.args and isinstance(seen.args[0], BaseException) else None
+        seen = inner or getattr(seen, "reason", None) or seen.__cause__
+    return False
 
 
 def _never_sent(exc: Exception) -> bool:

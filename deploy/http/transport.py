@@ -30,6 +30,7 @@ class TransportError(Exception):
         self.cause_name = type(cause).__name__
         self.sent = sent  # False only when the connection itself failed: nothing left
         self.timed_out = timed_out  # sent, and no answer within the read timeout
+        self.refused = isinstance(cause, ConnectionRefusedError)  # nothing listens there
 
 
 class HttpResponse:

@@ -7,14 +7,17 @@ kind) and ``python:3.9`` are accepted because apache/openwhisk-runtime-python st
 builds them (``core/python3Action``, ``core/python39Action``). Every Node.js kind runs on
 the machine's one ``node`` (``languages.find_node``), whatever its major version.
 
-The other kinds of OpenWhisk's default manifest are *stored* (clients must not be
-refused), but not listed and not run: invoking one is a developer error that says so
-(``runner``).
+The other kinds platforms offer (``whiskfacts.runtimes``, the table the deploy tool warns
+from) are *stored* (clients must not be refused), but not listed and not run: invoking
+one is a developer error that says so (``runner``).
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+from whiskfacts.runtimes import ALL_KINDS
+from whiskfacts.runtimes import DEFAULT_KINDS as PLATFORM_DEFAULTS
 
 PYTHON_KINDS: tuple[tuple[str, str], ...] = (
     ("python:3.10", "openwhisk/action-python-v3.10:nightly"),
@@ -29,12 +32,9 @@ NODEJS_KINDS: tuple[tuple[str, str], ...] = (
     ("nodejs:22", "openwhisk/action-nodejs-v22:nightly"),
 )
 LISTED = {"python": PYTHON_KINDS, "nodejs": NODEJS_KINDS}
-STORED_ONLY_KINDS: tuple[str, ...] = (
-    "swift:5.3", "swift:5.7", "java:8", "php:8.1",
-    "ruby:2.5", "go:1.20", "dotnet:3.1", "dotnet:6.0", "rust:1.34", "blackbox",
-)  # fmt: skip
-DEFAULT_KINDS = {"python": "python:3.10", "nodejs": "nodejs:20"}
+DEFAULT_KINDS = {family: PLATFORM_DEFAULTS[family] for family in LISTED}
 LISTED_KINDS = tuple(kind for kinds in LISTED.values() for kind, _ in kinds)
+STORED_ONLY_KINDS = tuple(kind for kind in ALL_KINDS if kind not in LISTED_KINDS)
 KINDS = frozenset(LISTED_KINDS) | frozenset(STORED_ONLY_KINDS)
 # What the runtime executes: every listed kind, and ``<family>:default`` as sent by clients.
 RUNNABLE_KINDS = frozenset(LISTED_KINDS) | {f"{family}:default" for family in LISTED}

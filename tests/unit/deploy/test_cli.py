@@ -184,6 +184,41 @@ def test_validate_ok_and_bad_manifest_exit_2_without_traceback(capsys, tmp_path,
     assert code == 2 and err.startswith("error: ") and "Traceback" not in err
 
 
+def test_validate_warns_of_kinds_and_limits_no_platform_offers(capsys, tmp_path, project) -> None:
+    project.write_text(
+        MANIFEST.replace(
+            "runtime: python:3.11\n          limits", "runtime: pyhton:3.11\n          limits"
+        )
+        .replace("timeout: 120000", "timeout: 12000000")
+        .replace("runtime: python:3.11\n          web", "runtime: python:3.13\n          web")
+    )
+    # no `responses` mock is active: a request would fail the test, validate needs no server
+    code, out, err = run(capsys, tmp_path, "validate", "-m", str(project), env={})
+    assert code == 0 and "valid" in out
+    warnings = [line for line in err.splitlines() if line.startswith("warning: ")]
+    assert len(warnings) == 3
+    worker = f"warning: {project}:6: project.packages.default.actions.my-worker"
+    assert warnings[0].startswith(f"{worker}.runtime: runtime 'pyhton:3.11' is not a kind")
+    assert "did you mean 'python:3.11'?" in warnings[0]
+    assert warnings[1].startswith(f"{worker}.limits.timeout: 12000000 ms is outside every known")
+    assert "OpenWhisk (default configuration) 100-300000 ms" in warnings[1]
+    assert "runtime 'python:3.13' is not a python kind" in warnings[2]
+    code, out, _ = run(capsys, tmp_path, "validate", "-m", str(project), "--json", env={})
+    assert code == 0 and len(json.loads(out)["warnings"]) == 3
+
+
+def test_validate_leaves_family_names_and_limits_some_platform_takes_alone(
+    capsys, tmp_path, project
+) -> None:
+    project.write_text(
+        MANIFEST.replace(
+            "runtime: python:3.11\n          limits", "runtime: python:default\n          limits"
+        ).replace("timeout: 120000", "timeout: 3600000\n            concurrency: 200")
+    )
+    code, _, err = run(capsys, tmp_path, "validate", "-m", str(project), env={})
+    assert code == 0 and "warning" not in err  # Adobe I/O Runtime takes both limits
+
+
 def test_plan_deploy_replan_undeploy_round_trip(capsys, tmp_path, project, whisk) -> None:
     code, out, _ = run(capsys, tmp_path, "plan", "-m", str(project))
     assert code == 0 and "+ create    action   my-worker" in out
@@ -226,6 +261,28 @@ def test_plan_deploy_replan_undeploy_round_trip(capsys, tmp_path, project, whisk
     assert sorted(deleted[2:]) == ["my-worker", "test"]
 
 
+def test_the_curl_line_sends_the_web_actions_sample_input(capsys, tmp_path, project, whisk) -> None:
+    # without one, the bundle's curl line started the worker's default 100 s job unannounced
+    sampled = MANIFEST.replace(
+        "          annotations:\n            provide-api-key: true\n",
+        "          description: starts\n            the worker\n          annotations:\n"
+        "            provide-api-key: true\n            sampleInput: {duration_ms: 2000, fast: true}\n",
+    )
+    project.write_text(sampled)
+    code, out, _ = run(capsys, tmp_path, "deploy", "-m", str(project))
+    url = f"{HOST}/api/v1/web/guest/default/test"
+    assert (
+        code == 0
+        and f"    starts the worker\n    curl -sS '{url}.json?duration_ms=2000&fast=true'\n" in out
+    )
+    project.write_text(sampled.replace("{duration_ms: 2000, fast: true}", "{job: {ms: 2000}}"))
+    code, out, _ = run(capsys, tmp_path, "urls", "-m", str(project), "--json")
+    [entry] = json.loads(out)["urls"]
+    assert entry["curl"] == (
+        f"curl -sS -H 'Content-Type: application/json' -d '{{\"job\":{{\"ms\":2000}}}}' '{url}.json'"
+    )
+
+
 def test_deploy_refuses_to_take_over_another_projects_entity(
     capsys, tmp_path, project, whisk
 ) -> None:
@@ -237,6 +294,21 @@ def test_deploy_refuses_to_take_over_another_projects_entity(
     assert code == 2 and "belongs to project 'other'" in err and "--force" in err
     assert whisk.writes == []
     assert run(capsys, tmp_path, "deploy", "-m", str(project), "--force")[0] == 0
+
+
+def test_plan_refuses_what_deploy_would_refuse(capsys, tmp_path, project, whisk) -> None:
+    # made by hand (no whisk-managed annotation): deploy refuses it, so plan must not pass it
+    whisk.store[("triggers", "my-worker-trigger")] = {"name": "my-worker-trigger"}
+    code, out, err = run(capsys, tmp_path, "plan", "-m", str(project))
+    assert code == 2 and "conflict: trigger my-worker-trigger already exists" in out
+    assert "belongs to no project" in err and "--force" in err
+    assert run(capsys, tmp_path, "deploy", "-m", str(project))[0] == code
+    code, out, _ = run(capsys, tmp_path, "plan", "-m", str(project), "--json")
+    assert code == 2 and json.loads(out)["exitCode"] == 2  # still one document
+    code, out, err = run(capsys, tmp_path, "plan", "-m", str(project), "--force")
+    assert code == 0 and "--force: taking it over" in out
+    assert "~ update    trigger  my-worker-trigger: not managed by any project" in out
+    assert whisk.writes == []
 
 
 def test_json_output_is_one_document(capsys, tmp_path, project, whisk) -> None:
@@ -348,6 +420,15 @@ def test_activation_logs_prints_each_line(capsys, tmp_path, rsps) -> None:
     )
     code, out, _ = run(capsys, tmp_path, "activation", "logs", "e" * 32)
     assert code == 0 and out.splitlines() == ["2024 stdout: hi", "2024 stderr: oh"]
+
+
+def test_activation_logs_says_there_are_none_on_stderr_only(capsys, tmp_path, rsps) -> None:
+    rsps.get(f"{NS}/activations/{'e' * 32}/logs", json={"logs": []})
+    rsps.get(f"{NS}/activations/{'e' * 32}/logs", json={"logs": []})
+    code, out, err = run(capsys, tmp_path, "activation", "logs", "e" * 32)
+    assert (code, out) == (0, "") and f"(no logs: activation {'e' * 32} wrote none)" in err
+    code, out, err = run(capsys, tmp_path, "activation", "logs", "e" * 32, "--json")
+    assert code == 0 and json.loads(out) == {"logs": []} and "no logs" not in err
 
 
 def test_key_given_as_a_flag_is_masked_even_in_early_errors(capsys, tmp_path) -> None:

@@ -191,6 +191,36 @@ def test_connection_error_on_loopback_hints_make_up(rsps: responses.RequestsMock
     assert "make up" in str(err.value) and len(sleeps) == 1
 
 
+def refused_by_urllib3(url: str) -> requests.ConnectionError:
+    """What requests raises for a refused connection: urllib3's wrapping of the socket error."""
+    from urllib3.exceptions import MaxRetryError, NewConnectionError
+
+    new_connection = NewConnectionError(None, "Failed to establish a new connection")
+    new_connection.__cause__ = ConnectionRefusedError(111, "Connection refused")
+    return requests.ConnectionError(MaxRetryError(None, url, new_connection))
+
+
+def test_a_refused_connection_to_a_remote_host_is_retried(rsps: responses.RequestsMock) -> None:
+    # a remote refusal can be a restart behind a load balancer: worth the backoff
+    for _ in range(3):
+        rsps.get(f"{HOST}/", body=refused_by_urllib3(f"{HOST}/"))
+    client, sleeps = make(retries=2)
+    with pytest.raises(ConnectError) as err:
+        client.server_info()
+    assert len(sleeps) == 2 and "cannot reach https://ow.example" in str(err.value)
+
+
+def test_a_refused_loopback_connection_through_requests_is_not_retried(
+    rsps: responses.RequestsMock,
+) -> None:
+    url = "http://127.0.0.1:3299/"
+    rsps.get(url, body=refused_by_urllib3(url))
+    client, sleeps = make("http://127.0.0.1:3299", retries=4)
+    with pytest.raises(ConnectError) as err:
+        client.server_info()
+    assert sleeps == [] and "nothing listens on 127.0.0.1:3299" in str(err.value)
+
+
 def test_connection_error_on_remote_hints_apihost(rsps: responses.RequestsMock) -> None:
     rsps.get(f"{HOST}/", body=requests.ConnectionError("dns"))
     client, _ = make(retries=0)

@@ -55,6 +55,10 @@ class TestShapes:
             "web-export": True,
             "raw-http": False,
             "final": True,
+            # the curl line deploy prints sends it: a 2 s job, where no input means 100 s
+            "sampleInput": {"duration_ms": 2000},
+            "description": "starts my-worker and answers with its activation id; the job "
+            "sleeps duration_ms (default 100000 ms)",
         }
         assert web.inputs == {"worker_action": "my-worker"}
         assert [t.name for t in manifest.triggers] == ["my-worker-trigger"]

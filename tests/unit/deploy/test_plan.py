@@ -15,7 +15,14 @@ from deploy.models import (
     RuleSpec,
     SequenceSpec,
 )
-from deploy.plan import DIGEST, MANAGED, annotation_map, build_plan, undeploy_plan
+from deploy.plan import (
+    DIGEST,
+    MANAGED,
+    annotation_map,
+    build_plan,
+    desired_entities,
+    undeploy_plan,
+)
 from deploy.state import to_entity
 
 
@@ -269,3 +276,59 @@ def test_undeploy_of_a_folder_named_project_deletes_only_what_the_manifest_decla
     deleted = {c.entity.name for c in plan.changes if c.op is Op.DELETE}
     assert deleted == {"my-worker", "test", "my-worker-trigger", "async-rule"}
     assert "action theirs" in plan.warnings[0]
+
+
+def test_digests_do_not_depend_on_how_our_namespace_is_spelled() -> None:
+    # `.wskprops` without NAMESPACE gives `_`; WHISK_NAMESPACE=guest the next run: one namespace.
+    m = manifest(
+        packages=(PackageSpec("pkg"),),
+        actions=(*manifest().actions, ActionSpec("pkg", "a", "python:3.11")),
+        sequences=(SequenceSpec("pkg", "s", ("pkg/a", "/whisk.system/utils/echo")),),
+    )
+    arts = {"my-worker": ART_W, "test": ART_T, "pkg/a": ART_W}
+    underscore = desired_entities(m, arts, "_")
+    named = desired_entities(m, arts, "guest")
+    assert [e.digest for e in underscore] == [e.digest for e in named]
+    plan = build_plan(named, [on_server(e) for e in underscore], "openwhisk-async")
+    assert {c.op for c in plan.changes} == {Op.NOOP}
+    # a reference into another namespace is still part of the digest
+    elsewhere = manifest(rules=(RuleSpec("async-rule", "my-worker-trigger", "/other/my-worker"),))
+    assert by_name(desired(elsewhere), "async-rule").digest != by_name(named, "async-rule").digest
+
+
+def test_an_update_names_the_field_that_changed() -> None:
+    old = manifest(
+        packages=(PackageSpec("pkg"),),
+        actions=(ActionSpec(None, "my-worker", "python:3.11", limits=Limits(timeout=120000)),),
+    )
+    new = manifest(
+        packages=(PackageSpec("pkg", publish=True),),
+        actions=(
+            ActionSpec(None, "my-worker", "python:3.11", main="run", limits=Limits(timeout=120000)),
+        ),
+    )
+    arts = {"my-worker": ART_W}
+    current = [on_server(e) for e in desired(old, arts)]
+    changes = {
+        c.entity.name: c for c in build_plan(desired(new, arts), current, "openwhisk-async").changes
+    }
+    assert changes["pkg"].reasons == ("publish false → true",)
+    assert changes["my-worker"].reasons == ('exec.main (default) → "run"',)
+
+
+def test_an_update_where_only_the_digest_differs_says_so() -> None:
+    def stale(doc: dict) -> None:
+        for a in doc["annotations"]:
+            if a["key"] == DIGEST:
+                a["value"] = "written-by-an-older-formula"
+
+    current = [on_server(by_name(desired(), "my-worker-trigger"), stale)]
+    [change] = [
+        c
+        for c in build_plan(desired(), current, "openwhisk-async").changes
+        if c.entity.name == "my-worker-trigger"
+    ]
+    assert change.op is Op.UPDATE
+    assert change.reasons == (
+        "only the deploy digest differs (deployed by another version of this tool?)",
+    )

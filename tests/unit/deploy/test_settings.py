@@ -36,6 +36,27 @@ def test_nothing_configured_gives_the_local_default(tmp_path: Path) -> None:
     assert s.is_local_default
 
 
+def test_the_local_default_follows_the_port_localwhisk_is_given(tmp_path: Path) -> None:
+    # `LW_PORT=3299 make deploy` starts localwhisk on 3299 and passes LOCALWHISK_PORT on
+    s = resolve_settings(NO_FLAGS, {"LOCALWHISK_PORT": "3299"}, tmp_path)
+    assert resolved(s) == ("http://127.0.0.1:3299", GUEST_AUTH, "guest", "local default")
+    assert s.is_local_default
+    # only the local default: a configured host is not moved
+    given = resolve_settings(
+        NO_FLAGS,
+        {"LOCALWHISK_PORT": "3299", "WHISK_APIHOST": "ow.example", "WHISK_AUTH": KEY},
+        tmp_path,
+    )
+    assert given.apihost == "https://ow.example"
+
+
+@pytest.mark.parametrize("bad", ["0", "70000", "32x", "-1"])
+def test_a_local_port_that_is_no_port_is_a_settings_error(tmp_path: Path, bad: str) -> None:
+    with pytest.raises(SettingsError) as err:
+        resolve_settings(NO_FLAGS, {"LOCALWHISK_PORT": bad}, tmp_path)
+    assert f"LOCALWHISK_PORT={bad!r}: expected the local server's port" in str(err.value)
+
+
 def test_flags_beat_environment_and_wskprops(tmp_path: Path) -> None:
     write_props(tmp_path / ".wskprops", f"APIHOST=props.example\nAUTH={OTHER}\n")
     env = {"WHISK_APIHOST": "env.example", "WHISK_AUTH": OTHER}

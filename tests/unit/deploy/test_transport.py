@@ -22,7 +22,7 @@ from deploy.errors import ConnectError
 from deploy.http.client import OpenWhiskClient
 from deploy.http.sessions import default_session
 from deploy.http.transport import HttpSession, TransportError
-from deploy.settings import Settings
+from deploy.settings import LOCAL_SOURCE, Settings
 
 KEY = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee:" + "k" * 64
 
@@ -104,10 +104,12 @@ def session(url: str) -> HttpSession:
     return s
 
 
-def client(url: str, retries: int = 2) -> tuple[OpenWhiskClient, list[float]]:
+def client(
+    url: str, retries: int = 2, source: str = "flags"
+) -> tuple[OpenWhiskClient, list[float]]:
     sleeps: list[float] = []
     c = OpenWhiskClient(
-        Settings(url, KEY, "guest", "flags"), retries=retries, sleep=sleeps.append, timeout=1.0
+        Settings(url, KEY, "guest", source), retries=retries, sleep=sleeps.append, timeout=1.0
     )
     return c, sleeps
 
@@ -201,17 +203,32 @@ def test_client_retries_a_put_after_a_reset_and_a_500(server: Recorder) -> None:
     assert len(server.seen) == 4
 
 
-def test_client_reads_404_as_missing_and_refused_as_make_up(server: Recorder) -> None:
+def test_client_reads_404_as_missing(server: Recorder) -> None:
     c, _ = client(server.url)
     assert c.get("actions", "missing") is None
     assert c.get("actions", "there") == {"path": "/api/v1/namespaces/guest/actions/there"}
+
+
+@pytest.mark.parametrize(
+    ("source", "hint"),
+    [
+        (LOCAL_SOURCE, "(start localwhisk with `make up`)"),
+        ("flags", "(start it (localwhisk: `make up`), or check the apihost given by flags)"),
+    ],
+)
+def test_a_refused_loopback_connection_fails_at_once_naming_the_port(source, hint) -> None:
+    # Nothing between us and our own machine can be transient: retrying only waited 5.7 s.
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
-        down, sleeps = client(f"http://127.0.0.1:{probe.getsockname()[1]}", retries=1)
+        port = probe.getsockname()[1]
+        down, sleeps = client(f"http://127.0.0.1:{port}", retries=4, source=source)
         with pytest.raises(ConnectError) as err:
             down.server_info()
-    assert "ConnectionRefusedError" in str(err.value) and "make up" in str(err.value)
-    assert len(sleeps) == 1
+    assert str(err.value) == (
+        f"GET http://127.0.0.1:{port}/ failed: connection refused: nothing listens on "
+        f"127.0.0.1:{port} {hint}"
+    )
+    assert sleeps == [] and down.request_count == 1
 
 
 def test_the_default_session_is_this_transport_unless_a_proxy_is_set() -> None:
