@@ -64,7 +64,7 @@ def plan(ctx: CommandContext) -> int:
 
 
 def deploy(ctx: CommandContext) -> int:
-    from deploy.ui import url_lines, web_actions
+    from deploy.ui import example_lines, poll_example, url_lines, web_actions
 
     manifest, the_plan, warnings = _prepare(ctx, force=ctx.args.force)
     _show_plan(ctx, manifest, the_plan, warnings)
@@ -93,7 +93,7 @@ def deploy(ctx: CommandContext) -> int:
             )
     urls = web_actions(manifest, ctx.settings.apihost, _real_namespace(ctx, manifest))
     if urls:
-        for line in url_lines(urls):
+        for line in url_lines(urls) + example_lines(poll_example(manifest, urls)):
             ctx.say(line)
     _requests(ctx)
     if ctx.args.json:
@@ -112,6 +112,7 @@ def deploy(ctx: CommandContext) -> int:
                 "applied": len(report.applied) if report else 0,
                 "readback": readback,
                 "urls": urls,
+                "example": poll_example(manifest, urls),
             }
         )
     return 0
@@ -153,15 +154,15 @@ def undeploy(ctx: CommandContext) -> int:
 
 
 def urls(ctx: CommandContext) -> int:
-    from deploy.ui import url_lines, web_actions
+    from deploy.ui import example_lines, poll_example, url_lines, web_actions
 
     manifest = _load(ctx)
     settings = ctx.resolve()
     found = web_actions(manifest, settings.apihost, _real_namespace(ctx, manifest))
     if ctx.args.json:
-        ctx.emit({"ok": True, "urls": found})
+        ctx.emit({"ok": True, "urls": found, "example": poll_example(manifest, found)})
     else:
-        for line in url_lines(found):
+        for line in url_lines(found) + example_lines(poll_example(manifest, found)):
             ctx.say(line)
     return 0
 

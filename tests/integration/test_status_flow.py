@@ -9,7 +9,9 @@ and see ids the bundle did not issue refused with 404.
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -25,6 +27,7 @@ KEY = ":".join(GUEST_AUTH)
 WORKER_RESULT = {"statusCode": 200, "body": {"payload": "Hello from the long running job!"}}
 BUNDLES = [("manifest.yaml", "default"), ("manifest.nodejs.yaml", "async-nodejs")]
 NOT_FOUND = {"status": "not found", "error": "no job is known by this id"}
+EXAMPLES: dict[str, list[str]] = {}  # package -> the two lines deploy printed
 
 
 def load_capability() -> Any:
@@ -56,7 +59,7 @@ def bundle(
     }
     env.update(HOME=str(home), WHISK_APIHOST=server.url, WHISK_AUTH=KEY)
 
-    def owdeploy(*args: str) -> None:
+    def owdeploy(*args: str) -> str:
         done = subprocess.run(
             [sys.executable, "-m", "deploy", *args, "-m", manifest],
             cwd=ROOT,
@@ -66,8 +69,11 @@ def bundle(
             timeout=120,
         )
         assert done.returncode == 0, done.stderr
+        assert KEY.split(":")[1] not in done.stdout + done.stderr
+        return done.stdout
 
-    owdeploy("deploy")
+    EXAMPLES[package] = json.loads(owdeploy("deploy", "--json"))["example"]
+    assert json.loads(owdeploy("urls", "--json"))["example"] == EXAMPLES[package]
     yield package
     owdeploy("undeploy")
 
@@ -199,3 +205,21 @@ def test_ids_the_bundle_did_not_issue_are_404_and_reveal_nothing(server, bundle)
     malformed = requests.get(status, timeout=30)
     assert malformed.status_code == 400
     assert malformed.json()["status"] == "invalid"
+
+
+def test_the_printed_example_runs_as_printed(server, bundle):
+    if shutil.which("curl") is None:
+        pytest.fail("curl is not on PATH: the printed example needs it")
+    start, poll = EXAMPLES[bundle]
+    assert "duration_ms=2000" in start
+    shell = subprocess.run(
+        ["sh", "-c", f'{start}\n{poll} -o /dev/null -w "%{{http_code}}\\n"\necho "$status"'],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert shell.returncode == 0, shell.stderr
+    code, url = shell.stdout.split()
+    assert code == "202"  # the 2-second job is running
+    _, last = poll_until_done(url)
+    assert (last.status_code, last.json()) == (200, WORKER_RESULT)
