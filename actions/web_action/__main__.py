@@ -20,7 +20,15 @@ import time
 import capability
 import jobstatus
 import requests
-from whiskapi import CONNECT_TIMEOUT_S, READ_TIMEOUT_S, TIMEOUTS, credentials, entity_url, reply
+from whiskapi import (
+    CONNECT_TIMEOUT_S,
+    READ_TIMEOUT_S,
+    SESSION,
+    TIMEOUTS,
+    credentials,
+    entity_url,
+    reply,
+)
 
 DEFAULT_WORKER = "my-worker"
 DEFAULT_STATUS = "status"
@@ -33,7 +41,7 @@ def worker_arguments(args):
     return {k: v for k, v in args.items() if not k.startswith("__ow_") and k not in SETTINGS}
 
 
-def start_worker(args, environ, session=requests, clock=time.time):
+def start_worker(args, environ, session=SESSION, clock=time.time):
     """Start the worker non-blocking; return the web response (statusCode, headers, body)."""
     worker = str(args.get("worker_action") or DEFAULT_WORKER)
     found = credentials(environ)

@@ -19,7 +19,7 @@ import time
 
 import capability
 import requests
-from whiskapi import TIMEOUTS, credentials, entity_url, error_detail, reply
+from whiskapi import SESSION, TIMEOUTS, credentials, entity_url, error_detail, reply
 
 DEFAULT_WORKER = "my-worker"
 # A record may appear after the worker's own limit: queueing before it starts, its init,
@@ -40,7 +40,7 @@ class Unanswered(Exception):
         self.answer = answer
 
 
-def answer(args, environ, session=requests, clock=time.time):
+def answer(args, environ, session=SESSION, clock=time.time):
     found = credentials(environ)
     if isinstance(found, dict):
         return found

@@ -8,10 +8,16 @@ far below the 60 s synchronous cut; on a healthy platform they answer in millise
 
 from urllib.parse import quote
 
+import requests
+
 # Connect and read bounds, each call.
 CONNECT_TIMEOUT_S = 5.0
 READ_TIMEOUT_S = 15.0
 TIMEOUTS = (CONNECT_TIMEOUT_S, READ_TIMEOUT_S)
+# One session for the process: a warm action keeps its connection to the API between
+# activations instead of opening one per call. A connection the server closed meanwhile
+# is seen as dropped when taken from the pool (urllib3) and opened again.
+SESSION = requests.Session()
 
 
 def reply(status, body, headers=None):

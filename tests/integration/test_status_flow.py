@@ -138,6 +138,17 @@ def test_the_plain_start_points_at_the_status_url_from_the_callers_own_host(serv
     _, last = poll_until_done(url)
     assert last.json() == WORKER_RESULT
 
+    # Behind a proxy (Adobe's edge sets X-Forwarded-Host): the public host, not the server's.
+    proxied = requests.get(
+        f"{web(server, bundle, 'test')}.json",
+        params={"duration_ms": "0"},
+        headers={"X-Forwarded-Host": "jobs.example", "X-Forwarded-Proto": "https"},
+        timeout=30,
+    )
+    assert proxied.json()["body"]["statusUrl"].startswith(
+        f"https://jobs.example/api/v1/web/guest/{bundle}/status?id="
+    )
+
 
 def test_a_failed_worker_answers_its_failure(server, bundle):
     job = start(server, bundle, duration_ms="soon")
