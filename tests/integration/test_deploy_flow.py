@@ -82,7 +82,7 @@ def test_deploy_plan_change_use_and_undeploy(server, bundle, tmp_path):
     report = json.loads(first.stdout)
     assert report["plan"]["summary"] == {"create": 5, "update": 0, "delete": 0, "unchanged": 0}
     assert [u["url"] for u in report["urls"]] == [
-        f"{server.url}/api/v1/web/guest/default/{name}" for name in ("test", "status")
+        f"{server.url}/api/v1/web/guest/default/{name}" for name in ("status", "test")
     ]
     assert names(server, "actions") == ["my-worker", "status", "test"]
     assert names(server, "triggers") == ["my-worker-trigger"]

@@ -101,7 +101,7 @@ def test_deploy_use_switch_and_undeploy_the_nodejs_bundle(server, bundle, tmp_pa
     report = json.loads(first.stdout)
     assert report["warnings"] == []
     assert report["plan"]["summary"] == {"create": 6, "update": 0, "delete": 0, "unchanged": 0}
-    url, status = [u["url"] for u in report["urls"]]
+    status, url = [u["url"] for u in report["urls"]]
     assert url == f"{server.url}/api/v1/web/guest/async-nodejs/test"
     assert status == f"{server.url}/api/v1/web/guest/async-nodejs/status"
     assert kinds(server) == NODE_KINDS

@@ -236,5 +236,8 @@ def test_without_an_api_key_it_names_the_missing_annotation(jobstatus):
     assert "provide-api-key: true" in answer["body"]["error"]
 
 
-def test_the_entry_point_is_the_modules_status_function(web_action):
-    assert web_action.status.__module__ == web_action.__name__  # exec.main: "status"
+def test_the_entry_point_main_status_reads_the_platform_environment(web_action, monkeypatch):
+    for name, value in ENV.items():  # what the runtime sets before calling exec.main
+        monkeypatch.setenv(name, value)
+    answer = web_action.status({"worker_action": "my-worker"})  # exec.main: "status"
+    assert (answer["statusCode"], answer["body"]["status"]) == (400, "invalid")
