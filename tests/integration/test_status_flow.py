@@ -209,7 +209,10 @@ def test_ids_the_bundle_did_not_issue_are_404_and_reveal_nothing(server, bundle)
     job = started.json()["body"]
     # Signed as the bundle signs, with the namespace key: only the record says whose it is.
     signed = load_capability().issue(KEY, "guest", worker_path(bundle), foreign, 1)
-    for token in (foreign, job["statusUrl"].split("?id=")[1][:-2] + "AA", signed):
+    issued = job["statusUrl"].split("?id=")[1]
+    head, _, sig = issued.rpartition(".")
+    forged = f"{head}.{'B' if sig[0] == 'A' else 'A'}{sig[1:]}"  # one character changed
+    for token in (foreign, forged, signed):
         answer = requests.get(status, params={"id": token}, timeout=30)
         assert (answer.status_code, answer.json()) == (404, NOT_FOUND), token
 
