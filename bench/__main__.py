@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import importlib.util
 
-from bench import containment_bench, localwhisk_bench
+from bench import async_bench, containment_bench, localwhisk_bench
 
-PARTS = ("localwhisk", "containment", "deploy")
+PARTS = ("localwhisk", "async", "containment", "deploy")
 
 
 def main() -> None:
@@ -18,6 +18,9 @@ def main() -> None:
     if args.only in (None, "localwhisk"):
         print("== localwhisk ==")
         localwhisk_bench.run(quick=args.quick)
+    if args.only in (None, "async"):
+        print("\n== the async pattern ==")
+        async_bench.run(quick=args.quick)
     if args.only in (None, "containment"):
         print("\n== containment ==")
         containment_bench.run(quick=args.quick)

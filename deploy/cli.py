@@ -274,16 +274,23 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="follow each rule to its action's activation and print the results",
     )
-    p.add_argument("--timeout", type=float, default=180.0, metavar="S")
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=None,
+        metavar="S",
+        help="how long --wait waits in all (default: each action's own time limit + 60 s)",
+    )
     p = command("activation", "daytwo:activation", "get, result, logs or wait for an activation")
     p.add_argument("what", choices=["get", "result", "logs", "wait"])
     p.add_argument("id")
     p.add_argument(
         "--timeout",
         type=float,
-        default=180.0,
+        default=None,
         metavar="S",
-        help="how long wait polls before giving up (default 180)",
+        help="how long wait polls before giving up (default: the longest time limit "
+        "among the namespace's actions + 60 s; a running activation names no action)",
     )
     return parser
 

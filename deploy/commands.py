@@ -70,7 +70,7 @@ def plan(ctx: CommandContext) -> int:
 
 
 def deploy(ctx: CommandContext) -> int:
-    from deploy.ui import route_lines, url_lines, web_actions
+    from deploy.ui import example_lines, poll_example, route_lines, url_lines, web_actions
 
     manifest, the_plan, warnings = _prepare(ctx, force=ctx.args.force)
     _show_plan(ctx, manifest, the_plan, warnings)
@@ -98,7 +98,7 @@ def deploy(ctx: CommandContext) -> int:
             )
     urls = web_actions(manifest, ctx.settings.apihost, _real_namespace(ctx, manifest))
     if urls:
-        for line in url_lines(urls):
+        for line in url_lines(urls) + example_lines(poll_example(manifest, urls)):
             ctx.say(line)
     routes = _routes(ctx, manifest)
     for line in route_lines(routes):
@@ -121,6 +121,7 @@ def deploy(ctx: CommandContext) -> int:
                 "readback": readback,
                 "urls": urls,
                 "routes": routes,
+                "example": poll_example(manifest, urls),
             }
         )
     return 0
@@ -162,16 +163,23 @@ def undeploy(ctx: CommandContext) -> int:
 
 
 def urls(ctx: CommandContext) -> int:
-    from deploy.ui import route_lines, url_lines, web_actions
+    from deploy.ui import example_lines, poll_example, route_lines, url_lines, web_actions
 
     manifest = _load(ctx)
     settings = ctx.resolve()
     found = web_actions(manifest, settings.apihost, _real_namespace(ctx, manifest))
     routes = _routes(ctx, manifest)
     if ctx.args.json:
-        ctx.emit({"ok": True, "urls": found, "routes": routes})
+        ctx.emit(
+            {"ok": True, "urls": found, "routes": routes, "example": poll_example(manifest, found)}
+        )
     else:
-        for line in [*url_lines(found), *route_lines(routes)]:
+        lines = [
+            *url_lines(found),
+            *route_lines(routes),
+            *example_lines(poll_example(manifest, found)),
+        ]
+        for line in lines:
             ctx.say(line)
     return 0
 

@@ -86,13 +86,14 @@ def fire(ctx: CommandContext) -> int:
 
 
 def activation(ctx: CommandContext) -> int:
-    from deploy.follow import wait_for
+    from deploy.follow import given, namespace_bound, wait_for
 
     args = ctx.args
     client = ctx.client()
     if args.what == "wait":
+        bound = given(args.timeout) if args.timeout is not None else lambda: namespace_bound(client)
         with _progress(ctx) as progress:
-            record = wait_for(client, args.id, args.timeout, progress=progress, **_time(ctx))
+            record = wait_for(client, args.id, bound, progress=progress, **_time(ctx))
         response = record.get("response") or {}
         document: Any = {"activationId": args.id, **response}
         failed = response.get("success") is False
@@ -136,17 +137,40 @@ def _params(pairs: list[list[str]]) -> dict[str, Any]:
     return params
 
 
+# Off a terminal (a CI log, a file), progress is a line of its own this often: a wait of
+# hours says it is alive without filling the log.
+LOG_EVERY_S = 60.0
+
+
 @contextmanager
-def _progress(ctx: CommandContext) -> Iterator[Progress | None]:
-    """A progress line rewritten in place on a terminal (none otherwise), ended on the way out
-    so that what is printed next starts on a line of its own."""
+def _progress(ctx: CommandContext) -> Iterator[Progress]:
+    """Progress on stderr: on a terminal one line rewritten in place (ended on the way out,
+    so what is printed next starts on a line of its own); otherwise the first report and
+    then one line a minute."""
     if not ctx.tty():
-        yield None
+        last: list[float] = []
+
+        def log(text: str) -> None:
+            now = ctx.clock()
+            if not last or now - last[0] >= LOG_EVERY_S:
+                last[:] = [now]
+                print(ctx.mask(text), file=ctx.err, flush=True)
+
+        yield log
         return
+    shown = False
+
+    def rewrite(text: str) -> None:
+        nonlocal shown
+        shown = True
+        # \033[K clears what a longer line before this one left on the right
+        print(f"\r{ctx.mask(text)}\033[K", end="", file=ctx.err, flush=True)
+
     try:
-        yield lambda text: print(f"\r{text}", end="", file=ctx.err, flush=True)
+        yield rewrite
     finally:
-        print(file=ctx.err)
+        if shown:
+            print(file=ctx.err)
 
 
 def _time(ctx: CommandContext) -> dict[str, Any]:

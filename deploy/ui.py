@@ -145,3 +145,40 @@ def route_lines(routes: list[dict[str, Any]]) -> list[str]:
         if "curl" in item:
             lines.append(f"    {item['curl']}")
     return lines
+
+
+def poll_example(manifest: Manifest, urls: list[dict[str, Any]]) -> list[str]:
+    """The async pattern with curl alone, two shell lines: start a job, then poll the status
+    URL it answers (none when the manifest has no such pair).
+
+    Shown for a web action whose bound ``status_action`` names a web action beside it (the
+    bundle's ``test`` and ``status``). Its ``sampleInput`` annotation, when flat, is the
+    job's query: the bundle's starts a 2-second job. The start is the plain form, whose
+    JSON body ``sed`` reads ``statusUrl`` from (``curl -w '%header{…}'`` needs curl 7.84).
+    """
+    found = {item["action"]: item["url"] for item in urls}
+    for action in manifest.actions:
+        sibling = action.inputs.get("status_action")
+        if action.path not in found or not isinstance(sibling, str):
+            continue
+        status = sibling.strip("/") if "/" in sibling else f"{action.package or ''}/{sibling}"
+        if status.strip("/") not in found:
+            continue
+        sample = action.annotations.get("sampleInput")
+        flat = isinstance(sample, dict) and all(
+            isinstance(v, (str, int, float)) and not isinstance(v, bool) for v in sample.values()
+        )
+        query = f"?{urlencode(sample)}" if flat and sample else ""
+        grab = 'sed -n \'s/.*"statusUrl": *"\\([^"]*\\)".*/\\1/p\''
+        return [
+            f"status=$(curl -sS '{found[action.path]}{query}' | {grab})",
+            'curl -sS -i "$status"',
+        ]
+    return []
+
+
+def example_lines(commands: list[str]) -> list[str]:
+    if not commands:
+        return []
+    head = "start a job, then poll it (202 while it runs, then 200 with its result):"
+    return [head, *(f"  {c}" for c in commands)]

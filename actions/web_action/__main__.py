@@ -1,32 +1,39 @@
-"""The web action: starts the worker non-blocking and answers at once with its activation id.
+"""The bundle's two web actions: ``main`` starts the worker, ``status`` reports on it.
 
-A Python port of the guide's ``web-action.js``. It calls the OpenWhisk REST API
-with ``requests`` (shipped by OpenWhisk's Python images), using what the
-platform gives every action: ``__OW_API_HOST``, ``__OW_NAMESPACE`` and, because
-the manifest sets ``provide-api-key: true``, ``__OW_API_KEY``.
+``main`` (the web action ``test``) is a Python port of the guide's ``web-action.js``: it
+starts the worker non-blocking through the OpenWhisk REST API and answers at once with
+``{"activationId": …, "statusUrl": …}``, the URL also in ``Location``. ``status`` (the
+web action ``status``, declared with ``main: status``) answers that URL: 202 while the
+job runs, then its result (``jobstatus``). They share one folder so they share one
+token format (``capability``) and one way of calling the API (``whiskapi``).
 
-The worker's name is the bound parameter ``worker_action`` (the guide invoked
-``worker`` but created ``my-worker``). The caller's parameters, minus the
-``__ow_*`` request fields and this action's own settings, are passed on to the
-worker, so ``?duration_ms=2000`` starts a 2-second job. When the worker cannot
-be started, the answer is an HTTP error with a message, within a bounded time.
+The worker's name is the bound parameter ``worker_action`` (the guide invoked ``worker``
+but created ``my-worker``), the status action's ``status_action``. The caller's
+parameters, minus the ``__ow_*`` request fields and these settings, are passed on to the
+worker, so ``?duration_ms=2000`` starts a 2-second job. When the worker cannot be
+started, the answer is an HTTP error with a message, within a bounded time.
 """
 
 import os
-from urllib.parse import quote
+import time
 
+import capability
+import jobstatus
 import requests
+from whiskapi import (
+    CONNECT_TIMEOUT_S,
+    READ_TIMEOUT_S,
+    SESSION,
+    TIMEOUTS,
+    credentials,
+    entity_url,
+    reply,
+)
 
 DEFAULT_WORKER = "my-worker"
-SETTINGS = ("worker_action",)
-# Connect and read bounds: far below the 60 s synchronous cut, and a non-blocking
-# invoke answers in milliseconds on a healthy platform.
-CONNECT_TIMEOUT_S = 5.0
-READ_TIMEOUT_S = 15.0
-
-
-def reply(status, body):
-    return {"statusCode": status, "headers": {"Content-Type": "application/json"}, "body": body}
+DEFAULT_STATUS = "status"
+SETTINGS = ("worker_action", "status_action")
+__all__ = ["CONNECT_TIMEOUT_S", "READ_TIMEOUT_S", "main", "start_worker", "status"]
 
 
 def worker_arguments(args):
@@ -34,35 +41,20 @@ def worker_arguments(args):
     return {k: v for k, v in args.items() if not k.startswith("__ow_") and k not in SETTINGS}
 
 
-def invoke_url(api_host, namespace, worker):
-    path = "/".join(quote(part, safe="") for part in worker.strip("/").split("/"))
-    return f"{api_host.rstrip('/')}/api/v1/namespaces/{quote(namespace, safe='')}/actions/{path}"
-
-
-def start_worker(args, environ, session=requests):
-    """Start the worker non-blocking; return the web response (statusCode, body)."""
+def start_worker(args, environ, session=SESSION, clock=time.time):
+    """Start the worker non-blocking; return the web response (statusCode, headers, body)."""
     worker = str(args.get("worker_action") or DEFAULT_WORKER)
-    api_host = environ.get("__OW_API_HOST")
-    namespace = environ.get("__OW_NAMESPACE") or "_"
-    api_key = environ.get("__OW_API_KEY")
-    if not api_host:
-        return reply(500, {"error": "__OW_API_HOST is not set: this action must run on OpenWhisk"})
-    if not api_key or ":" not in api_key:
-        return reply(
-            500,
-            {
-                "error": "__OW_API_KEY is not set: give this action the annotation provide-api-key: true"
-            },
-        )
-    user, password = api_key.split(":", 1)
-    url = invoke_url(api_host, namespace, worker)
+    found = credentials(environ)
+    if isinstance(found, dict):
+        return found
+    api_host, namespace, auth = found
     try:
         response = session.post(
-            url,
+            entity_url(api_host, namespace, "actions", worker),
             params={"blocking": "false"},
             json=worker_arguments(args),
-            auth=(user, password),
-            timeout=(CONNECT_TIMEOUT_S, READ_TIMEOUT_S),
+            auth=auth,
+            timeout=TIMEOUTS,
         )
     except requests.Timeout:
         return reply(
@@ -75,10 +67,24 @@ def start_worker(args, environ, session=requests):
         return reply(
             502, {"error": f"cannot reach the OpenWhisk API at {api_host}: {type(exc).__name__}"}
         )
-    return interpret(response, worker, namespace)
+    activation_id, refused = interpret(response, worker, namespace)
+    if refused:
+        return refused
+    # Taken once the platform accepted the job: it starts no earlier than this.
+    token = capability.issue(
+        environ["__OW_API_KEY"], namespace, worker, activation_id, int(clock() * 1000)
+    )
+    url = capability.status_url(
+        args.get("__ow_headers"),
+        environ,
+        str(args.get("status_action") or DEFAULT_STATUS),
+        token,
+    )
+    return reply(200, {"activationId": activation_id, "statusUrl": url}, {"Location": url})
 
 
 def interpret(response, worker, namespace):
+    """``(activation id, None)`` for an accepted start, else ``(None, the error answer)``."""
     try:
         payload = response.json()
     except ValueError:
@@ -87,24 +93,28 @@ def interpret(response, worker, namespace):
         payload = {}
     detail = payload.get("error") or response.reason or "no detail"
     if response.status_code == 202 and payload.get("activationId"):
-        return reply(200, {"activationId": payload["activationId"]})
+        return str(payload["activationId"]), None
     if response.status_code in (401, 403):
-        return reply(
+        return None, reply(
             502, {"error": f"not allowed to invoke '{worker}' in namespace '{namespace}': {detail}"}
         )
     if response.status_code == 404:
-        return reply(
+        return None, reply(
             502,
             {"error": f"the worker action '{worker}' does not exist in namespace '{namespace}'"},
         )
     if response.status_code == 429:
-        return reply(
+        return None, reply(
             429, {"error": f"the platform is throttling invocations, try again later: {detail}"}
         )
-    return reply(
+    return None, reply(
         502, {"error": f"starting '{worker}' failed with HTTP {response.status_code}: {detail}"}
     )
 
 
 def main(args):
     return start_worker(args, os.environ)
+
+
+def status(args):
+    return jobstatus.answer(args, os.environ)

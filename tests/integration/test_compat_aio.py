@@ -257,12 +257,24 @@ def test_deploy_of_the_nodejs_bundle_runs_the_pattern(
     rule = api.get(f"{NS}/rules/async-rule").json()
     assert (rule["status"], rule["action"]["name"]) == ("active", "my-worker")
 
+    status = api.get(f"{NS}/actions/async-nodejs/status").json()
+    assert (status["exec"]["main"], status["exec"]["kind"]) == ("status", "nodejs:22")
+
     url = f"{adobe_server.url}/api/v1/web/guest/async-nodejs/test.json"
     started = requests.get(url, params={"duration_ms": "200"}, timeout=70).json()
     worker_id = started["body"]["activationId"]
     finished(api, worker_id)
     result = aio.json("activation", "result", worker_id)
     assert result["result"]["body"] == {"payload": PAYLOAD}
+    # ... and a caller without the key follows the same job through its status URL
+    followed = wait_for(
+        lambda: (
+            (r := requests.get(started["body"]["statusUrl"], timeout=70)).status_code == 200
+            and r.json()
+        ),
+        what="the status URL to answer 200",
+    )
+    assert followed["body"] == {"payload": PAYLOAD}
 
     fired = aio.json("trigger", "fire", "my-worker-trigger", "-p", "duration_ms", "200")
     logs = aio.run("activation", "logs", fired["activationId"]).stdout

@@ -80,17 +80,20 @@ def test_deploy_plan_change_use_and_undeploy(server, bundle, tmp_path):
     first = owdeploy(bundle, "deploy", "--json", env=env)
     assert first.returncode == 0, first.stderr
     report = json.loads(first.stdout)
-    assert report["plan"]["summary"] == {"create": 4, "update": 0, "delete": 0, "unchanged": 0}
-    assert [u["url"] for u in report["urls"]] == [f"{server.url}/api/v1/web/guest/default/test"]
+    assert report["plan"]["summary"] == {"create": 5, "update": 0, "delete": 0, "unchanged": 0}
+    assert [u["url"] for u in report["urls"]] == [
+        f"{server.url}/api/v1/web/guest/default/{name}" for name in ("status", "test")
+    ]
+    assert names(server, "actions") == ["my-worker", "status", "test"]
     # the printed curl line starts a short job (the manifest's sampleInput), not the 100 s one
-    assert report["urls"][0]["curl"].endswith("/test.json?duration_ms=2000'")
-    assert names(server, "actions") == ["my-worker", "test"]
+    [test_url] = [u for u in report["urls"] if u["url"].endswith("/test")]
+    assert test_url["curl"].endswith("/test.json?duration_ms=2000'")
     assert names(server, "triggers") == ["my-worker-trigger"]
     assert names(server, "rules") == ["async-rule"]
 
     again = owdeploy(bundle, "plan", "--json", env=env)
     assert again.returncode == 0, again.stderr
-    assert json.loads(again.stdout)["plan"]["summary"]["unchanged"] == 4
+    assert json.loads(again.stdout)["plan"]["summary"]["unchanged"] == 5
     assert json.loads(again.stdout)["plan"]["summary"]["create"] == 0
 
     worker = bundle / "actions" / "worker" / "__main__.py"
@@ -149,7 +152,7 @@ def test_local_default_is_announced_and_a_wskprops_target_wins(server, bundle, t
 
     deployed = owdeploy(bundle, "deploy", env=env)
     assert deployed.returncode == 0, deployed.stderr
-    assert names(server, "actions") == ["my-worker", "test"]
+    assert names(server, "actions") == ["my-worker", "status", "test"]
     assert owdeploy(bundle, "undeploy", env=env).returncode == 0
     assert names(server, "actions") == []
 

@@ -25,8 +25,8 @@ WORKER_RESULT = {"statusCode": 200, "body": {"payload": "Hello from the long run
 KEY = ":".join(GUEST_AUTH)
 NODE = "manifest.nodejs.yaml"
 # Keyed by package/name: the Node.js bundle keeps its actions in the package async-nodejs.
-NODE_KINDS = {"async-nodejs/my-worker": "nodejs:22", "async-nodejs/test": "nodejs:22"}
-PYTHON_KINDS = {"/my-worker": "python:3.11", "/test": "python:3.11"}
+NODE_KINDS = {f"async-nodejs/{a}": "nodejs:22" for a in ("my-worker", "status", "test")}
+PYTHON_KINDS = {f"/{a}": "python:3.11" for a in ("my-worker", "status", "test")}
 
 
 @pytest.fixture(scope="module")
@@ -100,16 +100,17 @@ def test_deploy_use_switch_and_undeploy_the_nodejs_bundle(server, bundle, tmp_pa
     assert first.returncode == 0, first.stderr
     report = json.loads(first.stdout)
     assert report["warnings"] == []
-    assert report["plan"]["summary"] == {"create": 5, "update": 0, "delete": 0, "unchanged": 0}
-    [url] = [u["url"] for u in report["urls"]]
+    assert report["plan"]["summary"] == {"create": 6, "update": 0, "delete": 0, "unchanged": 0}
+    status, url = [u["url"] for u in report["urls"]]
     assert url == f"{server.url}/api/v1/web/guest/async-nodejs/test"
+    assert status == f"{server.url}/api/v1/web/guest/async-nodejs/status"
     assert kinds(server) == NODE_KINDS
     assert names(server, "triggers") == ["my-worker-trigger"]
     assert names(server, "rules") == ["async-rule"]
 
     again = run("plan", "-m", NODE, "--json")
     assert again.returncode == 0, again.stderr
-    assert json.loads(again.stdout)["plan"]["summary"]["unchanged"] == 5
+    assert json.loads(again.stdout)["plan"]["summary"]["unchanged"] == 6
 
     activation_id = start_job(url, 300)
     waited = run("activation", "wait", activation_id, "--timeout", "30", "--json")
@@ -128,9 +129,11 @@ def test_deploy_use_switch_and_undeploy_the_nodejs_bundle(server, bundle, tmp_pa
     changes = [c for c in json.loads(python.stdout)["plan"]["changes"] if c["op"] != "unchanged"]
     assert sorted((c["op"], c["name"], c["reasons"]) for c in changes) == [
         ("create", "my-worker", []),
+        ("create", "status", []),
         ("create", "test", []),
         ("delete", "async-nodejs", ["removed from the manifest"]),
         ("delete", "async-nodejs/my-worker", ["removed from the manifest"]),
+        ("delete", "async-nodejs/status", ["removed from the manifest"]),
         ("delete", "async-nodejs/test", ["removed from the manifest"]),
         ("update", "async-rule", ["action async-nodejs/my-worker → my-worker"]),
     ]

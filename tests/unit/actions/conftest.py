@@ -1,8 +1,13 @@
-"""Loads each action's ``__main__.py`` by path, as the runtime does, without importing packages."""
+"""Loads each action's ``__main__.py`` by path, as the runtime does, without importing packages.
+
+The action's folder goes first on ``sys.path``, as the runtime runs it from there, so its
+own modules (``capability``, ``jobstatus``, ``whiskapi``) import as they do on the platform.
+"""
 
 from __future__ import annotations
 
 import importlib.util
+import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -12,6 +17,8 @@ ACTIONS = Path(__file__).resolve().parents[3] / "actions"
 
 
 def load_action(folder: str) -> ModuleType:
+    if str(ACTIONS / folder) not in sys.path:
+        sys.path.insert(0, str(ACTIONS / folder))
     spec = importlib.util.spec_from_file_location(
         f"action_{folder}", ACTIONS / folder / "__main__.py"
     )
@@ -29,3 +36,14 @@ def worker() -> ModuleType:
 @pytest.fixture(scope="session")
 def web_action() -> ModuleType:
     return load_action("web_action")
+
+
+@pytest.fixture(scope="session")
+def jobstatus(web_action: ModuleType) -> ModuleType:
+    """The status web action's module, as ``__main__.py`` imported it."""
+    return sys.modules["jobstatus"]
+
+
+@pytest.fixture(scope="session")
+def capability(web_action: ModuleType) -> ModuleType:
+    return sys.modules["capability"]

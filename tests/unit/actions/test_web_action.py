@@ -1,4 +1,5 @@
-"""The web action starts the worker non-blocking through the REST API and maps every failure."""
+"""The web action starts the worker non-blocking through the REST API and maps every failure;
+its answer carries the job's status URL, signed for this namespace and worker."""
 
 from __future__ import annotations
 
@@ -9,12 +10,20 @@ from responses import matchers
 
 HOST = "http://ow.test:3233"
 KEY = "23bc46b1-71f6-4ed5-8c54-816aa4f8c502:secret-half"
-ENV = {"__OW_API_HOST": HOST, "__OW_API_KEY": KEY, "__OW_NAMESPACE": "guest"}
+ENV = {
+    "__OW_API_HOST": HOST,
+    "__OW_API_KEY": KEY,
+    "__OW_NAMESPACE": "guest",
+    "__OW_ACTION_NAME": "/guest/test",
+}
 URL = f"{HOST}/api/v1/namespaces/guest/actions/my-worker"
+NOW_S = 1764300000.123
 
 
 @responses.activate(assert_all_requests_are_fired=True)
-def test_starts_the_bound_worker_non_blocking_and_answers_its_activation_id(web_action):
+def test_starts_the_bound_worker_non_blocking_and_answers_its_id_and_status_url(
+    web_action, capability
+):
     responses.post(
         URL,
         json={"activationId": "a" * 32},
@@ -29,16 +38,38 @@ def test_starts_the_bound_worker_non_blocking_and_answers_its_activation_id(web_
     )
     args = {
         "worker_action": "my-worker",
+        "status_action": "status",
         "duration_ms": "2000",
         "__ow_method": "get",
-        "__ow_headers": {"accept": "*/*"},
+        "__ow_headers": {"accept": "*/*", "host": "127.0.0.1:3233"},
         "__ow_path": "",
     }
-    assert web_action.start_worker(args, ENV) == {
+    token = capability.issue(KEY, "guest", "my-worker", "a" * 32, 1764300000123)
+    status_url = f"http://127.0.0.1:3233/api/v1/web/guest/default/status?id={token}"
+    assert web_action.start_worker(args, ENV, clock=lambda: NOW_S) == {
         "statusCode": 200,
-        "headers": {"Content-Type": "application/json"},
-        "body": {"activationId": "a" * 32},
+        "headers": {"Content-Type": "application/json", "Location": status_url},
+        "body": {"activationId": "a" * 32, "statusUrl": status_url},
     }
+
+
+@responses.activate
+def test_the_status_url_is_signed_for_the_worker_and_carries_no_key(web_action, capability):
+    responses.post(URL, json={"activationId": "c" * 32}, status=202)
+    result = web_action.start_worker({"__ow_headers": {"host": "example.com"}}, ENV)
+    url = result["body"]["statusUrl"]
+    assert url.startswith("http://example.com/api/v1/web/guest/default/status?id=")
+    token = url.split("?id=", 1)[1]
+    activation_id, _start = capability.verify(token, KEY, "guest", "my-worker")
+    assert activation_id == "c" * 32
+    assert KEY.split(":")[1] not in str(result) and KEY.split(":")[0] not in str(result)
+
+
+@responses.activate
+def test_invoked_without_a_request_the_url_uses_the_api_host(web_action):
+    responses.post(URL, json={"activationId": "d" * 32}, status=202)
+    result = web_action.start_worker({}, ENV)
+    assert result["body"]["statusUrl"].startswith(f"{HOST}/api/v1/web/guest/default/status?id=")
 
 
 @responses.activate(assert_all_requests_are_fired=True)
@@ -49,7 +80,7 @@ def test_worker_name_comes_from_the_bound_parameter_and_may_be_packaged(web_acti
         status=202,
     )
     result = web_action.start_worker({"worker_action": "jobs/long one"}, ENV)
-    assert result["body"] == {"activationId": "b" * 32}
+    assert result["body"]["activationId"] == "b" * 32
 
 
 @pytest.mark.parametrize(

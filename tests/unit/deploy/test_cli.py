@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import re
 import subprocess
@@ -361,6 +362,7 @@ def test_fire_wait_follows_the_rule_to_the_action_result(capsys, tmp_path, rsps)
         },
     )
     rsps.get(f"{NS}/activations/{action_id}", status=404, json={"error": "not yet"})
+    rsps.get(f"{NS}/actions/my-worker?code=false", json={"limits": {"timeout": 120000}})
     rsps.get(
         f"{NS}/activations/{action_id}",
         json={
@@ -382,11 +384,11 @@ def test_fire_without_active_rule_is_an_error(capsys, tmp_path, rsps) -> None:
 
 def test_activation_wait_gives_up_at_the_timeout(capsys, tmp_path, rsps) -> None:
     rsps.get(f"{NS}/activations/{'c' * 32}", status=404, json={"error": "nope"})
-    now = iter([0.0, 0.0, 100.0])
+    now = itertools.chain([0.0, 0.0], itertools.repeat(100.0))
     code, _, err = run(
         capsys, tmp_path, "activation", "wait", "c" * 32, "--timeout", "5", clock=lambda: next(now)
     )
-    assert code == 1 and "does not exist yet after 5 s" in err
+    assert code == 1 and "does not exist yet after 5 s (--timeout)" in err
 
 
 def test_an_unexpected_bug_prints_a_masked_traceback(capsys, tmp_path) -> None:
@@ -455,6 +457,7 @@ class Terminal(io.StringIO):
 def test_activation_wait_on_a_terminal_ends_its_progress_line(monkeypatch, tmp_path, rsps) -> None:
     url = f"{NS}/activations/{'f' * 32}"
     rsps.get(url, status=404, json={"error": "not yet"})
+    rsps.get(f"{NS}/actions", json=[{"name": "my-worker", "limits": {"timeout": 120000}}])
     rsps.get(url, json={"end": 2, "response": {"status": "success", "success": True}})
     terminal = Terminal()
     monkeypatch.setattr(sys, "stderr", terminal)
@@ -467,7 +470,7 @@ def test_activation_wait_on_a_terminal_ends_its_progress_line(monkeypatch, tmp_p
     )
     err = terminal.getvalue()
     # the line rewritten with \r is ended before anything else is printed
-    assert code == 0 and "\rwaiting for activation " in err and err.endswith("left)\n")
+    assert code == 0 and "\rwaiting for activation " in err and err.endswith("3 min more\x1b[K\n")
 
 
 def test_validate_takes_a_jar_for_java_and_refuses_it_for_python(capsys, tmp_path) -> None:

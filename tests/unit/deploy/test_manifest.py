@@ -43,7 +43,7 @@ class TestShapes:
         manifest = load_manifest(REPO / "manifest.yaml", {})
         assert manifest.project == "openwhisk-async"
         assert manifest.packages == ()
-        worker, web = manifest.actions
+        worker, status, web = manifest.actions
         assert (worker.path, worker.runtime, worker.limits) == (
             "my-worker",
             "python:3.11",
@@ -60,7 +60,11 @@ class TestShapes:
             "description": "starts my-worker and answers with its activation id; the job "
             "sleeps duration_ms (default 100000 ms)",
         }
-        assert web.inputs == {"worker_action": "my-worker"}
+        assert web.inputs == {"worker_action": "my-worker", "status_action": "status"}
+        # the status web action is test's own folder with another entry point
+        assert (status.path, status.function, status.main) == ("status", web.function, "status")
+        assert status.annotations["provide-api-key"] is True
+        assert status.inputs == {"worker_action": "my-worker"}
         assert [t.name for t in manifest.triggers] == ["my-worker-trigger"]
         (rule,) = manifest.rules
         assert (rule.name, rule.trigger, rule.action) == (

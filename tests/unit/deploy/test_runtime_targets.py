@@ -85,7 +85,7 @@ def test_the_python_bundle_is_refused_by_a_node_only_target_naming_the_node_mani
     assert "Traceback" not in err
     assert (
         f"{HOST} offers only nodejs runtimes (nodejs:22, nodejs:24), and this manifest's"
-        " actions need python (my-worker: python:3.11, test: python:3.11);"
+        " actions need python (my-worker: python:3.11, status: python:3.11, test: python:3.11);"
         " deploy manifest.nodejs.yaml instead (python -m deploy deploy -m manifest.nodejs.yaml)"
     ) in err
     assert "is not offered" not in err  # one problem for the family, not one per action
@@ -115,6 +115,7 @@ def test_the_node_bundle_deploys_to_a_node_only_target_as_plain_source(
 
     rsps.add_callback(responses.PUT, f"{NS}/packages/async-nodejs", callback=store)
     rsps.add_callback(responses.PUT, f"{NS}/actions/async-nodejs/my-worker", callback=store)
+    rsps.add_callback(responses.PUT, f"{NS}/actions/async-nodejs/status", callback=store)
     rsps.add_callback(responses.PUT, f"{NS}/actions/async-nodejs/test", callback=store)
     rsps.add_callback(responses.PUT, f"{NS}/triggers/my-worker-trigger", callback=store)
     rsps.add_callback(responses.PUT, f"{NS}/rules/async-rule", callback=store)
@@ -123,7 +124,7 @@ def test_the_node_bundle_deploys_to_a_node_only_target_as_plain_source(
         path = request.url.split("?")[0].removeprefix(f"{NS}/")
         return 200, {}, json.dumps({**written[path], "name": path.rsplit("/", 1)[1]})
 
-    for action in ("my-worker", "test"):  # deploy reads back what the server holds
+    for action in ("my-worker", "status", "test"):  # deploy reads back what the server holds
         url = f"{NS}/actions/async-nodejs/{action}"
         rsps.add_callback(responses.GET, url, callback=read_back)
 
@@ -146,6 +147,11 @@ def test_the_node_bundle_deploys_to_a_node_only_target_as_plain_source(
         "final": True,
         "provide-api-key": True,
     }
-    assert web["parameters"] == [{"key": "worker_action", "value": "async-nodejs/my-worker"}]
+    assert web["parameters"] == [
+        {"key": "worker_action", "value": "async-nodejs/my-worker"},
+        {"key": "status_action", "value": "status"},
+    ]
+    status = written["actions/async-nodejs/status"]
+    assert status["exec"] == {**web["exec"], "main": "status"}  # one file, two entry points
     assert written["rules/async-rule"]["action"] == "/guest/async-nodejs/my-worker"
     assert f"{HOST}/api/v1/web/guest/async-nodejs/test" in out

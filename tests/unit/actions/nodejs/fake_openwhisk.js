@@ -3,8 +3,9 @@
  *
  * `startFakeOpenWhisk(answer)` listens on 127.0.0.1:0; every request is recorded
  * (method, path, query, headers, parsed JSON body) and answered by `answer(request)`,
- * which returns `{ status, json }`, or `HANG` to hold the request open until the
- * server closes. Resolves to `{ url, requests, close }`.
+ * which returns `{ status, json }` (or `text` for a body that is not JSON, and `headers`
+ * to add), or `HANG` to hold the request open until the server closes. Resolves to
+ * `{ url, requests, close }`.
  */
 'use strict'
 
@@ -34,8 +35,8 @@ function startFakeOpenWhisk (answer) {
         held.add(res)
         return
       }
-      const payload = JSON.stringify(reply.json)
-      res.writeHead(reply.status, { 'Content-Type': 'application/json' })
+      const payload = 'text' in reply ? reply.text : JSON.stringify(reply.json)
+      res.writeHead(reply.status, { 'Content-Type': 'application/json', ...reply.headers })
       res.end(payload)
     })
   })

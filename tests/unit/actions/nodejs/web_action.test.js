@@ -1,6 +1,7 @@
 /**
  * The Node.js web action starts the worker non-blocking through the real `openwhisk`
  * client and maps every failure; the API it calls is a fake server on a loopback port.
+ * Its answer carries the job's status URL, signed as the Python bundle signs it.
  */
 'use strict'
 
@@ -13,11 +14,12 @@ const webAction = require(path.resolve(__dirname, '../../../../actions/nodejs/we
 
 const KEY = '23bc46b1-71f6-4ed5-8c54-816aa4f8c502:secret-half'
 const ACTIVATION = 'a'.repeat(32)
+const NOW_MS = 1764300000123
 
 async function withApi (answer, body) {
   const api = await startFakeOpenWhisk(answer)
   try {
-    const env = { __OW_API_HOST: api.url, __OW_API_KEY: KEY, __OW_NAMESPACE: 'guest' }
+    const env = { __OW_API_HOST: api.url, __OW_API_KEY: KEY, __OW_NAMESPACE: 'guest', __OW_ACTION_NAME: '/guest/test' }
     return await body(api, env)
   } finally {
     await api.close()
@@ -26,19 +28,22 @@ async function withApi (answer, body) {
 
 const accepted = () => ({ status: 202, json: { activationId: ACTIVATION } })
 
-test('starts the bound worker non-blocking and answers its activation id', async () => {
+test('starts the bound worker non-blocking and answers its id and status URL', async () => {
   await withApi(accepted, async (api, env) => {
     const args = {
       worker_action: 'my-worker',
+      status_action: 'status',
       duration_ms: '2000',
       __ow_method: 'get',
-      __ow_headers: { accept: '*/*' },
+      __ow_headers: { accept: '*/*', host: '127.0.0.1:3233' },
       __ow_path: ''
     }
-    assert.deepEqual(await webAction.startWorker(args, env), {
+    const token = webAction.issueToken(KEY, 'guest', 'my-worker', ACTIVATION, NOW_MS)
+    const statusUrl = `http://127.0.0.1:3233/api/v1/web/guest/default/status?id=${token}`
+    assert.deepEqual(await webAction.startWorker(args, env, undefined, () => NOW_MS), {
       statusCode: 200,
-      headers: { 'Content-Type': 'application/json' },
-      body: { activationId: ACTIVATION }
+      headers: { 'Content-Type': 'application/json', Location: statusUrl },
+      body: { activationId: ACTIVATION, statusUrl }
     })
     assert.equal(api.requests.length, 1)
     const [sent] = api.requests
@@ -56,7 +61,7 @@ test('main reads the platform environment', async () => {
     Object.assign(process.env, env)
     try {
       const result = await webAction.main({ worker_action: 'my-worker' })
-      assert.deepEqual(result.body, { activationId: ACTIVATION })
+      assert.equal(result.body.activationId, ACTIVATION)
     } finally {
       for (const key of Object.keys(env)) {
         if (key in saved) process.env[key] = saved[key]
@@ -78,7 +83,7 @@ test('the worker name comes from the bound parameter and may be packaged', async
   const answer = () => ({ status: 202, json: { activationId: 'b'.repeat(32) } })
   await withApi(answer, async (api, env) => {
     const result = await webAction.startWorker({ worker_action: 'jobs/long one' }, env)
-    assert.deepEqual(result.body, { activationId: 'b'.repeat(32) })
+    assert.equal(result.body.activationId, 'b'.repeat(32))
     assert.equal(api.requests[0].path, '/api/v1/namespaces/guest/actions/jobs/long%20one')
   })
 })
@@ -162,4 +167,22 @@ test('without an API host it says it must run on OpenWhisk', async () => {
 
 test('the client timeout is bounded below the synchronous cut', () => {
   assert.ok(webAction.CONNECT_TIMEOUT_MS + webAction.READ_TIMEOUT_MS < 60000)
+})
+
+test('the status URL is signed for the worker and carries no key', async () => {
+  await withApi(accepted, async (api, env) => {
+    const result = await webAction.startWorker({ __ow_headers: { host: 'example.com' } }, env)
+    const url = result.body.statusUrl
+    assert.ok(url.startsWith('http://example.com/api/v1/web/guest/default/status?id='), url)
+    const job = webAction.verifyToken(url.split('?id=')[1], KEY, 'guest', 'my-worker')
+    assert.equal(job.activationId, ACTIVATION)
+    for (const part of KEY.split(':')) assert.ok(!JSON.stringify(result).includes(part))
+  })
+})
+
+test('invoked without a request, the status URL uses the API host', async () => {
+  await withApi(accepted, async (api, env) => {
+    const result = await webAction.startWorker({}, env)
+    assert.ok(result.body.statusUrl.startsWith(`${api.url}/api/v1/web/guest/default/status?id=`))
+  })
 })
