@@ -9,7 +9,6 @@ to this module, so "nothing left" can be checked literally.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -19,10 +18,8 @@ from typing import Any
 
 import pytest
 import requests
-from serverprocess import GUEST_AUTH, ROOT
-
-WORKER_RESULT = {"statusCode": 200, "body": {"payload": "Hello from the long running job!"}}
-KEY = ":".join(GUEST_AUTH)
+from deploytool import KEY, WORKER_RESULT, clean_env, names, owdeploy
+from serverprocess import ROOT
 
 
 @pytest.fixture(scope="module")
@@ -41,37 +38,6 @@ def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
         ROOT / "actions", folder / "actions", ignore=shutil.ignore_patterns("__pycache__")
     )
     return folder
-
-
-def clean_env(home: Path, **extra: str) -> dict[str, str]:
-    """The caller's environment without any OpenWhisk credentials, plus `extra`."""
-    env = {
-        k: v for k, v in os.environ.items() if not k.upper().startswith(("WHISK_", "AIO_", "WSK_"))
-    }
-    env["HOME"] = str(home)  # no ~/.wskprops from the machine running the tests
-    env.update(extra)
-    return env
-
-
-def owdeploy(bundle: Path, *args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    done = subprocess.run(
-        [sys.executable, "-m", "deploy", *args],
-        cwd=bundle,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert KEY.split(":")[1] not in done.stdout + done.stderr, "the API key was printed"
-    return done
-
-
-def names(server: Any, collection: str) -> list[str]:
-    response = requests.get(
-        f"{server.url}/api/v1/namespaces/_/{collection}", auth=GUEST_AUTH, timeout=30
-    )
-    response.raise_for_status()
-    return sorted(e["name"] for e in response.json())
 
 
 def test_deploy_plan_change_use_and_undeploy(server, bundle, tmp_path):

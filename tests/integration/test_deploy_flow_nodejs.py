@@ -9,20 +9,17 @@ in place and hands them back -> undeploy leaves nothing. The Node.js twin of
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
+from deploytool import KEY, WORKER_RESULT, clean_env, names, owdeploy
 from serverprocess import GUEST_AUTH, ROOT
 
-WORKER_RESULT = {"statusCode": 200, "body": {"payload": "Hello from the long running job!"}}
-KEY = ":".join(GUEST_AUTH)
 NODE = "manifest.nodejs.yaml"
 # Keyed by package/name: the Node.js bundle keeps its actions in the package async-nodejs.
 NODE_KINDS = {f"async-nodejs/{a}": "nodejs:22" for a in ("my-worker", "status", "test")}
@@ -48,29 +45,11 @@ def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-def owdeploy(bundle: Path, home: Path, server: Any, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {
-        k: v for k, v in os.environ.items() if not k.upper().startswith(("WHISK_", "AIO_", "WSK_"))
-    }
-    env.update(HOME=str(home), WHISK_APIHOST=server.url, WHISK_AUTH=KEY)
-    done = subprocess.run(
-        [sys.executable, "-m", "deploy", *args],
-        cwd=bundle,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert KEY.split(":")[1] not in done.stdout + done.stderr, "the API key was printed"
-    return done
-
-
-def names(server: Any, collection: str) -> list[str]:
-    response = requests.get(
-        f"{server.url}/api/v1/namespaces/_/{collection}", auth=GUEST_AUTH, timeout=30
-    )
-    response.raise_for_status()
-    return sorted(e["name"] for e in response.json())
+def owdeploy_to(
+    bundle: Path, home: Path, server: Any, *args: str
+) -> subprocess.CompletedProcess[str]:
+    env = clean_env(home, WHISK_APIHOST=server.url, WHISK_AUTH=KEY)
+    return owdeploy(bundle, *args, env=env)
 
 
 def kinds(server: Any) -> dict[str, str]:
@@ -94,7 +73,7 @@ def start_job(url: str, millis: int) -> str:
 
 def test_deploy_use_switch_and_undeploy_the_nodejs_bundle(server, bundle, tmp_path):
     def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return owdeploy(bundle, tmp_path, server, *args)
+        return owdeploy_to(bundle, tmp_path, server, *args)
 
     first = run("deploy", "-m", NODE, "--json")
     assert first.returncode == 0, first.stderr
@@ -152,7 +131,7 @@ def test_deploy_use_switch_and_undeploy_the_nodejs_bundle(server, bundle, tmp_pa
 
 def test_a_failed_start_is_the_web_actions_clear_error(server, bundle, tmp_path):
     """The worker missing: the Node.js web action answers 502 with the Python port's wording."""
-    deployed = owdeploy(bundle, tmp_path, server, "deploy", "-m", NODE)
+    deployed = owdeploy_to(bundle, tmp_path, server, "deploy", "-m", NODE)
     assert deployed.returncode == 0, deployed.stderr
     response = requests.delete(
         f"{server.url}/api/v1/namespaces/_/actions/async-nodejs/my-worker",
@@ -165,5 +144,5 @@ def test_a_failed_start_is_the_web_actions_clear_error(server, bundle, tmp_path)
     assert answer.json() == {
         "error": "the worker action 'async-nodejs/my-worker' does not exist in namespace 'guest'"
     }
-    assert owdeploy(bundle, tmp_path, server, "undeploy", "-m", NODE).returncode == 0
+    assert owdeploy_to(bundle, tmp_path, server, "undeploy", "-m", NODE).returncode == 0
     assert names(server, "actions") == []
