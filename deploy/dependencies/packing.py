@@ -1,0 +1,112 @@
+"""An action's zip with its dependencies in it: ``with_dependencies(action, artifact, ...)``.
+
+Takes the action (its kind already the one the target resolves it to) and the
+``Artifact`` of its own files. Without a dependency spec the artifact is returned as
+it is. Otherwise the zip is looked up by (dependency key, own code's sha256) and,
+failing that, built from the cached tree (built first if it is missing) plus the
+action's own files, with ``bundle``'s deterministic zip: the same spec, kind and code
+give the same bytes on every machine, so ``plan`` sees an unchanged action.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from deploy.bundle import folder_entries, source_entries, zip_sources
+from deploy.dependencies.cache import Cache, spec_key, zip_key
+from deploy.dependencies.nodejs import install_node_modules
+from deploy.dependencies.python import build_virtualenv
+from deploy.dependencies.spec import find_spec
+from deploy.dependencies.target import PLATFORM, node_major, python_target
+from deploy.errors import BundleError, DependencyError
+from deploy.models import ActionSpec, Artifact, DependencySpec
+
+# Never handed to pip, npm or the build scripts they run: the namespace's credentials.
+_PRIVATE = ("WHISK_", "AIO_", "WSK_", "__OW_")
+
+# The largest zip built in memory; the target's own limit is preflight's to apply (with the
+# biggest contributors named). Past this the parts are named from their size on disk.
+BUILD_CAP = 256 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Packed:
+    artifact: Artifact
+    built: bool = False  # the dependency tree was built now (not found in the cache)
+    seconds: float = 0.0  # building it took
+
+
+def with_dependencies(
+    action: ActionSpec, artifact: Artifact, cache: Cache, environ: Mapping[str, str]
+) -> Packed:
+    spec = find_spec(action)
+    if spec is None:
+        return Packed(artifact)
+    key = spec_key(spec, action.runtime, _platform(spec, action.runtime))
+    packed_key = zip_key(key, artifact.sha256)
+    cached = cache.zip(packed_key)
+    if cached is not None:
+        return Packed(_artifact(cached, artifact, key))
+    tree = cache.tree(key)
+    built, seconds = tree is None, 0.0
+    if tree is None:
+        started = time.monotonic()
+        tree = _build(spec, action.runtime, key, cache, environ)
+        seconds = time.monotonic() - started
+    entries = {**folder_entries(tree), **source_entries(action, is_dir=True)}
+    try:
+        data, _ = zip_sources(entries, limit=BUILD_CAP, name=action.path)
+    except BundleError:
+        raise DependencyError(_too_big(action, tree)) from None
+    cache.keep_zip(packed_key, data)
+    return Packed(_artifact(data, artifact, key), built, seconds)
+
+
+def _platform(spec: DependencySpec, kind: str) -> str:
+    if spec.ecosystem == "python":
+        target = python_target(kind)
+        return f"{PLATFORM}_{target.glibc[0]}_{target.glibc[1]}"
+    return f"node{node_major(kind)}"
+
+
+def _build(
+    spec: DependencySpec, kind: str, key: str, cache: Cache, environ: Mapping[str, str]
+) -> Path:
+    scratch = cache.scratch()
+    environ = {k: v for k, v in environ.items() if not k.upper().startswith(_PRIVATE)}
+    try:
+        if spec.ecosystem == "python":
+            build_virtualenv(spec, python_target(kind), scratch, environ)
+        else:
+            node_major(kind)  # refuse a kind with no Node.js version before running npm
+            install_node_modules(spec, scratch, environ)
+        return cache.keep_tree(key, scratch)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)  # gone already when kept
+
+
+def _artifact(data: bytes, own: Artifact, key: str) -> Artifact:
+    return Artifact(data, hashlib.sha256(data).hexdigest(), True, own.uses_api, key)
+
+
+def _too_big(action: ActionSpec, tree: Path) -> str:
+    sizes: dict[str, int] = {}
+    for arc, path in folder_entries(tree).items():
+        parts = arc.split("/")
+        part = "/".join(
+            parts[: parts.index("site-packages") + 2] if "site-packages" in parts else parts[:2]
+        )
+        sizes[part] = sizes.get(part, 0) + os.path.getsize(path)
+    biggest = sorted(sizes.items(), key=lambda item: -item[1])[:5]
+    named = ", ".join(f"{name} {size / 1e6:.1f} MB" for name, size in biggest)
+    return (
+        f"action {action.path}: its dependencies zip to more than {BUILD_CAP // (1024 * 1024)} MB,"
+        f" far above any platform's code limit; the biggest, unpacked: {named}"
+        " (hint: drop what the action does not import, or use a custom runtime image)"
+    )
