@@ -9,6 +9,8 @@ this machine (``node_modules/.package-lock.json``, ``.bin`` links) is dropped.
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import shutil
 import subprocess
@@ -30,7 +32,7 @@ def install_node_modules(spec: DependencySpec, root: Path, environ: Mapping[str,
             " found no npm on PATH (hint: install Node.js with npm, or ship node_modules/)"
         )
     for name, data in spec.files:
-        (root / name).write_bytes(data)
+        (root / name).write_bytes(_anchored(data, spec.folder))
     env = dict(environ)
     env.update(
         npm_config_update_notifier="false", npm_config_fund="false", npm_config_audit="false"
@@ -64,3 +66,32 @@ def install_node_modules(spec: DependencySpec, root: Path, environ: Mapping[str,
     (modules / ".package-lock.json").unlink(missing_ok=True)
     for links in [modules / ".bin", *modules.glob("@*/.bin"), *modules.glob("*/node_modules/.bin")]:
         shutil.rmtree(links, ignore_errors=True)
+
+
+_DEPENDENCY_FIELDS = ("dependencies", "devDependencies", "optionalDependencies", "peerDependencies")
+
+
+def _anchored(data: bytes, folder: Path) -> bytes:
+    """package.json or its lockfile with relative ``file:`` specs made absolute: npm runs in a
+    scratch folder, and ``file:../pkgs/x.tgz`` means a path from the action's folder."""
+    document = json.loads(data.decode("utf-8-sig"))
+
+    def anchor(value: object) -> object:
+        if isinstance(value, str) and value.startswith("file:"):
+            path = value[len("file:") :]
+            if not os.path.isabs(path):
+                return "file:" + os.path.normpath(os.path.join(folder, path))
+        return value
+
+    def fix_fields(entry: dict) -> None:
+        for field in _DEPENDENCY_FIELDS:
+            if isinstance(entry.get(field), dict):
+                entry[field] = {k: anchor(v) for k, v in entry[field].items()}
+
+    fix_fields(document)
+    for entry in (document.get("packages") or {}).values():
+        if isinstance(entry, dict):
+            fix_fields(entry)
+            if "resolved" in entry:
+                entry["resolved"] = anchor(entry["resolved"])
+    return json.dumps(document, indent=2).encode()

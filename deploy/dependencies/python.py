@@ -37,14 +37,17 @@ def build_virtualenv(
     """Fill ``root`` with ``virtualenv/`` for ``spec`` on ``target``."""
     site = site_packages(root, target.version)
     site.mkdir(parents=True)
-    listed = root / "requirements.txt"  # pyproject.toml's dependencies joined in
-    listed.write_text("\n".join(spec.requirements) + "\n", encoding="utf-8")
     built = root / "built-wheels"
     built.mkdir()
+    # pyproject.toml's dependencies joined in; the wheels built from source found through a
+    # --find-links line, which adds to pip's configured ones (a flag would replace them).
+    listed = root / "requirements.txt"
+    lines = [*spec.requirements, f"--find-links {built}"]
+    listed.write_text("\n".join(lines) + "\n", encoding="utf-8")
     tried: set[str] = set()
     while True:
         done = _pip(
-            ["install", "--target", str(site), *_target_options(target), "--find-links", str(built)]
+            ["install", "--target", str(site), *_target_options(target)]
             + ["--no-compile", "--no-warn-script-location", "-r", str(listed)],
             spec.folder,
             environ,
