@@ -20,8 +20,6 @@ from pathlib import Path
 
 from deploy.bundle import folder_entries, source_entries, zip_sources
 from deploy.dependencies.cache import Cache, spec_key, zip_key
-from deploy.dependencies.nodejs import install_node_modules
-from deploy.dependencies.python import build_virtualenv
 from deploy.dependencies.spec import find_spec
 from deploy.dependencies.target import PLATFORM, node_major, python_target
 from deploy.errors import BundleError, DependencyError
@@ -78,6 +76,11 @@ def _platform(spec: DependencySpec, kind: str) -> str:
 def _build(
     spec: DependencySpec, kind: str, key: str, cache: Cache, environ: Mapping[str, str]
 ) -> Path:
+    # Imported here: pip's and npm's modules (and packaging's) cost a deploy with no
+    # dependencies nothing.
+    from deploy.dependencies.nodejs import install_node_modules
+    from deploy.dependencies.python import build_virtualenv
+
     scratch = cache.scratch()
     environ = {k: v for k, v in environ.items() if not k.upper().startswith(_PRIVATE)}
     try:

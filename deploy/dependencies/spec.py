@@ -14,8 +14,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-from packaging.requirements import InvalidRequirement, Requirement
-
 from deploy.errors import DependencyError
 from deploy.models import ActionSpec, DependencySpec
 
@@ -111,6 +109,8 @@ def _uncommented(line: str) -> str:
 
 
 def _checked_line(line: str, where: str) -> str:
+    from packaging.requirements import InvalidRequirement, Requirement  # only with a spec
+
     if line.startswith("-"):
         option = line.split("=", 1)[0].split(None, 1)[0]
         if option in PASSED_OPTIONS:
