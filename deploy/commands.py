@@ -254,7 +254,7 @@ def _check_dependency_specs(manifest: Manifest) -> None:
             raise DependencyError(_placed(action, exc)) from None
 
 
-def _placed(action: Any, exc: Exception) -> str:
+def _placed(action: Any, exc: Exception | str) -> str:
     """A dependency problem with the manifest entry its action came from, when known."""
     where = f"{action.where}: " if action.where is not None else ""
     return f"{where}action {action.path}: {exc}"
@@ -275,6 +275,14 @@ def _with_dependencies(
             packed = with_dependencies(action, artifacts[action.path], cache, ctx.environ)
         except DependencyError as exc:
             raise DependencyError(_placed(action, exc)) from None
+        except OSError as exc:  # the cache folder: unwritable, full, not a folder
+            raise DependencyError(
+                _placed(
+                    action,
+                    f"the dependency cache {cache.root}: {exc.strerror or exc}"
+                    " (hint: free space there, or point OWDEPLOY_CACHE_DIR at a writable folder)",
+                )
+            ) from None
         if packed.built:
             ctx.note(
                 f"dependencies of {action.path}: built for {action.runtime} in {packed.seconds:.1f} s"

@@ -223,6 +223,9 @@ class DependencySpec:
     folder: Path
     files: tuple[tuple[str, bytes], ...]
     requirements: tuple[str, ...] = ()  # Python: every requirement line, as pip reads it
+    # The zip given as the action's code, when the spec was read from it (``folder`` is then
+    # the zip's folder, where relative paths in the spec start).
+    archive: Path | None = None
 
 
 @dataclass(frozen=True)

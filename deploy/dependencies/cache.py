@@ -63,6 +63,10 @@ class Cache:
         except FileNotFoundError:
             return None
 
+    def unpacked(self) -> tempfile.TemporaryDirectory[str]:
+        """A scratch folder, removed on leaving its ``with``, for a zip's files."""
+        return tempfile.TemporaryDirectory(prefix="unpacked-", dir=self._folder("tmp"))
+
     def scratch(self) -> Path:
         """A new empty folder under ``tmp/`` for a build (same file system as ``trees/``)."""
         return Path(tempfile.mkdtemp(prefix="build-", dir=self._folder("tmp")))
@@ -87,6 +91,7 @@ class Cache:
 
     def _folder(self, name: str) -> Path:
         path = self.root / name
-        path.mkdir(parents=True, exist_ok=True, mode=0o700)
-        os.chmod(self.root, 0o700)
+        # Made private to the user (0700) when made here; a folder given that exists keeps its mode.
+        self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        path.mkdir(exist_ok=True, mode=0o700)
         return path

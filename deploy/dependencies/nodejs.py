@@ -28,7 +28,7 @@ def install_node_modules(spec: DependencySpec, root: Path, environ: Mapping[str,
     npm = shutil.which("npm", path=environ.get("PATH"))
     if npm is None:
         raise DependencyError(
-            f"{spec.folder}: package.json has dependencies, and installing them needs npm,"
+            f"{spec.archive or spec.folder}: package.json has dependencies, and installing them needs npm,"
             " found no npm on PATH (hint: install Node.js with npm, or ship node_modules/)"
         )
     for name, data in spec.files:
@@ -48,7 +48,7 @@ def install_node_modules(spec: DependencySpec, root: Path, environ: Mapping[str,
         )
     except subprocess.TimeoutExpired:
         raise DependencyError(
-            f"{spec.folder}: npm ci ran longer than {NPM_TIMEOUT} s (hint: check the registry is reachable)"
+            f"{spec.archive or spec.folder}: npm ci ran longer than {NPM_TIMEOUT} s (hint: check the registry is reachable)"
         ) from None
     if done.returncode != 0:
         lines = [line for line in done.stderr.splitlines() if line.strip()]
@@ -56,7 +56,7 @@ def install_node_modules(spec: DependencySpec, root: Path, environ: Mapping[str,
             r"\1****@", " ".join(lines[-4:]) or f"exit status {done.returncode}"
         )
         raise DependencyError(
-            f"{spec.folder}: npm ci --omit=dev failed: {said} (hint: run `npm install` there"
+            f"{spec.archive or spec.folder}: npm ci --omit=dev failed: {said} (hint: run `npm install` there"
             " to bring package-lock.json in line with package.json)"
         )
     for name, _ in spec.files:

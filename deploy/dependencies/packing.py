@@ -14,6 +14,7 @@ import hashlib
 import os
 import shutil
 import time
+import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +32,7 @@ _PRIVATE = ("WHISK_", "AIO_", "WSK_", "__OW_")
 # The largest zip built in memory; the target's own limit is preflight's to apply (with the
 # biggest contributors named). Past this the parts are named from their size on disk.
 BUILD_CAP = 256 * 1024 * 1024
+MAX_ENTRIES = 100_000  # in a zip given as an action's code, unpacked to add dependencies to
 
 
 @dataclass(frozen=True)
@@ -57,13 +59,43 @@ def with_dependencies(
         started = time.monotonic()
         tree = _build(spec, action.runtime, key, cache, environ)
         seconds = time.monotonic() - started
-    entries = {**folder_entries(tree), **source_entries(action, is_dir=True)}
-    try:
-        data, _ = zip_sources(entries, limit=BUILD_CAP, name=action.path)
-    except BundleError:
-        raise DependencyError(_too_big(action, tree)) from None
+    if spec.archive is None:
+        data = _zipped(action, tree, source_entries(action, is_dir=True))
+    else:
+        with cache.unpacked() as unpacked:
+            _unpack(spec.archive, Path(unpacked))
+            data = _zipped(action, tree, folder_entries(Path(unpacked)))
     cache.keep_zip(packed_key, data)
     return Packed(_artifact(data, artifact, key), built, seconds)
+
+
+def _zipped(action: ActionSpec, tree: Path, own: dict[str, Path]) -> bytes:
+    try:
+        data, _ = zip_sources({**folder_entries(tree), **own}, limit=BUILD_CAP, name=action.path)
+    except BundleError:
+        raise DependencyError(_too_big(action, tree)) from None
+    return data
+
+
+def _unpack(archive: Path, into: Path) -> None:
+    """The files of a zip given as an action's code, checked before anything is written:
+    at most ``MAX_ENTRIES`` entries and ``BUILD_CAP`` bytes unpacked (a zip bomb stops
+    here); zipfile's extraction keeps every name inside ``into``."""
+    try:
+        with zipfile.ZipFile(archive) as opened:
+            infos = opened.infolist()
+            unpacked = sum(info.file_size for info in infos)
+            if len(infos) > MAX_ENTRIES or unpacked > BUILD_CAP:
+                raise DependencyError(
+                    f"{archive}: expected at most {MAX_ENTRIES} entries and"
+                    f" {BUILD_CAP // (1024 * 1024)} MB unpacked, found {len(infos)} entries and"
+                    f" {unpacked} bytes (hint: zip only what the action needs)"
+                )
+            opened.extractall(into)
+    except (zipfile.BadZipFile, NotImplementedError, EOFError, ValueError) as exc:
+        raise DependencyError(
+            f"{archive}: expected a zip that unpacks, found {exc} (hint: zip it again)"
+        ) from None
 
 
 def _platform(spec: DependencySpec, kind: str) -> str:

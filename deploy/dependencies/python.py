@@ -57,7 +57,7 @@ def build_virtualenv(
         missing = _NO_MATCH.search(done.stderr)
         if missing is None:
             raise DependencyError(
-                f"{spec.folder}: pip could not install the dependencies for"
+                f"{spec.archive or spec.folder}: pip could not install the dependencies for"
                 f" {target.describe()}: {_last_error(done)}"
             )
         requirement = missing[1].strip("'\"")
@@ -137,7 +137,7 @@ def _build_pure(
 
 def _no_wheel(spec: DependencySpec, target: PythonTarget, requirement: str, why: str) -> str:
     return (
-        f"{spec.folder}: {requirement}: expected a wheel for {target.describe()},"
+        f"{spec.archive or spec.folder}: {requirement}: expected a wheel for {target.describe()},"
         f" found none at the package index {why} (hint: pick a version that publishes"
         f" manylinux x86_64 wheels for {target.abi}, or a pure-Python package)"
     )

@@ -10,7 +10,9 @@ ships it as it is: the runtime uses what it finds, and so does this tool.
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -42,19 +44,41 @@ PASSED_OPTIONS = (
 
 
 def find_spec(action: ActionSpec) -> DependencySpec | None:
-    """The dependencies an action's folder declares and this tool must build, or None."""
-    folder = action.function
-    if folder is None or not folder.is_dir():
-        return None  # inline code, one source file or a given zip: shipped as it is
+    """The dependencies an action's folder (or the zip given as its code) declares and
+    this tool must build, or None."""
+    source = action.function
     family = action.runtime.partition(":")[0]
-    if family == "python":
-        return _python_spec(folder)
-    if family == "nodejs":
-        return _node_spec(folder)
-    return None
+    if source is None or family not in ("python", "nodejs"):
+        return None  # inline code, or a family this tool builds nothing for
+    archive = None
+    if source.suffix.lower() == ".zip" and source.is_file():
+        archive = _opened(source)
+        if archive is None:
+            return None  # not a zip after all: bundle and the server judge it
+        root: Any = zipfile.Path(archive)
+    elif source.is_dir():
+        root = source
+    else:
+        return None  # one source file: shipped as it is
+    try:
+        spec = _python_spec(root) if family == "python" else _node_spec(root)
+    finally:
+        if archive is not None:
+            archive.close()
+    if spec is None or archive is None:
+        return spec
+    return dataclasses.replace(spec, folder=source.parent, archive=source)
 
 
-def _python_spec(folder: Path) -> DependencySpec | None:
+def _opened(path: Path) -> zipfile.ZipFile | None:
+    try:
+        return zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return None
+
+
+def _python_spec(folder: Any) -> DependencySpec | None:
+    """``folder``: a Path, or a ``zipfile.Path`` at a zip's root (the same calls)."""
     if (folder / "virtualenv").exists():
         return None
     files: list[tuple[str, bytes]] = []
@@ -73,7 +97,7 @@ def _python_spec(folder: Path) -> DependencySpec | None:
             requirements += declared
     if not files:
         return None
-    return DependencySpec("python", folder, tuple(sorted(files)), tuple(requirements))
+    return DependencySpec("python", _path(folder), tuple(sorted(files)), tuple(requirements))
 
 
 def parse_requirements(text: str, where: str) -> list[str]:
@@ -130,7 +154,7 @@ def _checked_line(line: str, where: str) -> str:
     return line
 
 
-def _pyproject_dependencies(path: Path, data: bytes) -> list[str]:
+def _pyproject_dependencies(path: Any, data: bytes) -> list[str]:
     if tomllib is None:
         raise DependencyError(
             f"{path}: reading pyproject.toml needs Python 3.11 or newer"
@@ -154,7 +178,7 @@ def _pyproject_dependencies(path: Path, data: bytes) -> list[str]:
     return [_checked_line(d.strip(), f"{path}: [project] dependencies") for d in declared]
 
 
-def _node_spec(folder: Path) -> DependencySpec | None:
+def _node_spec(folder: Any) -> DependencySpec | None:
     manifest = folder / "package.json"
     if not manifest.is_file() or (folder / "node_modules").exists():
         return None
@@ -177,10 +201,15 @@ def _node_spec(folder: Path) -> DependencySpec | None:
         return None
     lock = next((folder / name for name in LOCKFILES if (folder / name).is_file()), None)
     if lock is None:
+        fix = (
+            f"run `npm install` in {folder} once and keep the lockfile beside it"
+            if isinstance(folder, Path)
+            else "run `npm install` where the zip's files come from, and zip package-lock.json in too"
+        )
         raise DependencyError(
-            f"{folder}: package.json has dependencies ({', '.join(sorted(dependencies))})"
-            " but no package-lock.json, which `npm ci` installs from"
-            f" (hint: run `npm install` in {folder} once and keep the lockfile beside it)"
+            f"{str(folder).rstrip('/')}: package.json has dependencies"
+            f" ({', '.join(sorted(dependencies))}) but no package-lock.json, which `npm ci`"
+            f" installs from (hint: {fix})"
         )
     lock_data = _read(lock, MAX_LOCK_BYTES)
     if not isinstance(_json(lock, lock_data), dict):
@@ -189,16 +218,20 @@ def _node_spec(folder: Path) -> DependencySpec | None:
             f" (hint: delete it and run `npm install` in {folder})"
         )
     files = ((manifest.name, data), (lock.name, lock_data))
-    return DependencySpec("nodejs", folder, tuple(sorted(files)))
+    return DependencySpec("nodejs", _path(folder), tuple(sorted(files)))
 
 
-def _read(path: Path, limit: int) -> bytes:
+def _path(folder: Any) -> Path:
+    return folder if isinstance(folder, Path) else Path(str(folder))
+
+
+def _read(path: Any, limit: int) -> bytes:
     try:
         with path.open("rb") as f:
-            data = f.read(limit + 1)
-    except OSError as exc:
+            data = f.read(limit + 1)  # from a zip too: never more than this is inflated
+    except (OSError, zipfile.BadZipFile, NotImplementedError, EOFError) as exc:
         raise DependencyError(
-            f"{path}: expected a readable file, found {exc.strerror or exc}"
+            f"{path}: expected a readable file, found {getattr(exc, 'strerror', None) or exc}"
             " (hint: check its permissions)"
         ) from None
     if len(data) > limit:
@@ -208,7 +241,7 @@ def _read(path: Path, limit: int) -> bytes:
     return data
 
 
-def _text(path: Path, data: bytes) -> str:
+def _text(path: Any, data: bytes) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -218,7 +251,7 @@ def _text(path: Path, data: bytes) -> str:
         ) from None
 
 
-def _json(path: Path, data: bytes) -> Any:
+def _json(path: Any, data: bytes) -> Any:
     try:
         return json.loads(_text(path, data))
     except (ValueError, RecursionError) as exc:

@@ -122,6 +122,22 @@ def test_changed_code_keeps_the_build_and_rezips(built: Any, env: dict[str, str]
     assert edited.artifact.dependencies == packed.artifact.dependencies
 
 
+def test_a_zip_given_as_code_gets_its_dependencies_added(
+    built: Any, env: dict[str, str], tmp_path: Path
+) -> None:
+    spec, packed, cache = built
+    source = tmp_path / "given.zip"
+    with zipfile.ZipFile(source, "w") as archive:
+        for name in ("__main__.py", "requirements.txt"):
+            archive.write(spec.function / name, name)
+    given = ActionSpec(None, "py", localindex.KIND, function=source)
+    zipped = with_dependencies(given, build_artifact(given), cache, env)
+    assert not zipped.built  # the same requirements.txt: the tree is the cached one
+    assert names(zipped.artifact.data) == names(packed.artifact.data)
+    assert zipped.artifact.sha256 == packed.artifact.sha256  # same files, same bytes
+    assert not list((cache.root / "tmp").iterdir())  # the unpacked copy is gone
+
+
 @pytest.mark.parametrize(
     ("requirement", "said"),
     [

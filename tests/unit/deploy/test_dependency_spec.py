@@ -183,3 +183,37 @@ def test_the_cache_root_honours_the_override_then_xdg_then_home() -> None:
     assert cache_root({"XDG_CACHE_HOME": "/x", "HOME": "/h"}) == Path("/x/owdeploy")
     assert cache_root({"XDG_CACHE_HOME": "relative", "HOME": "/h"}) == Path("/h/.cache/owdeploy")
     assert cache_root({"HOME": "/h"}) == Path("/h/.cache/owdeploy")
+
+
+def zipped(path: Path, files: dict[str, str]) -> Path:
+    import zipfile
+
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, text in files.items():
+            archive.writestr(name, text)
+    return path
+
+
+def test_a_zip_given_as_code_is_read_for_a_spec_too(tmp_path: Path) -> None:
+    source = zipped(tmp_path / "a.zip", {"__main__.py": "", "requirements.txt": "purelib\n"})
+    spec = find_spec(action(source))
+    assert spec is not None and spec.archive == source and spec.folder == tmp_path
+    assert spec.requirements == ("purelib",)
+    shipped = zipped(
+        tmp_path / "b.zip",
+        {"__main__.py": "", "requirements.txt": "x\n", "virtualenv/bin/activate_this.py": ""},
+    )
+    assert find_spec(action(shipped)) is None
+    (tmp_path / "c.zip").write_bytes(b"not a zip")
+    assert find_spec(action(tmp_path / "c.zip")) is None
+
+
+def test_a_zip_with_node_dependencies_and_no_lockfile_is_reported(tmp_path: Path) -> None:
+    source = zipped(tmp_path / "n.zip", {"package.json": '{"dependencies": {"uuid": "9"}}'})
+    with pytest.raises(DependencyError, match=r"n\.zip: package\.json has dependencies"):
+        find_spec(action(source, "nodejs:20"))
+    broken = zipped(tmp_path / "p.zip", {"requirements.txt": "ok\nnot valid!!\n"})
+    with pytest.raises(
+        DependencyError, match=r"p\.zip/requirements\.txt:2: expected a requirement"
+    ):
+        find_spec(action(broken))
