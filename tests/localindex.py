@@ -6,7 +6,8 @@ against this interpreter and tagged ``cp3X-cp3X-manylinux_2_17_x86_64.manylinux2
 as auditwheel would tag a wheel built on an old-enough glibc), ``puresrc`` (a source
 distribution only, pure Python, with an in-tree build backend that needs nothing
 installed), ``nativesrc`` (a source distribution whose wheel is tagged for this machine
-only) and ``winonly`` (a wheel for Windows only). ``node_packages(folder)`` packs npm
+only), ``envprobe`` (a source distribution whose build records the credential-like
+environment variables it saw) and ``winonly`` (a wheel for Windows only). ``node_packages(folder)`` packs npm
 tarballs with ``npm pack`` and ``node_action(folder, ...)`` writes an action whose
 lockfile resolves them as ``file:`` tarballs, which ``npm ci`` installs offline.
 """
@@ -59,6 +60,9 @@ def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
         f"{{stem}}.dist-info/METADATA": f"Metadata-Version: 2.1\\nName: {{NAME}}\\nVersion: {{VERSION}}\\n",
         f"{{stem}}.dist-info/WHEEL": f"Wheel-Version: 1.0\\nGenerator: test\\nRoot-Is-Purelib: true\\nTag: {{TAG}}\\n",
     }}
+    # "@ENV@" in a module becomes the credential-like variables the build could see.
+    seen = sorted(k for k in os.environ if k.upper().startswith(("WHISK_", "AIO_", "__OW_")))
+    files[f"{{NAME}}.py"] = MODULE.replace("@ENV@", repr(seen))
     record = []
     with zipfile.ZipFile(path, "w") as z:
         for arc, text in files.items():
@@ -151,6 +155,8 @@ def python_index(folder: Path) -> Path:
     )
     write_wheel(folder, "winonly", f"{PY}-{PY}-win_amd64", {"winonly.py": b"X = 1\n"})
     write_sdist(folder, "puresrc", "py3-none-any", "ANSWER = 42\n")
+    # Built on the deploying machine: records what of its environment the build saw.
+    write_sdist(folder, "envprobe", "py3-none-any", "SEEN = @ENV@\n")
     write_sdist(folder, "nativesrc", f"{PY}-{PY}-linux_x86_64", "X = 1\n")
     shutil.rmtree(work)
     return folder
@@ -167,6 +173,8 @@ def python_action(folder: Path, requirements: str) -> Path:
     (folder / "__main__.py").write_text(
         textwrap.dedent(
             """\
+            import importlib.util
+
             import fastsum
             import purelib
             import puresrc
@@ -178,6 +186,9 @@ def python_action(folder: Path, requirements: str) -> Path:
                     "greeting": purelib.greet(args.get("who", "world")),
                     "answer": puresrc.ANSWER,
                     "compiled": fastsum.__file__.endswith(".so"),
+                    "build_saw": (
+                        __import__("envprobe").SEEN if importlib.util.find_spec("envprobe") else None
+                    ),
                 }
             """
         )

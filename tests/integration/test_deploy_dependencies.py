@@ -49,7 +49,9 @@ def server(tmp_path_factory: pytest.TempPathFactory, start_localwhisk: Any) -> I
 def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("project")
     (root / "manifest.yaml").write_text(MANIFEST)
-    localindex.python_action(root / "actions" / "compute", "fastsum==1.0\npurelib\npuresrc\n")
+    localindex.python_action(
+        root / "actions" / "compute", "fastsum==1.0\npurelib\npuresrc\nenvprobe\n"
+    )
     tarballs = localindex.node_packages(root / "tarballs")
     localindex.node_action(root / "actions" / "pad", tarballs)
     return root
@@ -94,7 +96,14 @@ def test_deploy_and_invoke_actions_that_import_their_dependencies(server, projec
     assert summary == {"create": 3, "update": 0, "delete": 0, "unchanged": 0}
 
     result = invoke(server, "deps/compute", {"a": 40, "b": 2, "who": "whisk"})
-    assert result == {"sum": 42, "greeting": "hello, whisk", "answer": 42, "compiled": True}
+    # build_saw: pip and the sdist's build ran without the namespace's credentials
+    assert result == {
+        "sum": 42,
+        "greeting": "hello, whisk",
+        "answer": 42,
+        "compiled": True,
+        "build_saw": [],
+    }
     assert invoke(server, "deps/pad", {"n": 7}) == {"padded": "007", "dev": "absent"}
 
     again = run(project, env, "deploy", "--json")
@@ -105,7 +114,7 @@ def test_deploy_and_invoke_actions_that_import_their_dependencies(server, projec
 
 def test_a_changed_requirement_rebuilds_and_the_plan_says_so(server, project, env):
     listed = project / "actions" / "compute" / "requirements.txt"
-    listed.write_text("fastsum==1.0\npurelib>=1.0\npuresrc\n")
+    listed.write_text("fastsum==1.0\npurelib>=1.0\npuresrc\nenvprobe\n")
     planned = run(project, env, "plan")
     assert planned.returncode == 0, planned.stderr
     assert "dependencies changed" in planned.stdout
@@ -131,3 +140,13 @@ def test_validate_reports_a_spec_it_cannot_read(project, env, tmp_path):
     assert "manifest.yaml:" in done.stderr and "action deps/compute" in done.stderr
     assert "requirements.txt:2: expected a requirement" in done.stderr
     assert sorted(os.listdir(broken)) == ["actions", "manifest.yaml"]  # nothing written
+
+
+def test_a_cache_folder_that_cannot_be_written_is_a_clear_error(project, env, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    (project / "actions" / "compute" / "requirements.txt").write_text("purelib\n")  # not cached
+    done = run(project, {**env, "OWDEPLOY_CACHE_DIR": str(blocker)}, "plan")
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr
+    assert f"the dependency cache {blocker}" in done.stderr and "OWDEPLOY_CACHE_DIR" in done.stderr
