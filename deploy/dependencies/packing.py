@@ -45,7 +45,7 @@ class Packed:
 def with_dependencies(
     action: ActionSpec, artifact: Artifact, cache: Cache, environ: Mapping[str, str]
 ) -> Packed:
-    spec = find_spec(action)
+    spec = find_spec(action, strict=False)
     if spec is None:
         return Packed(artifact)
     key = spec_key(spec, action.runtime, _platform(spec, action.runtime))
@@ -56,6 +56,8 @@ def with_dependencies(
     tree = cache.tree(key)
     built, seconds = tree is None, 0.0
     if tree is None:
+        spec = find_spec(action)  # every requirement checked before pip sees it
+        assert spec is not None
         started = time.monotonic()
         tree = _build(spec, action.runtime, key, cache, environ)
         seconds = time.monotonic() - started

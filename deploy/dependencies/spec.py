@@ -43,9 +43,11 @@ PASSED_OPTIONS = (
 )
 
 
-def find_spec(action: ActionSpec) -> DependencySpec | None:
+def find_spec(action: ActionSpec, *, strict: bool = True) -> DependencySpec | None:
     """The dependencies an action's folder (or the zip given as its code) declares and
-    this tool must build, or None."""
+    this tool must build, or None. ``strict=False`` skips checking each requirement with
+    ``packaging`` (its import costs more than the rest of a cached redeploy): enough to
+    key the cache; a build reads the spec strictly again."""
     source = action.function
     family = action.runtime.partition(":")[0]
     if source is None or family not in ("python", "nodejs"):
@@ -61,7 +63,7 @@ def find_spec(action: ActionSpec) -> DependencySpec | None:
     else:
         return None  # one source file: shipped as it is
     try:
-        spec = _python_spec(root) if family == "python" else _node_spec(root)
+        spec = _python_spec(root, strict) if family == "python" else _node_spec(root)
     finally:
         if archive is not None:
             archive.close()
@@ -77,7 +79,7 @@ def _opened(path: Path) -> zipfile.ZipFile | None:
         return None
 
 
-def _python_spec(folder: Any) -> DependencySpec | None:
+def _python_spec(folder: Any, strict: bool = True) -> DependencySpec | None:
     """``folder``: a Path, or a ``zipfile.Path`` at a zip's root (the same calls)."""
     if (folder / "virtualenv").exists():
         return None
@@ -87,7 +89,7 @@ def _python_spec(folder: Any) -> DependencySpec | None:
     if listed.is_file():
         data = _read(listed, MAX_SPEC_BYTES)
         files.append((listed.name, data))
-        requirements += parse_requirements(_text(listed, data), str(listed))
+        requirements += parse_requirements(_text(listed, data), str(listed), strict=strict)
     project = folder / "pyproject.toml"
     if project.is_file():
         data = _read(project, MAX_SPEC_BYTES)
@@ -100,7 +102,7 @@ def _python_spec(folder: Any) -> DependencySpec | None:
     return DependencySpec("python", _path(folder), tuple(sorted(files)), tuple(requirements))
 
 
-def parse_requirements(text: str, where: str) -> list[str]:
+def parse_requirements(text: str, where: str, *, strict: bool = True) -> list[str]:
     """The requirement and option lines of a requirements.txt, continuations joined and
     comments dropped; every requirement checked as pip would read it."""
     out: list[str] = []
@@ -116,9 +118,9 @@ def parse_requirements(text: str, where: str) -> list[str]:
         pending = ""
         if not line:
             continue
-        out.append(_checked_line(line, f"{where}:{start}"))
+        out.append(_checked_line(line, f"{where}:{start}", strict))
     if pending.strip():
-        out.append(_checked_line(_uncommented(pending).strip(), f"{where}:{start}"))
+        out.append(_checked_line(_uncommented(pending).strip(), f"{where}:{start}", strict))
     return out
 
 
@@ -132,9 +134,7 @@ def _uncommented(line: str) -> str:
     return line
 
 
-def _checked_line(line: str, where: str) -> str:
-    from packaging.requirements import InvalidRequirement, Requirement  # only with a spec
-
+def _checked_line(line: str, where: str, strict: bool = True) -> str:
     if line.startswith("-"):
         option = line.split("=", 1)[0].split(None, 1)[0]
         if option in PASSED_OPTIONS:
@@ -144,6 +144,10 @@ def _checked_line(line: str, where: str) -> str:
             f" found the option {option} (hint: list the requirements themselves in this"
             " file; -r/-c files and editable installs are not built into the action)"
         )
+    if not strict:
+        return line
+    from packaging.requirements import InvalidRequirement, Requirement  # only with a spec
+
     try:
         Requirement(line.split(" --hash", 1)[0].strip())  # markers (; python_version...) too
     except InvalidRequirement as exc:

@@ -217,3 +217,13 @@ def test_a_zip_with_node_dependencies_and_no_lockfile_is_reported(tmp_path: Path
         DependencyError, match=r"p\.zip/requirements\.txt:2: expected a requirement"
     ):
         find_spec(action(broken))
+
+
+def test_a_lenient_read_keys_the_same_but_only_a_strict_one_checks_each_line(
+    tmp_path: Path,
+) -> None:
+    python_folder(tmp_path, "purelib\nnot valid!!\n")
+    lenient = find_spec(action(tmp_path), strict=False)
+    assert lenient is not None and lenient.requirements == ("purelib", "not valid!!")
+    with pytest.raises(DependencyError, match=r"requirements\.txt:2"):
+        find_spec(action(tmp_path))
