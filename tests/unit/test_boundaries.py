@@ -113,6 +113,8 @@ def test_the_shared_facts_import_only_the_standard_library(path):
         ("deploy", "http", "http"),
         ("deploy", "urllib3", "http"),
         ("deploy", "socket", "http"),
+        # pip and npm, run to build an action's dependencies
+        ("deploy", "subprocess", "dependencies"),
         ("localwhisk", "sqlite3", "storage"),
         ("localwhisk", "subprocess", "runtime"),
         ("localwhisk", "multiprocessing", "runtime"),
