@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from localindex import GREETING, write_wheel
 from lw_client import NS, Client, unique
 from serverprocess import GUEST_AUTH, ROOT, ServerProcess, start_server
 
@@ -38,7 +39,6 @@ SERVER_MODULES = ("localwhisk", "deploy", "uvicorn", "orjson", "yaml", "jinja2",
 # image build resolves today, here as in an image built today.
 IMAGE_MODULES = ("bs4", "lxml.etree", "requests", "twisted", "dateutil", "simplejson", "netifaces")
 NODE = shutil.which("node")
-WHEEL = "lwdemo-1.0-py3-none-any.whl"
 
 PROBE = """
 import importlib, sys
@@ -54,25 +54,10 @@ def main(args):
 """
 
 
-def _write_wheel(folder: Path) -> None:
-    """A pure-Python wheel (``lwdemo`` 1.0), written by hand: no build tool, no network."""
-    files = {
-        "lwdemo/__init__.py": "GREETING = 'from a wheel'\n",
-        "lwdemo-1.0.dist-info/METADATA": "Metadata-Version: 2.1\nName: lwdemo\nVersion: 1.0\n",
-        "lwdemo-1.0.dist-info/WHEEL": (
-            "Wheel-Version: 1.0\nGenerator: hand\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
-        ),
-    }
-    record = "".join(f"{name},,\n" for name in files) + "lwdemo-1.0.dist-info/RECORD,,\n"
-    with zipfile.ZipFile(folder / WHEEL, "w") as wheel:
-        for name, text in {**files, "lwdemo-1.0.dist-info/RECORD": record}.items():
-            wheel.writestr(name, text)
-
-
 @pytest.fixture(scope="module")
 def wheels(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("wheels")
-    _write_wheel(folder)
+    write_wheel(folder)
     return folder
 
 
@@ -190,7 +175,7 @@ def test_requirements_txt_without_virtualenv_is_installed_at_init(lw: Client) ->
     code = zipped({"__main__.py": REQUIRES, "requirements.txt": "lwdemo==1.0\n"})
     act = deploy_and_invoke(lw, {"kind": "python:3.11", "binary": True, "code": code})
     assert act["response"]["status"] == "success", act
-    assert act["response"]["result"] == {"greeting": "from a wheel"}
+    assert act["response"]["result"] == {"greeting": GREETING}
     init = [a for a in act["annotations"] if a["key"] == "initTime"]
     assert init and init[0]["value"] > 0  # the install is part of init, as on the platform
 
