@@ -25,8 +25,10 @@ import resource
 import signal
 import sys
 import traceback
-from collections.abc import Callable
-from typing import Any, BinaryIO
+
+# typing's Callable: this file runs on each kind's own Python, 3.7 for python:3, where
+# collections.abc.Callable cannot be subscripted.
+from typing import Any, BinaryIO, Callable  # noqa: UP035
 
 NICENESS = 10  # added to the server's niceness, once per process
 # Per-activation bounds of OpenWhisk's docs/reference.md: "proculimit" (docker
