@@ -196,10 +196,15 @@ class Runner:
         # Blank processes kept ready per spare key. Node.js ones at the default memory only,
         # as OpenWhisk's default manifest prewarms nodejs stem cells of 256 MB
         # (apache/openwhisk ansible/files/runtimes.json "stemCells").
-        # Python spares per kind: the default kind's from the start, another's once it ran.
+        # Python spares per kind, each on its own interpreter: ``prewarm`` of the default
+        # kind, one of every other, so that no first invoke of a kind pays an interpreter's
+        # start inside its init time limit (the platform starts containers outside it).
         self._python_prewarm = max(0, prewarm)
         self._prewarm: dict[tuple[str, int | None], int] = {
-            (DEFAULT_KINDS["python"], None): self._python_prewarm
+            (kind, None): self._python_prewarm
+            if kind == DEFAULT_KINDS["python"]
+            else min(1, self._python_prewarm)
+            for kind in self.environments
         }
         if prewarm_nodejs > 0 and find_node().usable:
             self._prewarm[("nodejs", DEFAULT_MEMORY_MB)] = prewarm_nodejs
@@ -548,8 +553,6 @@ class Runner:
 
     async def _fresh(self, spare_key: tuple[str, int | None]) -> ChildIO:
         """A started launcher waiting for its init line: a prewarmed spare when there is one."""
-        if spare_key[0] in self.environments and spare_key not in self._prewarm:
-            self._prewarm[spare_key] = self._python_prewarm
         spares = self._spares.get(spare_key)
         while spares:
             proc = spares.popleft()
