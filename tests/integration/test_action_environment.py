@@ -119,7 +119,9 @@ def zipped(files: dict[str, str | bytes], folder: Path | None = None) -> str:
     return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-@pytest.mark.parametrize("kind", ["python:3.9", "python:3.10", "python:3.11", "python:3.12"])
+@pytest.mark.parametrize(
+    "kind", ["python:3", "python:3.9", "python:3.10", "python:3.11", "python:3.12"]
+)
 def test_each_python_kind_sees_its_image_packages_and_nothing_of_the_server(
     lw: Client, kind: str
 ) -> None:
