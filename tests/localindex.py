@@ -1,5 +1,6 @@
 """A package index made in the test, so dependency builds need no network.
 
+``write_demo_wheel(folder)`` writes one pure wheel for localwhisk's install at init;
 ``python_index(folder)`` writes a flat pip index (``--find-links`` + ``--no-index``):
 ``purelib`` (a pure-Python wheel), ``fastsum`` (a C extension compiled here with gcc
 against this interpreter and tagged ``cp3X-cp3X-manylinux_2_17_x86_64.manylinux2014_x86_64``,
@@ -263,3 +264,14 @@ def node_action(folder: Path, tarballs: dict[str, Path], *, lock: bool = True) -
             env={**os.environ, **npm_env(folder.parent)},
         )
     return folder
+
+
+WHEEL = "lwdemo-1.0-py3-none-any.whl"  # what write_demo_wheel writes
+GREETING = "from a wheel"
+
+
+def write_demo_wheel(folder: Path) -> Path:
+    """``lwdemo`` 1.0, pure Python, in ``folder`` (for localwhisk's install at init)."""
+    path = write_wheel(folder, "lwdemo", "py3-none-any", {"lwdemo/__init__.py": f"GREETING = {GREETING!r}\n".encode()})
+    assert path.name == WHEEL
+    return path
