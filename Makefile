@@ -15,7 +15,7 @@ ARGS ?=
 # The deploy tool's local default follows the port `make up` gives localwhisk.
 DEPLOY := LOCALWHISK_PORT=$(LW_PORT) $(PY) -m deploy
 
-.PHONY: venv deploy undeploy plan validate urls test unit integration reliability compat-deps node-deps sandbox-deps up down bench soak lint clean
+.PHONY: runtimes venv deploy undeploy plan validate urls test unit integration reliability compat-deps node-deps sandbox-deps up down bench soak lint clean
 
 venv: $(STAMP)
 
@@ -44,7 +44,7 @@ urls: $(STAMP)
 	$(DEPLOY) urls -m $(MANIFEST) $(ARGS)
 
 # Idempotent: a live pid file means the server is already up.
-up: $(STAMP) node-deps
+up: $(STAMP) node-deps runtimes
 	@mkdir -p $(LW_DIR)
 	@if [ -f $(LW_PID) ] && kill -0 $$(cat $(LW_PID)) 2>/dev/null; then \
 	  echo "localwhisk already running (pid $$(cat $(LW_PID)))"; \
@@ -71,7 +71,7 @@ down:
 PYTEST   := env -u PYTHONDONTWRITEBYTECODE $(PY) -m pytest
 PARALLEL ?= -n auto --dist loadfile
 
-test: $(STAMP) compat-deps node-deps sandbox-deps
+test: $(STAMP) compat-deps node-deps sandbox-deps runtimes
 	$(PYTEST) -q $(PARALLEL) tests
 	@$(PY) -c 'from localwhisk.runtime.sandbox import choose; i = choose("auto"); print("sandbox:", "bubblewrap tested" if i.sandboxed else "bubblewrap NOT tested (only the fallback ran): " + i.describe())'
 
@@ -82,23 +82,31 @@ sandbox-deps:
 	  { apt-get install -y -qq bubblewrap >/dev/null 2>&1 || { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq bubblewrap >/dev/null 2>&1; }; } ; } || \
 	  echo "bubblewrap not installed (needs root and apt-get): sandboxed tests will be skipped"
 
-unit: $(STAMP) node-deps
+unit: $(STAMP) node-deps runtimes
 	$(PYTEST) -q $(PARALLEL) tests/unit
 
-integration: $(STAMP) compat-deps node-deps
+integration: $(STAMP) compat-deps node-deps runtimes
 	$(PYTEST) -q $(PARALLEL) tests/integration
 
 reliability: $(STAMP)
 	$(PYTEST) -q $(PARALLEL) tests/reliability
 
-# The modules Node.js actions may require unbundled (openwhisk), as the runtime images
-# ship them: installed from the lockfile. Without npm, Node.js actions still run but
-# cannot require them; the server says so at start.
+# The modules Node.js actions may require unbundled (openwhisk, express, uuid...), as the
+# runtime images ship them: installed from the lockfile, again when it is newer than what
+# npm last installed. Without npm, Node.js actions still run but cannot require them; the
+# server says so at start.
 NODE_RT := localwhisk/runtime/nodejs
 node-deps:
 	@if command -v npm >/dev/null 2>&1; then \
-	  cd $(NODE_RT) && { [ -d node_modules ] || npm ci --silent --no-audit --no-fund; }; \
+	  cd $(NODE_RT) && { [ node_modules/.package-lock.json -nt package-lock.json ] || \
+	    npm ci --silent --no-audit --no-fund; }; \
 	else echo "npm not found: Node.js actions will not find require('openwhisk')"; fi
+
+# Each Python kind's environment of its runtime image's packages (bs4, lxml, requests...)
+# on that kind's Python where the machine has it: needs the network the first time (a few
+# minutes), then cached in ~/.cache/localwhisk/runtimes by requirement list and interpreter.
+runtimes: $(STAMP)
+	@$(PY) -m localwhisk.runtime.virtualenvs
 
 # The official openwhisk client and Adobe's aio rt commands (@adobe/aio-cli-plugin-runtime:
 # about 150 MB, 30-60 s), from the lockfile; again whenever the lockfile is newer than

@@ -7,7 +7,7 @@ import importlib.util
 
 from bench import async_bench, containment_bench, localwhisk_bench
 
-PARTS = ("localwhisk", "async", "containment", "deploy")
+PARTS = ("localwhisk", "async", "containment", "deploy", "dependencies")
 
 
 def main() -> None:
@@ -30,6 +30,11 @@ def main() -> None:
 
         print("\n== deploy ==")
         deploy_bench.run(quick=args.quick)
+    if args.only in (None, "dependencies"):
+        from bench import dependencies_bench
+
+        print("\n== dependencies ==")
+        dependencies_bench.run(quick=args.quick)
 
 
 main()

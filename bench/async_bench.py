@@ -6,7 +6,10 @@ asked until it answers 200, measured as one round trip; against a blocking invok
 worker with the same zero-length job (``?blocking=true&result=true``, with the key).
 Both from one keep-alive client each, in alternating rounds, so drift on a shared
 machine hits both alike. The status URL is asked again at once, not after its
-Retry-After: what is measured is the platform's path, not a client's patience.
+Retry-After: what is measured is the platform's path, not a client's patience. Beside
+the wall times, the CPU the server and its action processes spent per round trip and per
+invoke: on a loaded machine a path of many hops waits longer for each, so its wall ratio
+grows while the work it costs does not.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from bench.http import AUTH, percentile
-from bench.process import GUEST, start_server
+from bench.process import GUEST, start_server, tree_cpu_s
 
 ROOT = Path(__file__).resolve().parents[1]
 BUNDLES = (
@@ -117,7 +120,7 @@ def timed(caller: Keepalive, path: str, expect: int) -> float:
     return time.perf_counter() - started
 
 
-def measure(url: str, label: str, package: str, count: int) -> None:
+def measure(url: str, label: str, package: str, count: int, server_pid: int) -> None:
     worker = "my-worker" if package == "default" else f"{package}/my-worker"
     caller, owner = Keepalive(url, auth=False), Keepalive(url, auth=True)
     trips: list[float] = []
@@ -128,6 +131,8 @@ def measure(url: str, label: str, package: str, count: int) -> None:
     starts: list[float] = []
     reads: list[float] = []
     hops: list[float] = []
+    # CPU of the server and its action processes, per round trip and per invoke.
+    cpu = {"trips": 0.0, "invokes": 0.0}
     start = f"/api/v1/web/guest/{package}/test?duration_ms=0"
     try:
         for _ in range(10):  # warm: connections, the three actions' processes
@@ -140,11 +145,15 @@ def measure(url: str, label: str, package: str, count: int) -> None:
         round_trip(caller, package)  # by now the job above has ended
         per_round = max(1, count // ROUNDS)
         for _ in range(ROUNDS):
+            before = tree_cpu_s(server_pid)
             for _ in range(per_round):
                 seconds, asked = round_trip(caller, package)
                 trips.append(seconds)
                 polls.append(asked)
+            between = tree_cpu_s(server_pid)
             invokes += [blocking(owner, worker) for _ in range(per_round)]
+            cpu["trips"] += between - before
+            cpu["invokes"] += tree_cpu_s(server_pid) - between
             small = max(1, per_round // 4)
             starts += [timed(caller, start, 200) for _ in range(small)]
             reads += [timed(caller, done_path, 200) for _ in range(small)]
@@ -160,6 +169,13 @@ def measure(url: str, label: str, package: str, count: int) -> None:
         f"{i50:.2f} ms",
         f"{t50 / i50:.2f}x",
         f"goal <= {GOAL:g}x",
+    )
+    trip_cpu, invoke_cpu = (cpu[k] * 1000 / len(trips) for k in ("trips", "invokes"))
+    row(
+        f"{label}: CPU per round trip (server + actions)",
+        f"{trip_cpu:.2f} ms",
+        f"{invoke_cpu:.2f} ms",
+        f"{trip_cpu / invoke_cpu:.2f}x" if invoke_cpu else "-",
     )
     row(
         f"{label}: status polls per job, p50 / max",
@@ -184,7 +200,7 @@ def run(quick: bool = False) -> None:
     try:
         for label, manifest, package in BUNDLES:
             deploy(server.url, manifest)
-            measure(server.url, label, package, count)
+            measure(server.url, label, package, count, server.process.pid)
     finally:
         server.stop()
 

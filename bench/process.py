@@ -69,3 +69,29 @@ def start_server(*extra: str) -> Server:
             return Server(process, match.group(1), data)
     process.kill()
     raise RuntimeError("localwhisk printed no ready line within 20 s")
+
+
+def tree_cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) so far of ``pid`` and every live descendant.
+
+    What a figure costs in work, whatever the machine's load does to its wall time:
+    a busy VM stretches wall times of many-hop paths more than of short ones.
+    """
+    parents: dict[int, int] = {}
+    spent: dict[int, float] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # gone meanwhile
+            continue
+        parents[int(entry.name)] = int(fields[1])
+        spent[int(entry.name)] = (int(fields[11]) + int(fields[12])) / tick
+    total, todo = 0.0, [pid]
+    while todo:
+        current = todo.pop()
+        total += spent.get(current, 0.0)
+        todo += [child for child, parent in parents.items() if parent == current]
+    return total

@@ -90,6 +90,16 @@ def build_artifact(spec: ActionSpec, *, limit: int = EXEC_LIMIT) -> Artifact:
             _check_kind_takes(spec, source, data)
             return _sized(spec, data, binary=True, limit=limit, uses_api=_zip_mentions_api(data))
         return _sized(spec, data, binary=False, limit=limit, uses_api=_mentions_api(data))
+    entries = source_entries(spec, is_dir=is_dir)
+    data, uses_api = zip_sources(entries, limit=limit, name=spec.path)
+    return _sized(spec, data, binary=True, limit=limit, uses_api=uses_api)
+
+
+def source_entries(spec: ActionSpec, *, is_dir: bool) -> dict[str, Path]:
+    """Archive path -> file for an action whose source is a folder or one ``.py`` file,
+    after ``exclude`` and with ``include``: what its zip holds of its own."""
+    source = spec.function
+    assert source is not None
     if is_dir:
         entries = folder_entries(source)
         if spec.runtime.startswith("python") and "__main__.py" not in entries:
@@ -113,8 +123,30 @@ def build_artifact(spec: ActionSpec, *, limit: int = EXEC_LIMIT) -> Artifact:
         }
     if spec.include:
         entries.update(include_entries(spec))
-    data, uses_api = zip_sources(entries, limit=limit, name=spec.path)
-    return _sized(spec, data, binary=True, limit=limit, uses_api=uses_api)
+    return entries
+
+
+def contributors(data: bytes, count: int = 5) -> list[tuple[str, int]]:
+    """The largest parts of a zip by compressed size, biggest first: a package under
+    ``virtualenv/.../site-packages/`` or ``node_modules/`` (``@scope/name`` kept whole),
+    else the top-level file or folder. Empty for anything that is not a zip."""
+    sizes: dict[str, int] = {}
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            infos = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return []
+    for info in infos:
+        parts = info.filename.split("/")
+        if "site-packages" in parts[:-1]:
+            at = parts.index("site-packages")
+            part = "/".join(parts[: at + 2])
+        elif parts[0] == "node_modules" and len(parts) > 2:
+            part = "/".join(parts[: 3 if parts[1].startswith("@") and len(parts) > 3 else 2])
+        else:
+            part = parts[0] + ("/" if len(parts) > 1 else "")
+        sizes[part] = sizes.get(part, 0) + info.compress_size
+    return sorted(sizes.items(), key=lambda item: (-item[1], item[0]))[:count]
 
 
 def binary_format(data: bytes) -> str:
@@ -150,6 +182,11 @@ def _check_kind_takes(spec: ActionSpec, source: Path, data: bytes) -> None:
         f" found {source.name} ({found})"
         " (hint: point function: at the source file or folder, or zip it yourself)"
     )
+
+
+def sent_size(artifact: Artifact) -> int:
+    """The code's size as the platform counts it: base64 text for a zip."""
+    return _sent_size(len(artifact.data)) if artifact.binary else len(artifact.data)
 
 
 def _sized(spec: ActionSpec, data: bytes, *, binary: bool, limit: int, uses_api: bool) -> Artifact:

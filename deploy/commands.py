@@ -27,6 +27,7 @@ def validate(ctx: CommandContext) -> int:
 
     manifest = _load(ctx)
     artifacts = _artifacts(manifest)
+    _check_dependency_specs(manifest)
     advice = offline.check(manifest)  # no server here: what no known platform would take
     for warning in advice:
         ctx.note(f"warning: {warning}")
@@ -241,6 +242,56 @@ def _artifacts(manifest: Manifest) -> dict[str, Artifact]:
     return artifacts
 
 
+def _check_dependency_specs(manifest: Manifest) -> None:
+    """validate's part: every dependency spec can be read (nothing is built or fetched)."""
+    from deploy.dependencies.spec import find_spec
+    from deploy.errors import DependencyError
+
+    for action in manifest.actions:
+        try:
+            find_spec(action)
+        except DependencyError as exc:
+            raise DependencyError(_placed(action, exc)) from None
+
+
+def _placed(action: Any, exc: Exception | str) -> str:
+    """A dependency problem with the manifest entry its action came from, when known."""
+    where = f"{action.where}: " if action.where is not None else ""
+    return f"{where}action {action.path}: {exc}"
+
+
+def _with_dependencies(
+    ctx: CommandContext, manifest: Manifest, artifacts: dict[str, Artifact]
+) -> dict[str, Artifact]:
+    """Each action's artifact with its dependencies built in (from the cache when unchanged)."""
+    from deploy.dependencies.cache import Cache, cache_root
+    from deploy.dependencies.packing import with_dependencies
+    from deploy.errors import DependencyError
+
+    cache = Cache(cache_root(ctx.environ))
+    out = dict(artifacts)
+    for action in manifest.actions:
+        try:
+            packed = with_dependencies(action, artifacts[action.path], cache, ctx.environ)
+        except DependencyError as exc:
+            raise DependencyError(_placed(action, exc)) from None
+        except OSError as exc:  # the cache folder: unwritable, full, not a folder
+            raise DependencyError(
+                _placed(
+                    action,
+                    f"the dependency cache {cache.root}: {exc.strerror or exc}"
+                    " (hint: free space there, or point OWDEPLOY_CACHE_DIR at a writable folder)",
+                )
+            ) from None
+        if packed.built:
+            ctx.note(
+                f"dependencies of {action.path}: built for {action.runtime} in {packed.seconds:.1f} s"
+                f" (cached in {cache.root})"
+            )
+        out[action.path] = packed.artifact
+    return out
+
+
 def _prepare(ctx: CommandContext, force: bool) -> tuple[Manifest, Plan, list[str]]:
     """Manifest + artifacts + server state → plan, checked by preflight (reads only)."""
     from deploy import preflight
@@ -254,6 +305,7 @@ def _prepare(ctx: CommandContext, force: bool) -> tuple[Manifest, Plan, list[str
     client = ctx.client()
     info = client.server_info()  # first: an unreachable server is reported before anything else
     manifest, kind_warnings = resolve_kinds(manifest, info, settings.apihost)
+    artifacts = _with_dependencies(ctx, manifest, artifacts)  # needs the kinds the target runs
     desired = desired_entities(manifest, artifacts, settings.namespace)
     current = fetch_state(client, desired)
     the_plan = build_plan(

@@ -5,6 +5,7 @@
      ├─ ManifestError           exit 2  the manifest is wrong; carries every problem found
      ├─ SettingsError           exit 2  credentials or target cannot be resolved
      ├─ BundleError             exit 2  an action's source cannot be zipped
+     │   └─ DependencyError     exit 2  (deploy.dependencies) a dependency spec cannot be read or built
      ├─ PreflightError          exit 2  the plan cannot work on this server (runtimes, limits, refs)
      ├─ ApplyError              exit 1  a plan stopped part-way, or the read-back differs
      │   └─ ApplyFailed         exit 1  (deploy.apply) some changes failed; keeps the report for --json
@@ -69,6 +70,11 @@ class BundleError(DeployError):
     """An action's source cannot be packed (missing, escaping symlink, too large)."""
 
     exit_code = 2
+
+
+class DependencyError(BundleError):
+    """An action's requirements.txt / package.json cannot be read, resolved or built for
+    its runtime (a package with no wheel for the target, no lockfile, npm failed)."""
 
 
 class PreflightError(DeployError):

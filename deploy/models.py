@@ -205,6 +205,27 @@ class Artifact:
     binary: bool  # True for a zip
     # Its sources mention __OW_API_KEY or the REST path: found while bundling, read by preflight.
     uses_api: bool = False
+    # The dependency build zipped in (``deploy.dependencies``): its cache key, a sha256 of the
+    # spec's files, the target kind and platform; None when the action has no dependencies.
+    dependencies: str | None = None
+
+
+@dataclass(frozen=True)
+class DependencySpec:
+    """What an action folder asks to have installed: read from its files, never built here.
+
+    ``ecosystem`` is ``python`` (requirements.txt and/or pyproject.toml ``[project]
+    dependencies``) or ``nodejs`` (package.json with its lockfile). ``files`` maps each spec
+    file's name to its bytes, in name order: the cache key is taken over them.
+    """
+
+    ecosystem: str
+    folder: Path
+    files: tuple[tuple[str, bytes], ...]
+    requirements: tuple[str, ...] = ()  # Python: every requirement line, as pip reads it
+    # The zip given as the action's code, when the spec was read from it (``folder`` is then
+    # the zip's folder, where relative paths in the spec start).
+    archive: Path | None = None
 
 
 @dataclass(frozen=True)

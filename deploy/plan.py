@@ -32,6 +32,10 @@ DEFAULT_LIMITS = {name: limit.default for name, limit in OPENWHISK_LIMITS.items(
 MANAGED = "whisk-managed"
 DIGEST = "deploy-digest"
 CODE = "deploy-code-sha256"
+# The dependency build zipped in (``deploy.dependencies``' cache key): lets ``reasons`` say
+# "dependencies changed" apart from the action's own code. Written only on actions that have
+# dependencies, and dropped (delAnnotations) from one that no longer has.
+DEPENDENCIES = "deploy-dependencies-sha256"
 # Annotations the server writes itself or we write for bookkeeping: never diffed or dropped.
 BOOKKEEPING = frozenset({MANAGED, DIGEST, CODE, "exec", "binding"})
 # A string require-whisk-auth is the secret callers must send: never show its value.
@@ -65,6 +69,8 @@ def desired_entities(
         if action.main:
             exec_["main"] = action.main
         annotations = {"provide-api-key": False, **action.annotations, CODE: artifact.sha256}
+        if artifact.dependencies:
+            annotations[DEPENDENCIES] = artifact.dependencies
         set_limits = {k: v for k, v in vars(action.limits).items() if v is not None}
         body = {
             "exec": exec_,
@@ -180,6 +186,15 @@ def reasons(desired: Entity, current: Entity, owner: str | None, project: str) -
     if desired.kind is Kind.ACTION:
         if have_ann.get(CODE) != want_ann.get(CODE):
             out.append("code changed")
+        had, wants = have_ann.get(DEPENDENCIES), want_ann.get(DEPENDENCIES)
+        if had != wants:
+            out.append(
+                "dependencies added"
+                if had is None
+                else "dependencies removed"
+                if wants is None
+                else "dependencies changed"
+            )
         kind = have.get("exec", {}).get("kind") or have_ann.get("exec")
         if kind and kind != want["exec"]["kind"]:
             out.append(f"runtime {kind} → {want['exec']['kind']}")
@@ -201,7 +216,7 @@ def reasons(desired: Entity, current: Entity, owner: str | None, project: str) -
     if web_now != web_want:
         out.append("web flag added" if web_want else "web flag removed")
     for key in sorted(want_ann.keys() | have_ann.keys()):
-        if key in BOOKKEEPING or key == "web-export":
+        if key in BOOKKEEPING or key in ("web-export", DEPENDENCIES):
             continue
         if key not in have_ann:
             out.append(f"annotation {key} added")

@@ -12,11 +12,18 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from deploy.bundle import contributors, sent_size
 from deploy.errors import PreflightError
 from deploy.models import Entity, Kind
 from deploy.plan import annotation_map
 
 MB = 1024 * 1024
+# The code-size limit when GET / does not give ``max_action_code_size``: Adobe I/O Runtime's
+# codeSize (developer.adobe.com/app-builder/docs/guides/runtime_guides/system-settings) on
+# its hosts, else OpenWhisk's exec-size-limit (apache/openwhisk application.conf, 48 m).
+ADOBE_CODE_SIZE = 22 * MB
+OPENWHISK_CODE_SIZE = 48 * MB
+ADOBE_HOSTS = ("adobeioruntime.net",)
 SYNC_CUT_MS = 60000  # web actions and blocking invokes are answered within 60 s at most
 # (body field, GET / key stem, unit divisor, unit label): the body uses ms/MB, GET / uses ms/bytes.
 LIMITS = (
@@ -121,6 +128,10 @@ def _check_action(entity: Entity, target: _Target, found: _Findings) -> None:
     found.problems.extend(
         _limit_problems(label, body.get("limits") or {}, target.limits, target.apihost)
     )
+    if entity.artifact is not None:
+        problem = _code_size_problem(label, entity.artifact, target)
+        if problem:
+            found.problems.append(problem)
     annotations = annotation_map(body)
     timeout = (body.get("limits") or {}).get("timeout") or 0
     if annotations.get("web-export") is True and timeout > SYNC_CUT_MS:
@@ -134,6 +145,32 @@ def _check_action(entity: Entity, target: _Target, found: _Findings) -> None:
             "action lacks the annotation provide-api-key: true, so the key "
             "will be absent; add it under `annotations`"
         )
+
+
+def code_size_limit(limits: dict[str, Any], apihost: str) -> int:
+    """The target's code-size limit in bytes: its ``GET /`` figure, else the platform's."""
+    stated = limits.get("max_action_code_size")
+    if isinstance(stated, int) and not isinstance(stated, bool) and stated > 0:
+        return stated
+    return ADOBE_CODE_SIZE if any(h in apihost for h in ADOBE_HOSTS) else OPENWHISK_CODE_SIZE
+
+
+def _code_size_problem(label: str, artifact: Any, target: _Target) -> str | None:
+    size, limit = sent_size(artifact), code_size_limit(target.limits, target.apihost)
+    if size <= limit:
+        return None
+    parts = contributors(artifact.data) if artifact.binary else []
+    biggest = ", ".join(f"{name} {_mb(part)}" for name, part in parts)
+    return (
+        f"{label}: code is {_mb(size)} as sent (base64), above {target.apihost}'s limit of"
+        f" {_mb(limit)}"
+        + (f"; the biggest parts, compressed: {biggest}" if biggest else "")
+        + " (hint: drop dependencies or files the action does not need, or exclude them)"
+    )
+
+
+def _mb(size: int) -> str:
+    return f"{size / MB:.1f} MB"
 
 
 def missing_families(desired: Iterable[Entity], info: dict[str, Any]) -> dict[str, list[str]]:

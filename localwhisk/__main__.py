@@ -426,6 +426,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     from localwhisk.runtime.languages import find_node
 
     print(f"localwhisk: {find_node().describe()}", file=sys.stderr, flush=True)
+    from localwhisk.runtime.virtualenvs import describe_all, locate_all
+
+    for line in describe_all(locate_all()):
+        print(f"localwhisk: {line}", file=sys.stderr, flush=True)
     print(
         f"localwhisk: profile {ns.profile}: {describe(settings.limits)}",
         file=sys.stderr,

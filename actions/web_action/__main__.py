@@ -19,16 +19,8 @@ import time
 
 import capability
 import jobstatus
-import requests
-from whiskapi import (
-    CONNECT_TIMEOUT_S,
-    READ_TIMEOUT_S,
-    SESSION,
-    TIMEOUTS,
-    credentials,
-    entity_url,
-    reply,
-)
+from connections import TimedOut, Unreachable
+from whiskapi import CONNECT_TIMEOUT_S, CONNECTIONS, READ_TIMEOUT_S, credentials, entity_url, reply
 
 DEFAULT_WORKER = "my-worker"
 DEFAULT_STATUS = "status"
@@ -41,7 +33,7 @@ def worker_arguments(args):
     return {k: v for k, v in args.items() if not k.startswith("__ow_") and k not in SETTINGS}
 
 
-def start_worker(args, environ, session=SESSION, clock=time.time):
+def start_worker(args, environ, connections=CONNECTIONS, clock=time.time):
     """Start the worker non-blocking; return the web response (statusCode, headers, body)."""
     worker = str(args.get("worker_action") or DEFAULT_WORKER)
     found = credentials(environ)
@@ -49,24 +41,20 @@ def start_worker(args, environ, session=SESSION, clock=time.time):
         return found
     api_host, namespace, auth = found
     try:
-        response = session.post(
+        response = connections.request(
+            "POST",
             entity_url(api_host, namespace, "actions", worker),
+            auth,
             params={"blocking": "false"},
-            json=worker_arguments(args),
-            auth=auth,
-            timeout=TIMEOUTS,
+            payload=worker_arguments(args),
         )
-    except requests.Timeout:
+    except TimedOut as exc:
         return reply(
             504,
-            {
-                "error": f"the OpenWhisk API at {api_host} did not answer within {READ_TIMEOUT_S:g} s"
-            },
+            {"error": f"the OpenWhisk API at {api_host} did not answer within {exc.seconds:g} s"},
         )
-    except requests.RequestException as exc:
-        return reply(
-            502, {"error": f"cannot reach the OpenWhisk API at {api_host}: {type(exc).__name__}"}
-        )
+    except Unreachable as exc:
+        return reply(502, {"error": f"cannot reach the OpenWhisk API at {api_host}: {exc.cause}"})
     activation_id, refused = interpret(response, worker, namespace)
     if refused:
         return refused
@@ -92,23 +80,23 @@ def interpret(response, worker, namespace):
     if not isinstance(payload, dict):
         payload = {}
     detail = payload.get("error") or response.reason or "no detail"
-    if response.status_code == 202 and payload.get("activationId"):
+    if response.status == 202 and payload.get("activationId"):
         return str(payload["activationId"]), None
-    if response.status_code in (401, 403):
+    if response.status in (401, 403):
         return None, reply(
             502, {"error": f"not allowed to invoke '{worker}' in namespace '{namespace}': {detail}"}
         )
-    if response.status_code == 404:
+    if response.status == 404:
         return None, reply(
             502,
             {"error": f"the worker action '{worker}' does not exist in namespace '{namespace}'"},
         )
-    if response.status_code == 429:
+    if response.status == 429:
         return None, reply(
             429, {"error": f"the platform is throttling invocations, try again later: {detail}"}
         )
     return None, reply(
-        502, {"error": f"starting '{worker}' failed with HTTP {response.status_code}: {detail}"}
+        502, {"error": f"starting '{worker}' failed with HTTP {response.status}: {detail}"}
     )
 
 

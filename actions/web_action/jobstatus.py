@@ -18,8 +18,8 @@ import math
 import time
 
 import capability
-import requests
-from whiskapi import SESSION, TIMEOUTS, credentials, entity_url, error_detail, reply
+from connections import TimedOut, Unreachable
+from whiskapi import CONNECTIONS, credentials, entity_url, error_detail, reply
 
 DEFAULT_WORKER = "my-worker"
 # A record may appear after the worker's own limit: queueing before it starts, its init,
@@ -40,7 +40,7 @@ class Unanswered(Exception):
         self.answer = answer
 
 
-def answer(args, environ, session=SESSION, clock=time.time):
+def answer(args, environ, connections=CONNECTIONS, clock=time.time):
     found = credentials(environ)
     if isinstance(found, dict):
         return found
@@ -60,7 +60,7 @@ def answer(args, environ, session=SESSION, clock=time.time):
     if job is None:
         return _answer(404, "not found", {"error": NOT_FOUND})
     activation_id, start_ms = job
-    api = Api(api_host, namespace, auth, session)
+    api = Api(api_host, namespace, auth, connections)
     try:
         record = api.get("activations", activation_id)
         if record is None:
@@ -75,24 +75,25 @@ def answer(args, environ, session=SESSION, clock=time.time):
 class Api:
     """GETs of one namespace's entities: the document, or None for 404; else ``Unanswered``."""
 
-    def __init__(self, api_host, namespace, auth, session):
-        self.api_host, self.namespace, self.auth, self.session = api_host, namespace, auth, session
+    def __init__(self, api_host, namespace, auth, connections):
+        self.api_host, self.namespace, self.auth = api_host, namespace, auth
+        self.connections = connections
 
     def get(self, collection, name, **params):
         url = entity_url(self.api_host, self.namespace, collection, name)
         try:
-            response = self.session.get(url, params=params, auth=self.auth, timeout=TIMEOUTS)
-        except requests.Timeout:
+            response = self.connections.request("GET", url, self.auth, params=params)
+        except TimedOut as exc:
             raise _unavailable(
-                f"the OpenWhisk API at {self.api_host} did not answer within {TIMEOUTS[1]:g} s"
+                f"the OpenWhisk API at {self.api_host} did not answer within {exc.seconds:g} s"
             ) from None
-        except requests.RequestException as exc:
+        except Unreachable as exc:
             raise _unavailable(
-                f"cannot reach the OpenWhisk API at {self.api_host}: {type(exc).__name__}"
+                f"cannot reach the OpenWhisk API at {self.api_host}: {exc.cause}"
             ) from None
-        if response.status_code == 404:
+        if response.status == 404:
             return None
-        if response.status_code == 200:
+        if response.status == 200:
             try:
                 document = response.json()
             except ValueError:
@@ -100,7 +101,7 @@ class Api:
             if isinstance(document, dict):
                 return document
             raise _unavailable(f"the OpenWhisk API answered a {collection} read without JSON")
-        if response.status_code in (401, 403):
+        if response.status in (401, 403):
             raise Unanswered(
                 _answer(
                     500,
@@ -114,7 +115,7 @@ class Api:
             )
         retry = response.headers.get("Retry-After")
         raise _unavailable(
-            f"the OpenWhisk API answered HTTP {response.status_code}: {error_detail(response)}",
+            f"the OpenWhisk API answered HTTP {response.status}: {error_detail(response)}",
             retry if retry and retry.isdigit() else "1",
         )
 

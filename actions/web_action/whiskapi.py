@@ -2,22 +2,19 @@
 
 What the platform gives every action: ``__OW_API_HOST``, ``__OW_NAMESPACE`` and, with
 the annotation ``provide-api-key: true``, ``__OW_API_KEY`` (apache/openwhisk
-docs/actions.md, "Accessing action metadata within the action body"). Calls are bounded
-far below the 60 s synchronous cut; on a healthy platform they answer in milliseconds.
+docs/actions.md, "Accessing action metadata within the action body"). Calls go through
+``connections``, bounded far below the 60 s synchronous cut; on a healthy platform they
+answer in milliseconds.
 """
 
 from urllib.parse import quote
 
-import requests
+from connections import CONNECT_TIMEOUT_S, READ_TIMEOUT_S, Connections
 
-# Connect and read bounds, each call.
-CONNECT_TIMEOUT_S = 5.0
-READ_TIMEOUT_S = 15.0
-TIMEOUTS = (CONNECT_TIMEOUT_S, READ_TIMEOUT_S)
-# One session for the process: a warm action keeps its connection to the API between
-# activations instead of opening one per call. A connection the server closed meanwhile
-# is seen as dropped when taken from the pool (urllib3) and opened again.
-SESSION = requests.Session()
+__all__ = ["CONNECTIONS", "CONNECT_TIMEOUT_S", "READ_TIMEOUT_S"]
+# One set for the process: a warm action keeps its connection to the API between
+# activations instead of opening one per call.
+CONNECTIONS = Connections()
 
 
 def reply(status, body, headers=None):

@@ -37,6 +37,10 @@ def info_json(limits: Limits) -> dict[str, Any]:
         "triggers_per_minute": limits.fires_per_minute,
         "concurrent_actions": limits.concurrent_invocations,
         "sequence_length": limits.sequence_max,
+        # The largest exec an action may have, in bytes (the platform's exec-size-limit:
+        # apache/openwhisk application.conf, 48 m; Adobe's codeSize, 22 MB), so a deploy
+        # tool can refuse an oversized zip before it uploads it.
+        "max_action_code_size": limits.code_bytes,
         # GET / lists each action bound twice, with and without a ``default_`` prefix;
         # localwhisk has one set of bounds, so both carry it.
         **{f"default_{key}": value for key, value in bounds.items()},

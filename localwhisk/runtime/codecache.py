@@ -118,8 +118,9 @@ def _readable(folder: Path) -> None:
 
 def link_into(source: Path, slot: Path) -> None:
     """Show a revision's files in a sandbox's code folder: hard links, no copies (the
-    sandbox binds the folder read-only, so the shared files cannot be changed)."""
-    shutil.copytree(source, slot, copy_function=os.link, dirs_exist_ok=True)
+    sandbox binds the folder read-only, so the shared files cannot be changed). Symlinks
+    stay symlinks: a virtualenv's ``bin/python`` points at an interpreter outside."""
+    shutil.copytree(source, slot, symlinks=True, copy_function=os.link, dirs_exist_ok=True)
 
 
 def _lay_out(spec: CodeSpec, code: str, target: Path) -> None:

@@ -14,7 +14,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -94,15 +93,21 @@ class Language:
     memory_at_start: bool
 
     def argv(
-        self, launchers: dict[str, str], result_fd: int, mode: str, memory_mb: int
+        self,
+        python: list[str],
+        launchers: dict[str, str],
+        result_fd: int,
+        mode: str,
+        memory_mb: int,
     ) -> list[str]:
-        """The command that starts one blank process; ``launchers`` maps each launcher file
-        to its path as the process sees it (inside a sandbox it is elsewhere).
+        """The command that starts one blank process; ``python`` is the interpreter command
+        (the kind's environment, ``virtualenvs``), ``launchers`` maps each launcher file to
+        its path as the process sees it (inside a sandbox it is elsewhere).
 
         Python's launcher contains itself. Node.js cannot set rlimits or leave root, so the
         Python launcher does that first and then becomes ``node`` running the JavaScript
         launcher (``launcher.exec_node``)."""
-        python = [sys.executable, "-u", "-I", launchers[PY_LAUNCHER.name], str(result_fd), mode]
+        python = [*python, launchers[PY_LAUNCHER.name], str(result_fd), mode]
         if self.family == "python":
             return python
         heap = max(16, int(memory_mb * NODE_HEAP_SHARE))

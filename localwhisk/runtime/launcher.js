@@ -183,6 +183,22 @@ function LW_setContext(context) {
   LW_previous = current;
 }
 
+function LW_confineRequire(dir) {
+  // require() finds what the runtime image lets it find: node_modules/ inside the action's
+  // folder (walking up no further than the folder itself), then the image's modules (at /
+  // in the image, here LW_MODULES). Not NODE_PATH's other entries, ~/.node_modules or any
+  // node_modules/ of the folders around the action's on this machine.
+  const root = LW_fs.realpathSync(dir);
+  const inside = (p) => p === LW_path.join(root, 'node_modules') || p.startsWith(root + LW_path.sep);
+  const original = LW_Module._nodeModulePaths;
+  LW_Module._nodeModulePaths = function (from) {
+    const paths = original.call(this, from).filter(inside);
+    if (LW_MODULES) paths.push(LW_MODULES);
+    return paths;
+  };
+  LW_Module.globalPaths.length = 0;
+}
+
 let LW_handler;
 let LW_previous = new Set();
 
@@ -191,6 +207,7 @@ async function LW_init(message) {
   LW_setEnv(init.env);
   LW_setContext(init.context || {});
   process.chdir(init.dir);
+  LW_confineRequire(init.dir);
   const main = init.main || 'main';
   let handler;
   try {

@@ -18,17 +18,17 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import glob
 import importlib.util
 import json
 import os
 import resource
 import signal
-import site
 import sys
 import traceback
-from collections.abc import Callable
-from typing import Any, BinaryIO
+
+# typing's Callable: this file runs on each kind's own Python, 3.7 for python:3, where
+# collections.abc.Callable cannot be subscripted.
+from typing import Any, BinaryIO, Callable  # noqa: UP035
 
 NICENESS = 10  # added to the server's niceness, once per process
 # Per-activation bounds of OpenWhisk's docs/reference.md: "proculimit" (docker
@@ -73,14 +73,28 @@ def _take_protocol_fds(result_fd: int) -> tuple[BinaryIO, BinaryIO]:
         os.dup2(result_fd, 3)
         os.close(result_fd)
     os.set_inheritable(3, False)
-    # Nothing else of the server's (sockets, database, pipes of other actions) stays open.
-    os.closerange(4, 1 << 30)
+    _close_inherited(3)
     protocol_in = os.fdopen(os.dup(0), "rb")
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)
     os.close(devnull)
     sys.stdin = open(os.devnull, encoding="utf-8")  # lives as long as the process
     return protocol_in, os.fdopen(3, "wb")
+
+
+def _close_inherited(last_kept: int) -> None:
+    """Close every fd above ``last_kept``: nothing else of the server's (sockets, database,
+    pipes of other actions) stays open. The open ones are listed from /proc, which costs a
+    few syscalls; closing a range up to the fd limit would cost one per possible fd."""
+    try:
+        fds = [int(name) for name in os.listdir("/proc/self/fd")]
+    except OSError:  # no /proc: the slow way
+        os.closerange(last_kept + 1, resource.getrlimit(resource.RLIMIT_NOFILE)[0])
+        return
+    for fd in fds:
+        if fd > last_kept:
+            with contextlib.suppress(OSError):  # the fd of the listing itself is gone by now
+                os.close(fd)
 
 
 def _prctl(libc: Any, option: int, value: int) -> None:
@@ -133,19 +147,18 @@ def contain(mode: str) -> None:
 
 
 def _activate_virtualenv(folder: str) -> None:
+    """Activate the zip's ``virtualenv/`` as the runtime's launcher does: by running its
+    ``bin/activate_this.py`` (``Scripts/`` for one packed on Windows), nothing more."""
     venv = os.path.join(folder, "virtualenv")
     if not os.path.isdir(venv):
         return
     activate_this = os.path.join(venv, "bin", "activate_this.py")
     if not os.path.exists(activate_this):
+        activate_this = os.path.join(venv, "Scripts", "activate_this.py")
+    if not os.path.exists(activate_this):
         raise BuildError("Invalid virtualenv. Zip file does not include 'activate_this.py'.")
     with open(activate_this, encoding="utf-8") as f:
         exec(compile(f.read(), activate_this, "exec"), {"__file__": activate_this})
-    # A virtualenv built on another machine may compute its paths wrongly; its
-    # site-packages inside the zip are what the action needs.
-    for site_packages in sorted(glob.glob(os.path.join(venv, "lib", "python3*", "site-packages"))):
-        if site_packages not in sys.path:
-            site.addsitedir(site_packages)
 
 
 class BuildError(Exception):
@@ -307,7 +320,7 @@ def exec_node(result_fd: int, mode: str, data_mb: int, node: str, node_args: lis
     if result_fd != 3:
         os.dup2(result_fd, 3)
         os.close(result_fd)
-    os.closerange(4, 1 << 30)
+    _close_inherited(3)
     os.dup2(0, NODE_PROTOCOL_FD)
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)

@@ -25,14 +25,15 @@ from itertools import count
 from pathlib import Path
 
 from localwhisk.models import DEVELOPER_ERROR, WHISK_ERROR
-from localwhisk.runtime import sandbox
+from localwhisk.runtime import initinstall, sandbox
 from localwhisk.runtime.childio import MIB, ChildIO
 from localwhisk.runtime.codecache import CodeCache, CodeError, link_into
 from localwhisk.runtime.contract import RunJob, RunOutcome
-from localwhisk.runtime.kinds import RUNNABLE_KINDS, cannot_run_message
+from localwhisk.runtime.kinds import DEFAULT_KINDS, RUNNABLE_KINDS, cannot_run_message, resolve_kind
 from localwhisk.runtime.languages import PYTHON, find_node, language_of
 from localwhisk.runtime.outcomes import (
     DID_NOT_RUN,
+    NO_BINARY,
     OUT_OF_MEMORY,
     TRUNCATED_PREFIX_BYTES,
     init_exit,
@@ -43,6 +44,7 @@ from localwhisk.runtime.outcomes import (
     run_exit,
 )
 from localwhisk.runtime.pool import Pool
+from localwhisk.runtime.virtualenvs import Environment, launcher_python, locate_all
 
 _SETTLE_S = 0.5  # bound on waiting for logs of a process that is already dead
 _SENTINEL_S = 2.0  # bound on waiting for the sentinels once the result is in
@@ -105,9 +107,12 @@ def _child_env(node_modules: str) -> dict[str, str]:
 
 
 def _spare_key(job: RunJob) -> tuple[str, int | None]:
-    """Which blank processes can take this job: per language, and per memory size for a
-    language whose limit is fixed when the process starts."""
+    """Which blank processes can take this job: per Python kind (each has its own
+    interpreter and packages), per language otherwise, and per memory size for a language
+    whose limit is fixed when the process starts."""
     language = language_of(job.code.kind) or PYTHON
+    if language is PYTHON:
+        return resolve_kind(job.code.kind) or job.code.kind, None
     return language.family, job.memory_mb if language.memory_at_start else None
 
 
@@ -165,12 +170,15 @@ class Runner:
         prewarm: int = 1,
         prewarm_nodejs: int = 0,
         isolation: sandbox.Isolation | None = None,
+        environments: dict[str, Environment] | None = None,
     ) -> None:
         # Absolute: children run with their code folder as cwd, so a relative path would dangle.
         work_dir = Path(work_dir).resolve()
         work_dir.mkdir(parents=True, exist_ok=True)
         self.isolation = isolation if isolation is not None else sandbox.choose("auto")
         self.isolation.check_hidden(work_dir)
+        # Each Python kind's interpreter and packages (virtualenvs); never the server's.
+        self.environments = environments if environments is not None else locate_all()
         remove_stale(work_dir)
         self._root = Path(tempfile.mkdtemp(prefix="runner-", dir=work_dir))
         (self._root / _OWNER).write_text(f"{os.getpid()}\n")
@@ -188,7 +196,16 @@ class Runner:
         # Blank processes kept ready per spare key. Node.js ones at the default memory only,
         # as OpenWhisk's default manifest prewarms nodejs stem cells of 256 MB
         # (apache/openwhisk ansible/files/runtimes.json "stemCells").
-        self._prewarm: dict[tuple[str, int | None], int] = {("python", None): max(0, prewarm)}
+        # Python spares per kind, each on its own interpreter: ``prewarm`` of the default
+        # kind, one of every other, so that no first invoke of a kind pays an interpreter's
+        # start inside its init time limit (the platform starts containers outside it).
+        self._python_prewarm = max(0, prewarm)
+        self._prewarm: dict[tuple[str, int | None], int] = {
+            (kind, None): self._python_prewarm
+            if kind == DEFAULT_KINDS["python"]
+            else min(1, self._python_prewarm)
+            for kind in self.environments
+        }
         if prewarm_nodejs > 0 and find_node().usable:
             self._prewarm[("nodejs", DEFAULT_MEMORY_MB)] = prewarm_nodejs
         self._spares: dict[tuple[str, int | None], deque[ChildIO]] = {}
@@ -196,6 +213,7 @@ class Runner:
         self._live: set[ChildIO] = set()
         self._reaping: set[asyncio.Future] = set()
         self._current: dict[str, tuple] = {}
+        self._installing: dict[Path, asyncio.Lock] = {}  # per code folder (initinstall)
         self._revisions: dict[tuple[str, str], int] = {}  # live processes per (action, revision)
         self._closed = False
         with contextlib.suppress(RuntimeError):  # no running loop yet: prewarm on first run
@@ -321,9 +339,22 @@ class Runner:
         # from under this start; the count passes to the process once it has one.
         ident = (job.code.action, job.code.revision)
         self._revisions[ident] = self._revisions.get(ident, 0) + 1
+        # The action's time limit bounds its init: the compile step's install and the
+        # launcher's import, not the start of a process (a container's, on the platform).
+        budget = job.timeout_ms / 1000
         try:
             folder = await self._code.prepare(job.code)
-            proc = await self._fresh(_spare_key(job))
+            spare_key = _spare_key(job)
+            if job.code.binary and spare_key[0] in self.environments:
+                installing = time.monotonic()
+                failed = await self._install_requirements(
+                    folder, spare_key[0], job, installing + budget
+                )
+                if failed is not None:
+                    self._forget_revision(key)
+                    return None, failed
+                budget -= time.monotonic() - installing
+            proc = await self._fresh(spare_key)
         except CodeError as exc:
             self._forget_revision(key)
             # The runtime's answer is the result; a cause it reports only in the logs goes there.
@@ -353,21 +384,39 @@ class Runner:
                 }
             }
         )
-        return proc, await self._init_reply(proc, job)
+        return proc, await self._init_reply(proc, job, time.monotonic() + budget)
 
-    async def _init_reply(self, proc: ChildIO, job: RunJob) -> tuple | None:
+    async def _install_requirements(
+        self, folder: Path, kind: str, job: RunJob, deadline: float
+    ) -> tuple | None:
+        """The compile step's pip install of requirements.txt (``initinstall``), once per
+        revision folder; None when there is nothing to do or it worked, else the failure."""
+        lock = self._installing.setdefault(folder, asyncio.Lock())
+        async with lock:
+            if not initinstall.needed(folder):
+                return None
+            done = await initinstall.install(
+                folder, self._environment(kind), self.isolation, deadline
+            )
+        if done.ok:
+            return None
+        if done.timed_out:
+            return (self._init_timeout(job), True, ())
+        return (NO_BINARY, False, tuple(done.output.rstrip("\n").splitlines()))
+
+    @staticmethod
+    def _init_timeout(job: RunJob) -> str:
+        return f"The action exceeded its time limits of {job.timeout_ms} milliseconds during initialization."
+
+    async def _init_reply(self, proc: ChildIO, job: RunJob, deadline: float) -> tuple | None:
         """None when the launcher acked its init, else (error, timed out, stderr notes).
 
         As the invoker does (``ActivationResponse.processInitResponseContent``), the
         runtime's ``error`` is the result unchanged; anything else is an invalid response.
         """
-        kind, data, _ = await proc.read_reply(job.timeout_ms / 1000)
+        kind, data, _ = await proc.read_reply(max(0.0, deadline - time.monotonic()))
         if kind == "timeout":
-            return (
-                f"The action exceeded its time limits of {job.timeout_ms} milliseconds during initialization.",
-                True,
-                (),
-            )
+            return (self._init_timeout(job), True, ())
         if kind == "line":
             try:
                 reply = json.loads(data)
@@ -458,13 +507,16 @@ class Runner:
         # Plain pipes for fd 3, stdout and stderr: ChildIO reads them with protocols.
         family, memory_mb = spare_key
         language = language_of(family) or PYTHON
+        environment = self._environment(family)
         slot = self._new_slot() if self.isolation.sandboxed else None
         results_r, results_w = os.pipe()
         out_r, out_w = os.pipe()
         err_r, err_w = os.pipe()
         try:
             process = await asyncio.create_subprocess_exec(
-                *self.isolation.command(slot, results_w, language, memory_mb or DEFAULT_MEMORY_MB),
+                *self.isolation.command(
+                    slot, results_w, language, memory_mb or DEFAULT_MEMORY_MB, environment
+                ),
                 stdin=asyncio.subprocess.PIPE,
                 stdout=out_w,
                 stderr=err_w,
@@ -487,6 +539,11 @@ class Runner:
         self._live.add(proc)  # from here on, _discard and close() find and reap it
         await proc.connect(results_r, out_r, err_r)
         return proc
+
+    def _environment(self, kind: str) -> Environment:
+        """The interpreter a launcher for ``kind`` (a Python kind, or "nodejs") starts on."""
+        found = self.environments.get(kind)
+        return found if found is not None else launcher_python()
 
     def _new_slot(self) -> Path:
         slot = self._slot_dir / str(next(self._slot_numbers))

@@ -31,6 +31,7 @@ from localwhisk.runtime.languages import (
     Language,
     find_node,
 )
+from localwhisk.runtime.virtualenvs import Environment, launcher_python, locate_all
 
 MODES = ("auto", "bwrap", "none")
 MIB = 1024 * 1024
@@ -97,17 +98,24 @@ class Isolation:
         return launcher.CONTAIN_DROP if self.as_root else launcher.CONTAIN_USERNS
 
     def command(
-        self, slot: Path | None, result_fd: int, language: Language, memory_mb: int
+        self,
+        slot: Path | None,
+        result_fd: int,
+        language: Language,
+        memory_mb: int,
+        environment: Environment,
     ) -> list[str]:
         """The argv that starts a blank launcher, inside the sandbox when there is one.
 
         ``slot`` is the host folder shown at ``/action``: the runner links the action's
-        code into it at init, so a prewarmed sandbox needs no remount.
+        code into it at init, so a prewarmed sandbox needs no remount. ``environment`` is
+        the interpreter the launcher starts on; only its folders are shown, never the
+        server's virtual environment.
         """
         mode = self.launcher_mode()
         if not self.sandboxed:
             launchers = {path.name: str(path) for path in (PY_LAUNCHER, JS_LAUNCHER)}
-            return language.argv(launchers, result_fd, mode, memory_mb)
+            return language.argv(environment.argv(), launchers, result_fd, mode, memory_mb)
         assert slot is not None and self.bwrap is not None
         launchers = {
             path.name: f"{LAUNCHER_DIR}/{path.name}" for path in (PY_LAUNCHER, JS_LAUNCHER)
@@ -122,13 +130,34 @@ class Isolation:
             "--proc", "/proc",
             "--dev", "/dev",
             "--perms", "1777", "--size", str(SCRATCH_BYTES), "--tmpfs", "/dev/shm",
-            *_system_binds(),
+            *_system_binds(environment),
             *_runtime_binds(language),
             "--ro-bind", str(slot), ACTION_DIR,
             "--chdir", ACTION_DIR,
             "--setenv", "HOME", "/tmp",
             "--",
-            *language.argv(launchers, result_fd, mode, memory_mb),
+            *language.argv(environment.argv(), launchers, result_fd, mode, memory_mb),
+        ]  # fmt: skip
+
+    def install_command(self, folder: Path, environment: Environment, argv: list[str]) -> list[str]:
+        """The argv of one step of the runtime's compile (``pip install`` of an action's
+        requirements.txt): in a sandbox of its own where ``folder``, the action's code,
+        is writable at /action; as it is without one."""
+        if not self.sandboxed:
+            return argv
+        assert self.bwrap is not None
+        return [
+            self.bwrap,
+            *_namespaces(self.as_root),
+            "--perms", "1777", "--size", str(SCRATCH_BYTES), "--tmpfs", "/tmp",
+            "--proc", "/proc",
+            "--dev", "/dev",
+            *_system_binds(environment),
+            "--bind", str(folder), ACTION_DIR,
+            "--chdir", ACTION_DIR,
+            "--setenv", "HOME", "/tmp",
+            "--",
+            *argv,
         ]  # fmt: skip
 
     def node_modules(self) -> str:
@@ -140,7 +169,7 @@ class Isolation:
         if not self.sandboxed:
             return
         folder = folder.resolve()
-        for shown in _shown_paths():
+        for shown in _shown_paths(*locate_all().values()):
             if folder == shown or shown in folder.parents:
                 raise IsolationUnavailable(
                     f"the data folder {folder} lies inside {shown}, which every action can "
@@ -168,14 +197,15 @@ def _runtime_binds(language: Language) -> list[str]:
     return args
 
 
-def _shown_paths() -> list[Path]:
-    """Host folders bound into every sandbox (read-only)."""
+def _shown_paths(*environments: Environment) -> list[Path]:
+    """Host folders bound into a sandbox (read-only): the system's, Node.js's, and the
+    interpreter and environment folders of ``environments``. Not the server's own."""
     shown = {Path("/usr")}
     node = find_node().prefix
     if node is not None:  # Node.js installed outside /usr (nvm, /opt): its own folder
         shown.add(node.resolve())
-    for prefix in (sys.base_prefix, sys.prefix, sys.exec_prefix, os.path.dirname(sys.executable)):
-        shown.add(Path(prefix).resolve())
+    for environment in environments:
+        shown.update(environment.shown())
     for top in TOP_LEVEL:
         path = Path("/") / top
         if path.is_dir() and not path.is_symlink():
@@ -183,14 +213,14 @@ def _shown_paths() -> list[Path]:
     return sorted(shown)
 
 
-def _system_binds() -> list[str]:
+def _system_binds(environment: Environment) -> list[str]:
     args: list[str] = []
     for top in TOP_LEVEL:
         path = Path("/") / top
         if path.is_symlink():  # merged /usr: /lib -> usr/lib
             args += ["--symlink", os.readlink(path), str(path)]
     made: set[Path] = set()
-    for shown in _shown_paths():
+    for shown in _shown_paths(environment):
         # bwrap copies the host's mode onto the folders it makes for a mount point, and
         # /root is 0700: make them traversable first, or nobody could reach the prefix.
         for parent in reversed(shown.parents[:-1]):
@@ -215,7 +245,7 @@ def _probe(bwrap: str, as_root: bool) -> str | None:
             os.chmod(slot, 0o755)
             # stdin at EOF: the launcher bounds itself, finds no init line and exits 0.
             done = subprocess.run(
-                iso.command(Path(slot), write_end, PYTHON, 256),
+                iso.command(Path(slot), write_end, PYTHON, 256, launcher_python()),
                 stdin=subprocess.DEVNULL,
                 capture_output=True,
                 pass_fds=(write_end,),

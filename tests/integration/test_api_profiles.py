@@ -64,6 +64,7 @@ def test_adobe_says_so_at_start_and_reports_its_limits(adobe_server, adobe) -> N
     assert (limits["max_action_logs"], limits["sequence_length"]) == (10 * MB, 50)
     assert (limits["actions_per_minute"], limits["triggers_per_minute"]) == (6000, 600)
     assert limits["concurrent_actions"] == 100
+    assert limits["max_action_code_size"] == 22 * MB
     assert adobe.get(f"{NS}/limits").json()["maxActionConcurrency"] == 500
 
 
@@ -97,6 +98,7 @@ def test_openwhisk_says_so_and_refuses_a_ten_minute_timeout(openwhisk_server, op
     assert (limits["max_action_duration"], limits["max_action_memory"]) == (300_000, 512 * MB)
     assert (limits["actions_per_minute"], limits["concurrent_actions"]) == (60, 30)
     assert limits["triggers_per_minute"] == 60
+    assert limits["max_action_code_size"] == 48 * MB
     name = unique("long")
     answer = openwhisk.put(f"{NS}/actions/{name}", {"exec": ECHO, "limits": {"timeout": 600_000}})
     assert answer.status_code == 400

@@ -3,37 +3,41 @@
 Every case the bundle promises: running (202 + Retry-After), done (200 + the worker's
 result), failed (502), timed out (504, also with no record long after the limit),
 malformed (400), and 404 for every id it did not issue, with no word about it. The REST
-API is ``responses``: each test registers exactly the calls it expects.
+API is ``fakeapi`` on a loopback port: each test scripts exactly the calls it expects.
 """
 
 from __future__ import annotations
 
-import pytest
-import requests
-import responses
-from responses import matchers
+import base64
 
-HOST = "http://ow.test:3233"
+import pytest
+from fakeapi import closed_port_url
+
 KEY = "23bc46b1-71f6-4ed5-8c54-816aa4f8c502:secret-half"
-ENV = {"__OW_API_HOST": HOST, "__OW_API_KEY": KEY, "__OW_NAMESPACE": "guest"}
 ID = "0123456789abcdef0123456789abcdef"
 START_MS = 1764300000000
-RECORD_URL = f"{HOST}/api/v1/namespaces/guest/activations/{ID}"
-WORKER_URL = f"{HOST}/api/v1/namespaces/guest/actions/my-worker"
-AUTH = requests.auth._basic_auth_str(*KEY.split(":", 1))
+RECORD = f"/api/v1/namespaces/guest/activations/{ID}"
+WORKER = "/api/v1/namespaces/guest/actions/my-worker"
+AUTH = "Basic " + base64.b64encode(KEY.encode()).decode()
 RESULT = {"statusCode": 200, "body": {"payload": "Hello from the long running job!"}}
 NOT_FOUND = {"status": "not found", "error": "no job is known by this id"}
 
 
+def env_for(host):
+    return {"__OW_API_HOST": host, "__OW_API_KEY": KEY, "__OW_NAMESPACE": "guest"}
+
+
 @pytest.fixture
-def ask(jobstatus, capability):
+def ask(jobstatus, capability, api, connections):
     """``ask(seconds_after_start, **args)``: the status action's answer for the issued token."""
 
-    def run(after_s=1.0, worker="my-worker", token=None, **args):
+    def run(after_s=1.0, worker="my-worker", token=None, host=None, **args):
         if token is None:
             token = capability.issue(KEY, "guest", "my-worker", ID, START_MS)
         args = {"worker_action": worker, "id": token, **args}
-        return jobstatus.answer(args, ENV, clock=lambda: START_MS / 1000 + after_s)
+        env = env_for(host or api.url)
+        clock = lambda: START_MS / 1000 + after_s  # noqa: E731
+        return jobstatus.answer(args, env, connections=connections, clock=clock)
 
     return run
 
@@ -55,31 +59,27 @@ def body_of(answer):
     return answer["body"]
 
 
-@responses.activate(assert_all_requests_are_fired=True)
-def test_a_job_without_a_record_yet_is_running_and_says_when_to_ask_again(ask):
-    responses.get(RECORD_URL, status=404, json={"error": "The requested resource does not exist."})
+def test_a_job_without_a_record_yet_is_running_and_says_when_to_ask_again(ask, api):
+    api.answer("GET", RECORD, 404, {"error": "The requested resource does not exist."})
     answer = ask(after_s=1.5)
     assert (answer["statusCode"], answer["headers"]["Retry-After"]) == (202, "1")
     assert body_of(answer) == {"status": "running"}
-    [call] = responses.calls  # within the grace: the worker's limit is not even read
-    assert call.request.headers["Authorization"] == AUTH
+    [call] = api.calls  # within the grace: the worker's limit is not even read
+    assert (call.method, call.path, call.query, call.body) == ("GET", RECORD, {}, b"")
+    assert call.headers["authorization"] == AUTH
 
 
-@responses.activate(assert_all_requests_are_fired=True)
-def test_a_long_job_is_running_until_its_own_limit_and_polled_less_often(ask):
-    responses.get(RECORD_URL, status=404, json={})
-    responses.get(
-        WORKER_URL,
-        json={"name": "my-worker", "limits": {"timeout": 3 * 3600 * 1000}},
-        match=[matchers.query_param_matcher({"code": "false"})],
-    )
+def test_a_long_job_is_running_until_its_own_limit_and_polled_less_often(ask, api):
+    api.answer("GET", RECORD, 404, {})
+    api.answer("GET", WORKER, 200, {"name": "my-worker", "limits": {"timeout": 3 * 3600 * 1000}})
     answer = ask(after_s=2 * 3600)
     assert (answer["statusCode"], answer["headers"]["Retry-After"]) == (202, "60")
+    assert api.calls[1].query == {"code": "false"}  # the limit, without the code
+    assert not api.unanswered()
 
 
-@responses.activate(assert_all_requests_are_fired=True)
-def test_a_finished_job_answers_200_with_the_workers_result(ask):
-    responses.get(RECORD_URL, json=record())
+def test_a_finished_job_answers_200_with_the_workers_result(ask, api):
+    api.answer("GET", RECORD, 200, record())
     answer = ask()
     assert answer["statusCode"] == 200
     assert answer["body"] == RESULT  # the worker's result verbatim, as `activation result` shows
@@ -95,9 +95,10 @@ def test_a_finished_job_answers_200_with_the_workers_result(ask):
         ("whisk internal error", {"error": "There was an internal server error."}, None),
     ],
 )
-@responses.activate
-def test_a_failed_job_is_a_502_with_the_activations_status_and_message(ask, status, result, error):
-    responses.get(RECORD_URL, json=record(status, result))
+def test_a_failed_job_is_a_502_with_the_activations_status_and_message(
+    ask, api, status, result, error
+):
+    api.answer("GET", RECORD, 200, record(status, result))
     answer = ask()
     assert answer["statusCode"] == 502
     assert body_of(answer) == {
@@ -107,21 +108,19 @@ def test_a_failed_job_is_a_502_with_the_activations_status_and_message(ask, stat
     }
 
 
-@responses.activate
-def test_a_job_the_platform_timed_out_is_a_504(ask):
+def test_a_job_the_platform_timed_out_is_a_504(ask, api):
     message = "The action exceeded its time limits of 120000 milliseconds."
-    responses.get(
-        RECORD_URL, json=record("action developer error", {"error": message}, timeout=True)
+    api.answer(
+        "GET", RECORD, 200, record("action developer error", {"error": message}, timeout=True)
     )
     answer = ask(after_s=121)
     assert answer["statusCode"] == 504
     assert body_of(answer) == {"status": "timeout", "activationId": ID, "error": message}
 
 
-@responses.activate(assert_all_requests_are_fired=True)
-def test_no_record_long_after_the_workers_limit_is_a_504(ask):
-    responses.get(RECORD_URL, status=404, json={})
-    responses.get(WORKER_URL, json={"limits": {"timeout": 120000}})
+def test_no_record_long_after_the_workers_limit_is_a_504(ask, api):
+    api.answer("GET", RECORD, 404, {})
+    api.answer("GET", WORKER, 200, {"limits": {"timeout": 120000}})
     answer = ask(after_s=120 + 61)
     assert answer["statusCode"] == 504
     assert body_of(answer) == {
@@ -130,10 +129,9 @@ def test_no_record_long_after_the_workers_limit_is_a_504(ask):
     }
 
 
-@responses.activate
-def test_an_unreadable_limit_waits_as_long_as_any_platform_allows(ask):
-    responses.get(RECORD_URL, status=404, json={})
-    responses.get(WORKER_URL, status=404, json={})  # the worker was deleted meanwhile
+def test_an_unreadable_limit_waits_as_long_as_any_platform_allows(ask, api):
+    api.answer("GET", RECORD, 404, {}, times=2)
+    api.answer("GET", WORKER, 404, {}, times=2)  # the worker was deleted meanwhile
     assert ask(after_s=3 * 3600)["statusCode"] == 202
     assert ask(after_s=3 * 3600 + 61)["statusCode"] == 504
 
@@ -147,13 +145,12 @@ def test_an_unreadable_limit_waits_as_long_as_any_platform_allows(ask):
         ({"id": "a" * 300}, "..."),
     ],
 )
-@responses.activate
-def test_a_request_no_status_url_makes_is_a_400(jobstatus, args, shown):
-    answer = jobstatus.answer(args, ENV)
+def test_a_request_no_status_url_makes_is_a_400(jobstatus, api, connections, args, shown):
+    answer = jobstatus.answer(args, env_for(api.url), connections=connections)
     assert answer["statusCode"] == 400
     body = body_of(answer)
     assert body["status"] == "invalid" and shown in body["error"]
-    assert not responses.calls
+    assert not api.calls
 
 
 @pytest.mark.parametrize(
@@ -164,66 +161,103 @@ def test_a_request_no_status_url_makes_is_a_400(jobstatus, args, shown):
         f"{'f' * 32}.{START_MS}.oCFb_S5KFbD7nEadaqA-vg",
     ],
 )
-@responses.activate
-def test_an_unsigned_or_forged_id_is_a_404_without_asking_the_api(ask, token):
+def test_an_unsigned_or_forged_id_is_a_404_without_asking_the_api(ask, api, token):
     answer = ask(token=token)
     assert (answer["statusCode"], body_of(answer)) == (404, NOT_FOUND)
-    assert not responses.calls
+    assert not api.calls
 
 
-@responses.activate
-def test_a_url_issued_for_another_bundles_worker_is_a_404(ask, capability):
+def test_a_url_issued_for_another_bundles_worker_is_a_404(ask, api, capability):
     token = capability.issue(KEY, "guest", "my-worker", ID, START_MS)
     answer = ask(token=token, worker="async-nodejs/my-worker")
     assert (answer["statusCode"], body_of(answer)) == (404, NOT_FOUND)
-    assert not responses.calls
+    assert not api.calls
 
 
-@responses.activate
-def test_an_activation_of_another_action_is_a_404_that_says_nothing_of_it(ask):
-    responses.get(RECORD_URL, json=record(path="guest/test", result={"secret": "theirs"}))
+def test_an_activation_of_another_action_is_a_404_that_says_nothing_of_it(ask, api):
+    api.answer("GET", RECORD, 200, record(path="guest/test", result={"secret": "theirs"}))
     answer = ask()
     assert (answer["statusCode"], body_of(answer)) == (404, NOT_FOUND)
 
 
-@responses.activate
-def test_a_packaged_worker_is_matched_by_its_full_path(ask, capability):
+def test_a_packaged_worker_is_matched_by_its_full_path(ask, api, capability):
     token = capability.issue(KEY, "guest", "async-nodejs/my-worker", ID, START_MS)
-    responses.get(RECORD_URL, json=record(path="guest/async-nodejs/my-worker"))
+    api.answer("GET", RECORD, 200, record(path="guest/async-nodejs/my-worker"))
     assert ask(token=token, worker="async-nodejs/my-worker")["statusCode"] == 200
-    responses.replace(responses.GET, RECORD_URL, json=record(path="guest/my-worker"))
+    api.answer("GET", RECORD, 200, record(path="guest/my-worker"))
     assert ask(token=token, worker="async-nodejs/my-worker")["statusCode"] == 404
 
 
 @pytest.mark.parametrize(
     ("failure", "retry"),
     [
-        ({"body": requests.ConnectionError("refused")}, "1"),
-        ({"body": requests.ReadTimeout("slow")}, "1"),
         (
             {
                 "status": 429,
-                "json": {"error": "Too many requests"},
+                "json_body": {"error": "Too many requests"},
                 "headers": {"Retry-After": "7"},
             },
             "7",
         ),
-        ({"status": 500, "json": {"error": "There was an internal server error."}}, "1"),
-        ({"status": 200, "body": "not json"}, "1"),
+        (
+            {
+                "status": 429,
+                "json_body": {"error": "Too many requests"},
+                "headers": {"Retry-After": "soon"},
+            },
+            "1",
+        ),
+        ({"status": 500, "json_body": {"error": "There was an internal server error."}}, "1"),
+        ({"status": 200, "body": b"not json"}, "1"),
+        ({"status": 200, "json_body": ["not", "a", "record"]}, "1"),
     ],
 )
-@responses.activate
-def test_an_api_that_cannot_tell_is_a_503_to_retry(ask, failure, retry):
-    responses.get(RECORD_URL, **failure)
+def test_an_api_that_cannot_tell_is_a_503_to_retry(ask, api, failure, retry):
+    api.answer("GET", RECORD, **failure)
     answer = ask()
     assert (answer["statusCode"], answer["headers"]["Retry-After"]) == (503, retry)
     assert body_of(answer)["status"] == "unavailable"
     assert KEY.split(":")[1] not in str(answer)
 
 
-@responses.activate
-def test_an_api_that_refuses_the_key_names_the_annotation(ask):
-    responses.get(RECORD_URL, status=401, json={"error": "The supplied authentication is invalid"})
+def test_an_unreachable_api_is_a_503_to_retry(ask):
+    host = closed_port_url()
+    answer = ask(host=host)
+    assert (answer["statusCode"], answer["headers"]["Retry-After"]) == (503, "1")
+    assert body_of(answer) == {
+        "status": "unavailable",
+        "error": f"cannot reach the OpenWhisk API at {host}: ConnectionRefusedError",
+    }
+
+
+def test_a_slow_api_is_a_503_within_the_bound(ask, api):
+    api.hang("GET", RECORD)
+    answer = ask()
+    assert (answer["statusCode"], answer["headers"]["Retry-After"]) == (503, "1")
+    assert body_of(answer)["error"] == f"the OpenWhisk API at {api.url} did not answer within 0.5 s"
+
+
+def test_polls_of_a_warm_action_share_one_connection(ask, api):
+    api.answer("GET", RECORD, 404, {}, times=3)
+    for _ in range(3):
+        assert ask()["statusCode"] == 202
+    assert [call.connection for call in api.calls] == [0, 0, 0]
+
+
+def test_a_connection_the_api_dropped_is_opened_again_and_the_read_asked_once_more(ask, api):
+    api.drop("GET", RECORD)
+    api.answer("GET", RECORD, 200, record())
+    assert ask()["statusCode"] == 503  # a fresh connection that fails is not retried
+    assert ask()["statusCode"] == 200  # on a new connection
+    # Reused, it is closed under the request: the GET goes once more, on a new one.
+    api.drop("GET", RECORD)
+    api.answer("GET", RECORD, 200, record())
+    assert ask()["statusCode"] == 200
+    assert [call.connection for call in api.calls] == [0, 1, 1, 2]
+
+
+def test_an_api_that_refuses_the_key_names_the_annotation(ask, api):
+    api.answer("GET", RECORD, 401, {"error": "The supplied authentication is invalid"})
     answer = ask()
     assert answer["statusCode"] == 500
     assert "provide-api-key: true" in body_of(answer)["error"]
@@ -231,13 +265,13 @@ def test_an_api_that_refuses_the_key_names_the_annotation(ask):
 
 
 def test_without_an_api_key_it_names_the_missing_annotation(jobstatus):
-    answer = jobstatus.answer({"id": ID}, {"__OW_API_HOST": HOST})
+    answer = jobstatus.answer({"id": ID}, {"__OW_API_HOST": "http://ow.test:3233"})
     assert answer["statusCode"] == 500
     assert "provide-api-key: true" in answer["body"]["error"]
 
 
 def test_the_entry_point_main_status_reads_the_platform_environment(web_action, monkeypatch):
-    for name, value in ENV.items():  # what the runtime sets before calling exec.main
+    for name, value in env_for("http://ow.test:3233").items():  # set before exec.main
         monkeypatch.setenv(name, value)
     answer = web_action.status({"worker_action": "my-worker"})  # exec.main: "status"
     assert (answer["statusCode"], answer["body"]["status"]) == (400, "invalid")

@@ -281,11 +281,13 @@ def test_namespace_limits_and_root_info(api):
     status, info = api("GET", "/", auth=None)
     assert status == 200
     assert info["limits"]["max_action_memory"] == 2048 * 1024 * 1024
+    assert info["limits"]["max_action_code_size"] == 48 * 1024 * 1024
     assert set(info["limits"]) == {
         "actions_per_minute",
         "triggers_per_minute",
         "concurrent_actions",
         "sequence_length",
+        "max_action_code_size",
         "default_min_action_duration",
         "default_max_action_duration",
         "default_min_action_memory",

@@ -619,7 +619,13 @@ def test_zip_virtualenv_is_activated(tmp_path: Path) -> None:
         zipped(
             {
                 "__main__.py": "import vendored\ndef main(args):\n    return {'v': vendored.VALUE}\n",
-                "virtualenv/bin/activate_this.py": "import os\nos.environ['ACTIVATED'] = 'yes'\n",
+                # What the runtime's launcher relies on: activate_this.py puts the environment's
+                # site-packages on sys.path itself (the launcher adds nothing of its own).
+                "virtualenv/bin/activate_this.py": (
+                    "import os, site\nos.environ['ACTIVATED'] = 'yes'\n"
+                    "base = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))\n"
+                    "site.addsitedir(os.path.join(base, 'lib', 'python3.11', 'site-packages'))\n"
+                ),
                 "virtualenv/lib/python3.11/site-packages/vendored.py": "import os\nVALUE = os.environ['ACTIVATED']\n",
             }
         ),

@@ -25,12 +25,14 @@ from pathlib import Path
 
 import pytest
 import uvloop
+from localindex import WHEEL, write_demo_wheel
 from test_runner import DID_NOT_RUN, NO_BINARY, job, messages, spec, until, with_runner
 
 from localwhisk.models import DEVELOPER_ERROR, SUCCESS
 from localwhisk.runtime import codecache, launcher, sandbox
 from localwhisk.runtime.runner import Runner, remove_stale
 from localwhisk.runtime.sandbox import Isolation, IsolationUnavailable
+from localwhisk.runtime.virtualenvs import locate_all
 
 NONE = Isolation("none")
 BWRAP = sandbox.choose("auto")
@@ -367,9 +369,14 @@ def test_bwrap_requested_but_missing_is_an_error(monkeypatch) -> None:
 
 def test_the_data_folder_inside_what_actions_see_is_refused(tmp_path: Path) -> None:
     iso = Isolation("bwrap", "/usr/bin/bwrap")
-    with pytest.raises(IsolationUnavailable, match="lies inside"):
-        iso.check_hidden(Path(sys.prefix) / "data")
+    environment = locate_all()["python:3.11"]
+    for shown in environment.shown():
+        with pytest.raises(IsolationUnavailable, match="lies inside"):
+            iso.check_hidden(shown / "data")
     iso.check_hidden(tmp_path)  # outside every bound folder: fine
+    # The server's own virtual environment is no longer shown to actions at all.
+    if Path(sys.prefix).resolve() not in [p.resolve() for p in environment.shown()]:
+        iso.check_hidden(Path(sys.prefix) / "data")
 
 
 def test_the_platform_tells_the_runtime_when_code_is_replaced_or_deleted(tmp_path: Path) -> None:
@@ -402,3 +409,59 @@ def test_an_interpreter_under_tmp_is_bound_on_top_of_the_private_tmp(tmp_path: P
         assert probe.stdout.startswith("isolation: bubblewrap")
     finally:
         shutil.rmtree(venv, ignore_errors=True)
+
+
+IMPORTS = """
+import importlib, sys
+def main(args):
+    found = {}
+    for name in args["names"]:
+        try:
+            importlib.import_module(name)
+            found[name] = True
+        except ImportError:
+            found[name] = False
+    return {"found": found, "prefix": sys.prefix}
+"""
+
+
+@pytest.mark.parametrize("iso", BOTH)
+def test_a_python_action_sees_its_kinds_image_packages_not_the_servers(
+    tmp_path: Path, iso: Isolation
+) -> None:
+    environment = locate_all()["python:3.11"]
+    assert environment.built, "run `make runtimes`"
+    names = ["bs4", "lxml.etree", "localwhisk", "uvicorn", "orjson", "yaml", "hypothesis"]
+    outcome = with_runner(
+        tmp_path,
+        lambda r: r.run(job(spec(IMPORTS), {"names": names})),
+        isolation=iso,
+    )
+    assert outcome.status == SUCCESS, outcome
+    assert outcome.result == {
+        "found": {name: name in ("bs4", "lxml.etree") for name in names},
+        "prefix": str(environment.folder),
+    }
+
+
+@needs_bwrap
+def test_requirements_txt_is_installed_at_init_inside_the_sandbox(tmp_path: Path) -> None:
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    write_demo_wheel(wheels)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        main = "import lwdemo\ndef main(args):\n    return {'from': lwdemo.__file__}\n"
+        archive.writestr("__main__.py", main)
+        # pip takes a find-links folder relative to the requirements file: the zip's own.
+        archive.writestr("requirements.txt", "--no-index\n--find-links wheels\nlwdemo==1.0\n")
+        archive.write(wheels / WHEEL, f"wheels/{WHEEL}")
+    code = spec(base64.b64encode(buffer.getvalue()).decode(), binary=True)
+    outcome = with_runner(
+        tmp_path / "work", lambda r: r.run(job(code, timeout_ms=60_000)), isolation=BWRAP
+    )
+    assert outcome.status == SUCCESS, outcome
+    # Installed where the sandbox shows the action's folder, by a pip running inside it.
+    assert outcome.result == {
+        "from": "/action/virtualenv/lib/python3.11/site-packages/lwdemo/__init__.py"
+    }

@@ -1,14 +1,14 @@
 /**
  * The Node.js status web action and its status URLs, case for case as the Python ones
- * (tests/unit/actions/test_status.py, test_capability.py): the real `openwhisk` client
- * reads a fake API on a loopback port that answers what each case needs.
+ * (tests/unit/actions/test_status.py, test_capability.py): the action reads a fake API on
+ * a loopback port that answers what each case needs.
  */
 'use strict'
 
 const assert = require('node:assert/strict')
 const path = require('node:path')
 const { test } = require('node:test')
-const { startFakeOpenWhisk, HANG } = require('./fake_openwhisk')
+const { startFakeOpenWhisk, HANG, DROP } = require('./fake_openwhisk')
 
 const webAction = require(path.resolve(__dirname, '../../../../actions/nodejs/web_action.js'))
 
@@ -203,10 +203,10 @@ test('a packaged worker is matched by its full path', async () => {
   assert.equal((await ask({ [RECORD_PATH]: () => ({ status: 200, json: other }) }, options)).answer.statusCode, 404)
 })
 
-// The client's errors carry the answer's status and body, not its headers: the API's own
-// Retry-After is not seen, so it is always 1 here (the Python action passes it on).
+// The API's own Retry-After is passed on when it is a number of seconds, else 1.
 const UNAVAILABLE = [
-  ['HTTP 429', () => ({ status: 429, json: { error: 'Too many requests' }, headers: { 'Retry-After': '7' } }), '1'],
+  ['HTTP 429', () => ({ status: 429, json: { error: 'Too many requests' }, headers: { 'Retry-After': '7' } }), '7'],
+  ['HTTP 429, no seconds', () => ({ status: 429, json: { error: 'Too many requests' }, headers: { 'Retry-After': 'soon' } }), '1'],
   ['HTTP 500', () => ({ status: 500, json: { error: 'There was an internal server error.' } }), '1'],
   ['not JSON', () => ({ status: 200, text: 'not json' }), '1']
 ]
@@ -234,6 +234,21 @@ test('an unreachable API is a 503, not a thrown error', async () => {
   const answer = await webAction.jobStatus({ id: webAction.issueToken(KEY, 'guest', 'my-worker', ID, START_MS) }, env)
   assert.equal(answer.statusCode, 503)
   assert.match(answer.body.error, /^cannot reach the OpenWhisk API at http:\/\/127\.0\.0\.1:\d+: .*ECONNREFUSED/)
+})
+
+test('a reused connection the API closes is opened again and the read asked once more', async () => {
+  const answers = [() => ({ status: 200, json: record() }), () => DROP, () => ({ status: 200, json: record() })]
+  const api = await startFakeOpenWhisk(() => answers.shift()())
+  try {
+    const env = { __OW_API_HOST: api.url, __OW_API_KEY: KEY, __OW_NAMESPACE: 'guest' }
+    const id = webAction.issueToken(KEY, 'guest', 'my-worker', ID, START_MS)
+    for (let i = 0; i < 2; i++) {
+      assert.equal((await webAction.jobStatus({ id }, env, undefined, () => START_MS + 1000)).statusCode, 200)
+    }
+    assert.deepEqual(api.requests.map(r => r.connection), [0, 0, 1])
+  } finally {
+    await api.close()
+  }
 })
 
 test('an API that refuses the key names the annotation', async () => {

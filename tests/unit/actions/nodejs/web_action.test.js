@@ -1,6 +1,6 @@
 /**
- * The Node.js web action starts the worker non-blocking through the real `openwhisk`
- * client and maps every failure; the API it calls is a fake server on a loopback port.
+ * The Node.js web action starts the worker non-blocking through the REST API and maps
+ * every failure; the API it calls is a fake server on a loopback port.
  * Its answer carries the job's status URL, signed as the Python bundle signs it.
  */
 'use strict'
@@ -8,7 +8,7 @@
 const assert = require('node:assert/strict')
 const path = require('node:path')
 const { test } = require('node:test')
-const { startFakeOpenWhisk, HANG } = require('./fake_openwhisk')
+const { startFakeOpenWhisk, HANG, DROP } = require('./fake_openwhisk')
 
 const webAction = require(path.resolve(__dirname, '../../../../actions/nodejs/web_action.js'))
 
@@ -50,8 +50,27 @@ test('starts the bound worker non-blocking and answers its id and status URL', a
     assert.equal(sent.method, 'POST')
     assert.equal(sent.path, '/api/v1/namespaces/guest/actions/my-worker')
     assert.deepEqual(sent.query, { blocking: 'false' })
-    assert.deepEqual(sent.body, { duration_ms: '2000' })
+    // Only the caller's own parameters go to the worker: no __ow_* fields, no settings.
+    assert.equal(sent.raw, '{"duration_ms":"2000"}')
+    assert.equal(sent.headers['content-type'], 'application/json')
+    assert.equal(sent.headers['content-length'], String(sent.raw.length))
     assert.equal(sent.headers.authorization, `Basic ${Buffer.from(KEY).toString('base64')}`)
+  })
+})
+
+test('a warm action starts every job over one connection', async () => {
+  await withApi(accepted, async (api, env) => {
+    for (let i = 0; i < 3; i++) assert.equal((await webAction.startWorker({}, env)).statusCode, 200)
+    assert.deepEqual(api.requests.map(r => r.connection), [0, 0, 0])
+  })
+})
+
+test('a dropped connection is a 502 and the job is not started twice', async () => {
+  await withApi(() => DROP, async (api, env) => {
+    const result = await webAction.startWorker({}, env)
+    assert.equal(result.statusCode, 502)
+    assert.match(result.body.error, /^cannot reach the OpenWhisk API at /)
+    assert.equal(api.requests.length, 1) // a POST is never sent again: the worker could run twice
   })
 })
 
