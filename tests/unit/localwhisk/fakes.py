@@ -55,6 +55,8 @@ class FakeRunner:
         self.gate: asyncio.Event | None = None  # set by a test to hold runs until released
         self.closed = False
         self.forgotten: list[str] = []  # actions whose code the platform said to drop
+        self.callers: dict[tuple[str, int], str] = {}  # peer -> activation id (caller_of)
+        self.logs_so_far: dict[str, list[str]] = {}  # activation id -> lines (live_logs)
 
     def can_run(self, kind: str) -> bool:
         return kind.startswith("python:")
@@ -67,6 +69,12 @@ class FakeRunner:
 
     def forget(self, action: str) -> None:
         self.forgotten.append(action)
+
+    def caller_of(self, peer: tuple[str, int], server: tuple[str, int]) -> str | None:
+        return self.callers.get(peer)
+
+    def live_logs(self, activation_id: str) -> list[str] | None:
+        return self.logs_so_far.get(activation_id)
 
     async def close(self) -> None:
         self.closed = True
