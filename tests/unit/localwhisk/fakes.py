@@ -109,8 +109,13 @@ async def call(
     auth: str | None = GUEST_HEADER,
     chunks: list[bytes] | None = None,
     raw_path: str | None = None,
+    peer: tuple[str, int] | None = None,
+    connected: asyncio.Event | None = None,
 ) -> Response:
-    """One request through the ASGI app; the answer as a ``Response`` value."""
+    """One request through the ASGI app; the answer as a ``Response`` value.
+
+    The client leaves once its body is read, or, given ``connected``, once that is set.
+    """
     sent_headers = {"content-type": "application/json"} if body is not None else {}
     if auth is not None:
         sent_headers["authorization"] = auth
@@ -130,6 +135,8 @@ async def call(
 
     async def receive() -> dict[str, Any]:
         read.append(1)
+        if not pending and connected is not None:
+            await connected.wait()  # the client stays until the test lets it go
         return pending.pop(0) if pending else {"type": "http.disconnect"}
 
     answer: dict[str, Any] = {}
@@ -139,7 +146,7 @@ async def call(
             answer["status"] = message["status"]
             answer["headers"] = [(k.decode(), v.decode()) for k, v in message["headers"]]
         else:
-            answer["body"] = message.get("body", b"")
+            answer["body"] = answer.get("body", b"") + message.get("body", b"")
 
     scope = {
         "type": "http",
@@ -149,6 +156,8 @@ async def call(
         "query_string": query.encode(),
         "headers": [(k.lower().encode(), v.encode()) for k, v in sent_headers.items()],
     }
+    if peer is not None:
+        scope["client"], scope["server"] = peer, ("127.0.0.1", 3233)
     await app(scope, receive, send)
     content_type = next((v for k, v in answer["headers"] if k == "content-type"), None)
     response = Response(answer["status"], answer["body"], content_type, answer["headers"])
