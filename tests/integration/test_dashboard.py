@@ -10,6 +10,7 @@ import uuid
 
 import pytest
 import requests
+from deploytool import clean_env, owdeploy
 from lw_client import NS, Client
 
 DASH = "/dashboard/api/namespaces/_"
@@ -152,3 +153,25 @@ def test_without_the_sandbox_the_caller_is_found_too(
     finally:
         api.session.close()
         server.stop()
+
+
+def test_deploy_to_the_local_default_prints_the_dashboard_beside_the_curl_line(
+    localwhisk_url, tmp_path
+):
+
+    (tmp_path / "manifest.yaml").write_text(
+        "project:\n  name: dash-url\n  packages:\n    default:\n      actions:\n"
+        "        hello:\n          function: hello.py\n          runtime: python:3.11\n"
+        "          web: true\n"
+    )
+    (tmp_path / "hello.py").write_text(TARGET)
+    port = localwhisk_url.rsplit(":", 1)[1]
+    env = clean_env(tmp_path, LOCALWHISK_PORT=port)  # no credentials: the local default
+    done = owdeploy(tmp_path, "deploy", env=env)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    curl = next(i for i, line in enumerate(lines) if line.strip().startswith("curl "))
+    dashboard = next(i for i, line in enumerate(lines) if "/dashboard" in line)
+    assert dashboard > curl and lines[dashboard].endswith(f"http://127.0.0.1:{port}/dashboard")
+    assert requests.get(f"http://127.0.0.1:{port}/dashboard", timeout=10).status_code == 200
+    owdeploy(tmp_path, "undeploy", env=env)
