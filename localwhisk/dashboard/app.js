@@ -109,8 +109,8 @@ async function signIn(key) {
   $("who").textContent = `namespace ${state.namespace}`;
   $("nav").hidden = false;
   $("signout").hidden = false;
+  connect(); // subscribed before the list is read, so nothing ends unseen in between
   await loadRecent();
-  connect();
   route();
 }
 function signOut(message) {
@@ -138,6 +138,7 @@ async function prefill() {
 // -- activations: data -----------------------------------------------------------------
 function upsert(row) {
   const known = state.rows.get(row.id);
+  if (known && known.status !== "running" && row.status === "running") return; // an older state
   state.rows.set(row.id, row);
   if (!known) insertOrdered(row);
   else if (known.start !== row.start) { // a run's start moves once its process is ready
@@ -210,7 +211,7 @@ function renderRows(refilter) {
       el("span", { text: clock(row.start) }),
       el("span", { text: span(row.duration) }),
       el("span", { text: row.cold === undefined ? "" : row.cold ? "cold" : "warm" }),
-      el("span", { text: row.by ? `${row.via} ${row.by.slice(0, 8)}…` : "" }));
+      el("span", { text: causeText(row) }));
     line.style.top = `${i * ROW_HEIGHT}px`;
     line.addEventListener("click", () => { location.hash = `#/activation/${row.id}`; });
     frag.append(line);
@@ -220,6 +221,13 @@ function renderRows(refilter) {
     state.stats.firstRows = performance.now();
     performance.mark("lw-first-rows");
   }
+}
+
+function causeText(row) {
+  if (!row.by) return "";
+  const cause = state.rows.get(row.by);
+  const what = row.via === "rule" ? `rule ${row.rule}` : row.via;
+  return `${cause ? cause.name : row.by.slice(0, 8) + "…"} (${what})`;
 }
 
 // -- timeline --------------------------------------------------------------------------
