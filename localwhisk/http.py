@@ -50,6 +50,7 @@ class Request:
     # The connection's two ends as (host, port): the caller's and the server's socket.
     peer: tuple[str, int] | None = None
     server: tuple[str, int] | None = None
+    connection: object | None = None  # the same object for every request of a connection
 
     def header(self, name: str, default: str = "") -> str:
         return self.headers.get(name, default)

@@ -28,6 +28,7 @@ from localwhisk.errors import (
 )
 from localwhisk.http import Request, Response, error_response, parse_query
 from localwhisk.origins import OriginPolicy
+from localwhisk.protocol import CONNECTION_KEY
 
 log = logging.getLogger("localwhisk.server")
 
@@ -158,6 +159,7 @@ class App:
             raw_path=raw_path,
             peer=_address(scope.get("client")),
             server=_address(scope.get("server")),
+            connection=scope.get(CONNECTION_KEY),
         )
         return await route.handler(backend, request, who, args)
 

@@ -181,7 +181,7 @@ async def invoke_action(
         blocking=blocking,
         wait_ms=wait_ms,
         request_id=req.request_id,
-        trace=backend.invoker.caused_by(req.peer, req.server),
+        trace=backend.invoker.caused_by(req),
     )
     headers = [(ACTIVATION_ID_HEADER, done.activation_id)]
     act = done.activation

@@ -21,6 +21,7 @@ from typing import Any, Protocol
 from localwhisk import codec
 from localwhisk.config import Settings
 from localwhisk.errors import INTERNAL_ERROR, ApiError, Forbidden, ReservedParameters
+from localwhisk.http import Request
 from localwhisk.models import APPLICATION_ERROR, SUCCESS, WHISK_ERROR, Action, Activation, truthy
 from localwhisk.platform.auth import Identity
 from localwhisk.platform.feed import ActivationFeed
@@ -46,7 +47,9 @@ class RunnerLike(Protocol):
 
     def forget(self, action: str) -> None: ...
 
-    def caller_of(self, peer: tuple[str, int], server: tuple[str, int]) -> str | None: ...
+    def caller_of(
+        self, peer: tuple[str, int], server: tuple[str, int], connection: object | None = None
+    ) -> str | None: ...
 
     def live_logs(self, activation_id: str) -> list[str] | None: ...
 
@@ -228,12 +231,12 @@ class Invoker:
 
     # -- causes ----------------------------------------------------------------------
 
-    def caused_by(self, peer: tuple[str, int] | None, server: tuple[str, int] | None) -> dict:
-        """The trace of a request made over the connection ``peer`` -> ``server``: which
-        running activation's process holds the client end (see ``runtime.peers``), or {}."""
-        if peer is None or server is None or not self._running:
+    def caused_by(self, req: Request) -> dict:
+        """The trace of a request: which running activation's process holds the client end
+        of the connection it came on (see ``runtime.peers``), or {}."""
+        if req.peer is None or req.server is None or not self._running:
             return {}
-        by = self.runner.caller_of(peer, server)
+        by = self.runner.caller_of(req.peer, req.server, req.connection)
         return {"by": by, "via": "api"} if by is not None else {}
 
     def running(self, namespace: str) -> list[Activation]:

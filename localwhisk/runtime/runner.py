@@ -201,6 +201,7 @@ class Runner:
         # (the roots ``peers`` searches for the caller of a REST request).
         self._busy: dict[str, ChildIO] = {}
         self._busy_pids: dict[int, str] = {}
+        self._callers = peers.Callers()
         self._closed = False
         with contextlib.suppress(RuntimeError):  # no running loop yet: prewarm on first run
             asyncio.get_running_loop()
@@ -227,9 +228,11 @@ class Runner:
             if (action, revision) not in self._revisions:
                 self._code.discard(action, revision)
 
-    def caller_of(self, peer: tuple[str, int], server: tuple[str, int]) -> str | None:
+    def caller_of(
+        self, peer: tuple[str, int], server: tuple[str, int], connection: object | None = None
+    ) -> str | None:
         """The activation whose process tree holds the client end of ``peer`` -> ``server``."""
-        return peers.caller(peer, server, self._busy_pids)
+        return self._callers.find(peer, server, self._busy_pids, connection)
 
     def live_logs(self, activation_id: str) -> list[str] | None:
         """The log lines a running activation has written so far, or None if none runs here."""

@@ -175,3 +175,43 @@ def test_deploy_to_the_local_default_prints_the_dashboard_beside_the_curl_line(
     assert dashboard > curl and lines[dashboard].endswith(f"http://127.0.0.1:{port}/dashboard")
     assert requests.get(f"http://127.0.0.1:{port}/dashboard", timeout=10).status_code == 200
     owdeploy(tmp_path, "undeploy", env=env)
+
+
+def test_a_running_activations_logs_are_readable_as_they_arrive(api, localwhisk_url, wait_for):
+    name = unique("chatty")
+    code = (
+        "import time\ndef main(a):\n    print('first line', flush=True)\n"
+        "    time.sleep(1.5)\n    print('last line')\n    return {}\n"
+    )
+    assert api.put(f"{NS}/actions/{name}", {"exec": {"kind": "python:3.11", "code": code}}).ok
+    activation_id = api.post(f"{NS}/actions/{name}", {}).json()["activationId"]
+    with requests.get(
+        f"{localwhisk_url}{DASH}/events",
+        params={"follow": activation_id},
+        auth=api.session.auth,
+        stream=True,
+        timeout=10,
+    ) as stream:
+        event, logs = "", None
+        for line in stream.iter_lines(decode_unicode=True):
+            if line.startswith("event: "):
+                event = line[7:]
+            elif line.startswith("data: ") and event == "logs":
+                logs = json.loads(line[6:])
+                break
+    assert logs["id"] == activation_id and logs["from"] == 0
+    assert logs["lines"][0].endswith("stdout: first line")
+    one = api.request("GET", f"{DASH}/activations/{activation_id}").json()
+    assert one["summary"]["status"] == "running" and one["record"] is None
+    assert [line.split(": ", 1)[1] for line in one["logs"]] == ["first line"]
+    done = finished(api, wait_for, activation_id)
+    assert done["status"] == "success"
+
+
+def test_bad_queries_are_refused_with_what_was_expected(api):
+    bad_id = api.request("GET", f"{DASH}/activations/not-an-id")
+    assert bad_id.status_code == 400 and "32 hexadecimal digits" in bad_id.json()["error"]
+    bad_limit = api.request("GET", f"{DASH}/activations", params={"limit": "99999"})
+    assert bad_limit.status_code == 400 and "from 1 to 2000" in bad_limit.json()["error"]
+    bad_follow = api.request("GET", f"{DASH}/events", params={"follow": "x"})
+    assert bad_follow.status_code == 400

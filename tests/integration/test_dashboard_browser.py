@@ -115,3 +115,27 @@ def test_what_an_action_returns_is_shown_as_text_never_run_as_markup(server):
         )
         assert dialogs == []
         assert page.lw_errors == []
+
+
+def test_a_trigger_fired_from_the_page_links_through_its_rule_and_bad_json_is_explained(server):
+    with browser_page() as page:
+        sign_in(page, server.url)
+        page.click('#nav a[data-view="entities"]')
+        row = page.locator('tr[data-trigger="my-worker-trigger"]')
+        row.locator("textarea").fill("{not json")
+        row.locator("button").click()
+        expect(row.locator(".error")).to_contain_text("parameters of my-worker-trigger: not JSON")
+        row.locator("textarea").fill('{"duration_ms": 200}')
+        row.locator("button").click()
+        fired = row.locator("a[href^='#/activation/']")
+        expect(fired).to_have_count(1)
+        trigger = fired.get_attribute("href").rsplit("/", 1)[1]
+        page.click('#nav a[data-view="timeline"]')
+        link = page.locator(f'#tl path.link[data-from="{trigger}"]')
+        expect(link).to_have_count(1)
+        worker = link.get_attribute("data-to")
+        expect(page.locator(f'#tl .bar[data-id="{worker}"][data-status="success"]')).to_have_count(
+            1
+        )
+        expect(page.locator("#tl svg text").first).to_contain_text("rule guest/async-rule")
+        assert page.lw_errors == []

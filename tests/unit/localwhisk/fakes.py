@@ -70,7 +70,9 @@ class FakeRunner:
     def forget(self, action: str) -> None:
         self.forgotten.append(action)
 
-    def caller_of(self, peer: tuple[str, int], server: tuple[str, int]) -> str | None:
+    def caller_of(
+        self, peer: tuple[str, int], server: tuple[str, int], connection: object | None = None
+    ) -> str | None:
         return self.callers.get(peer)
 
     def live_logs(self, activation_id: str) -> list[str] | None:
