@@ -182,6 +182,8 @@ def screenshots(folder: Path) -> None:
                 timeout=30,
             )
             fired.raise_for_status()
+            # two web action runs, their workers, the trigger and its rule's worker
+            browser.expect(page.locator("#rows .row")).to_have_count(6)
             page.wait_for_selector('#rows .row[data-status="running"]')
             page.screenshot(path=str(folder / "dashboard-activations.png"))
             page.click('#nav a[data-view="timeline"]')
