@@ -131,7 +131,9 @@ async def events(backend: Backend, req: Request, who: Identity, args: dict[str, 
         try:
             yield b"retry: 2000\n" + _event("hello", {"now": backend.invoker.now_ms()})
             while not sub.closed:
-                following = follow is not None and backend.invoker.live_logs(follow) is not None
+                following = (
+                    follow is not None and backend.invoker.live_logs(follow, sent_lines) is not None
+                )
                 changed = await sub.next(FOLLOW_S if following else KEEP_ALIVE_S)
                 out = []
                 if sub.lagged:
@@ -140,15 +142,11 @@ async def events(backend: Backend, req: Request, who: Identity, args: dict[str, 
                 if changed:
                     out.append(_event("activations", [summary_json(a) for a in changed]))
                 if following:
-                    lines = backend.invoker.live_logs(follow) or []
-                    if len(lines) > sent_lines:
-                        out.append(
-                            _event(
-                                "logs",
-                                {"id": follow, "from": sent_lines, "lines": lines[sent_lines:]},
-                            )
-                        )
-                        sent_lines = len(lines)
+                    lines = backend.invoker.live_logs(follow, sent_lines) or []
+                    if lines:
+                        logs = {"id": follow, "from": sent_lines, "lines": lines}
+                        out.append(_event("logs", logs))
+                        sent_lines += len(lines)
                 yield b"".join(out) if out else b": keep-alive\n\n"
                 await asyncio.sleep(BATCH_S)
         finally:

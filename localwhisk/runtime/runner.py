@@ -234,10 +234,11 @@ class Runner:
         """The activation whose process tree holds the client end of ``peer`` -> ``server``."""
         return self._callers.find(peer, server, self._busy_pids, connection)
 
-    def live_logs(self, activation_id: str) -> list[str] | None:
-        """The log lines a running activation has written so far, or None if none runs here."""
+    def live_logs(self, activation_id: str, skip: int = 0) -> list[str] | None:
+        """The log lines a running activation has written so far, past the first ``skip``;
+        None if it does not run here."""
         proc = self._busy.get(activation_id)
-        return list(proc.logs) if proc is not None else None
+        return proc.logs[skip:] if proc is not None else None
 
     def _mark_busy(self, proc: ChildIO, job: RunJob) -> None:
         activation_id = job.context.get("activation_id", "")

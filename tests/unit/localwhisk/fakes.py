@@ -75,8 +75,9 @@ class FakeRunner:
     ) -> str | None:
         return self.callers.get(peer)
 
-    def live_logs(self, activation_id: str) -> list[str] | None:
-        return self.logs_so_far.get(activation_id)
+    def live_logs(self, activation_id: str, skip: int = 0) -> list[str] | None:
+        found = self.logs_so_far.get(activation_id)
+        return found[skip:] if found is not None else None
 
     async def close(self) -> None:
         self.closed = True
