@@ -2,10 +2,11 @@
 
 When a running action calls the REST API (the bundle's web action starting its worker),
 the dashboard links the two activations. The link is read from the kernel, not from the
-request: the server's socket table (``/proc/self/net/tcp`` and ``tcp6``: sandboxes share
-the server's network namespace, see ``sandbox``) gives the inode of the socket whose
-local end is the request's peer address and whose remote end is the server's; then the
-file descriptor tables of the busy action process trees (``/proc/<pid>/fd``) say which
+request: the kernel's socket table (asked through sock_diag for the one socket, else
+read from ``/proc/self/net/tcp`` and ``tcp6``; sandboxes share the server's network
+namespace, see ``sandbox``) gives the inode of the socket whose local end is the
+request's peer address and whose remote end is the server's; then the file descriptor
+tables of the busy action process trees (``/proc/<pid>/fd``) say which
 tree holds that socket. Action code cannot forge this as it could a header or a
 parameter: it cannot write either table, its processes are only those the runner
 started (a PID namespace under bubblewrap, the launcher's subreaper without), and a

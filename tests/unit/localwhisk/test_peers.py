@@ -129,3 +129,17 @@ def test_ipv6_loopback_connections_are_found():
         with client, accepted:
             peer = ("::1", client.getsockname()[1])
             assert peers.caller(peer, ("::1", port), {os.getpid(): "me"}) == "me"
+
+
+def test_the_kernel_lookup_and_the_proc_table_agree(listener):
+    port = listener.getsockname()[1]
+    client = socket.create_connection(("127.0.0.1", port))
+    accepted, _ = listener.accept()
+    with client, accepted:
+        peer, server = ("127.0.0.1", client.getsockname()[1]), ("127.0.0.1", port)
+        found = peers._table_inode(peer, server)
+        assert found is not None and found == os.fstat(client.fileno()).st_ino
+        assert peers._diag_inode(peer, server) == found
+        assert peers._diag_inode(("127.0.0.1", 1), server) is None  # no such socket
+        # The server's own end is a different socket: asking for it names that one.
+        assert peers._diag_inode(server, peer) == os.fstat(accepted.fileno()).st_ino
