@@ -15,7 +15,7 @@ ARGS ?=
 # The deploy tool's local default follows the port `make up` gives localwhisk.
 DEPLOY := LOCALWHISK_PORT=$(LW_PORT) $(PY) -m deploy
 
-.PHONY: runtimes venv deploy undeploy plan validate urls test unit integration reliability compat-deps node-deps sandbox-deps up down bench soak lint clean
+.PHONY: runtimes screenshots venv deploy undeploy plan validate urls test unit integration reliability compat-deps node-deps sandbox-deps up down bench soak lint clean
 
 venv: $(STAMP)
 
@@ -74,6 +74,7 @@ PARALLEL ?= -n auto --dist loadfile
 test: $(STAMP) compat-deps node-deps sandbox-deps runtimes
 	$(PYTEST) -q $(PARALLEL) tests
 	@$(PY) -c 'from localwhisk.runtime.sandbox import choose; i = choose("auto"); print("sandbox:", "bubblewrap tested" if i.sandboxed else "bubblewrap NOT tested (only the fallback ran): " + i.describe())'
+	@PYTHONPATH=tests $(PY) -c 'import browser; why = browser.missing(); print("browser:", "dashboard tested in headless chromium" if why is None else "the dashboard browser test did NOT run: " + why)'
 
 # Actions run inside bubblewrap when it works. Installed where we may (root with apt, as
 # in CI); elsewhere the tests run the fallback and say so.
@@ -115,6 +116,10 @@ compat-deps:
 	@if [ -f tests/compat/package.json ]; then \
 	  cd tests/compat && { [ node_modules/.package-lock.json -nt package-lock.json ] || \
 	    npm ci --silent --no-audit --no-fund; }; fi
+
+# Screenshots of the dashboard's main views for the README (docs/dashboard-*.png).
+screenshots: $(STAMP)
+	$(PY) -m bench.dashboard_bench --screenshots docs
 
 bench: $(STAMP)
 	@cd bench/peer && { [ -d node_modules ] || npm ci --silent --no-audit --no-fund; }

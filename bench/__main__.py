@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import importlib.util
 
-from bench import async_bench, containment_bench, localwhisk_bench
+from bench import async_bench, containment_bench, dashboard_bench, localwhisk_bench
 
-PARTS = ("localwhisk", "async", "containment", "deploy", "dependencies")
+PARTS = ("localwhisk", "async", "containment", "dashboard", "deploy", "dependencies")
 
 
 def main() -> None:
@@ -24,6 +24,9 @@ def main() -> None:
     if args.only in (None, "containment"):
         print("\n== containment ==")
         containment_bench.run(quick=args.quick)
+    if args.only in (None, "dashboard"):
+        print("\n== the dashboard (headless chromium) ==")
+        dashboard_bench.run(quick=args.quick)
     # The deploy half is a separate module; a tree without it still benchmarks localwhisk.
     if args.only in (None, "deploy") and importlib.util.find_spec("bench.deploy_bench"):
         from bench import deploy_bench

@@ -71,7 +71,14 @@ def plan(ctx: CommandContext) -> int:
 
 
 def deploy(ctx: CommandContext) -> int:
-    from deploy.ui import example_lines, poll_example, route_lines, url_lines, web_actions
+    from deploy.ui import (
+        dashboard_lines,
+        example_lines,
+        poll_example,
+        route_lines,
+        url_lines,
+        web_actions,
+    )
 
     manifest, the_plan, warnings = _prepare(ctx, force=ctx.args.force)
     _show_plan(ctx, manifest, the_plan, warnings)
@@ -101,6 +108,8 @@ def deploy(ctx: CommandContext) -> int:
     if urls:
         for line in url_lines(urls) + example_lines(poll_example(manifest, urls)):
             ctx.say(line)
+    for line in dashboard_lines(ctx.settings):
+        ctx.say(line)
     routes = _routes(ctx, manifest)
     for line in route_lines(routes):
         ctx.say(line)

@@ -177,6 +177,14 @@ def poll_example(manifest: Manifest, urls: list[dict[str, Any]]) -> list[str]:
     return []
 
 
+def dashboard_lines(settings: Any) -> list[str]:
+    """The local server's dashboard, beside the curl lines: only for the local default
+    target, which is the one server known to serve it (a real OpenWhisk has none)."""
+    if not settings.is_local_default:
+        return []
+    return [f"dashboard (live activations and their timeline): {settings.apihost}/dashboard"]
+
+
 def example_lines(commands: list[str]) -> list[str]:
     if not commands:
         return []

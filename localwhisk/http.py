@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
@@ -46,6 +47,10 @@ class Request:
     request_id: str = "0"
     raw_query: str = ""
     raw_path: str = ""
+    # The connection's two ends as (host, port): the caller's and the server's socket.
+    peer: tuple[str, int] | None = None
+    server: tuple[str, int] | None = None
+    connection: object | None = None  # the same object for every request of a connection
 
     def header(self, name: str, default: str = "") -> str:
         return self.headers.get(name, default)
@@ -57,6 +62,9 @@ class Response:
     body: bytes = b""
     content_type: str | None = JSON_TYPE
     headers: list[tuple[str, str]] = field(default_factory=list)
+    # A body sent as it is produced (server-sent events) instead of ``body``; the server
+    # stops reading it when the client goes away.
+    stream: AsyncIterator[bytes] | None = None
 
     def json(self) -> Any:
         """Decode the body (tests and in-process callers)."""

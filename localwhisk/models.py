@@ -140,6 +140,10 @@ class Activation:
     cause: str | None = None
     entity_key: str = ""  # what the `name` filter matches: "name" or "pkg/name"
     running: bool = False
+    # Kept for the dashboard only, never in a REST answer (activations.activation_json lists
+    # what clients see): the action's kind, and what started it: {"by": activation id,
+    # "via": "api" | "rule" | "sequence", "rule": name}. Stored with the record.
+    trace: dict[str, Any] = field(default_factory=dict)
 
     @property
     def status_code(self) -> int:

@@ -35,6 +35,7 @@ REFUSE_WAIT_S = 0.25
 # After a 431 or 503 the write side is shut and input discarded this long before the
 # close (a "lingering close"), so a client still sending reads the answer, not a reset.
 LINGER_S = 0.5
+CONNECTION_KEY = "localwhisk.connection"  # in each request's ASGI scope
 
 
 class _HeadTooLarge(Exception):
@@ -129,6 +130,9 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self._reading_head = False
         self._pending = 0
         self._cancel()
+        # Which TCP connection a request came on (one protocol object per connection):
+        # what is learnt of a connection's client end once need not be asked again.
+        self.scope[CONNECTION_KEY] = self  # type: ignore[literal-required]
         super().on_headers_complete()
 
     def on_message_complete(self) -> None:

@@ -17,6 +17,8 @@ from typing import Any
 from localwhisk.api import actions as api_actions
 from localwhisk.api import activations as api_activations
 from localwhisk.api import apimgmt as api_apimgmt
+from localwhisk.api import dashboard as api_dashboard
+from localwhisk.api import dashboardapi as api_dashboardapi
 from localwhisk.api import gateway as api_gateway
 from localwhisk.api import logforwarding as api_logforwarding
 from localwhisk.api import meta as api_meta
@@ -38,6 +40,9 @@ LOG_FORWARDING = f"/runtime/namespaces/{NS}/logForwarding"
 # The API gateway's management actions, served here (apimgmt): before the web routes.
 APIMGMT = f"{V1}/web/whisk.system/apimgmt/"
 _APIMGMT = re.escape(APIMGMT)
+# The dashboard: its static pages, and its data (key and Origin checked as for /api/v1).
+DASHBOARD = "/dashboard"
+DASH_NS = f"{DASHBOARD}/api/namespaces/{NS}"
 
 
 @dataclass(frozen=True)
@@ -90,6 +95,15 @@ ROUTES: tuple[Route, ...] = (
         _r("GET", f"{NSP}/activations/{ID}", api_activations.get_activation),
         _r("GET", f"{NSP}/activations/{ID}/result", api_activations.get_result),
         _r("GET", f"{NSP}/activations/{ID}/logs", api_activations.get_logs),
+        # the dashboard
+        _r("GET", f"{DASHBOARD}/?", api_dashboard.page, auth=False),
+        _r(
+            "GET", f"{DASHBOARD}/(?P<file>[a-z]+\\.(?:html|js|css))", api_dashboard.page, auth=False
+        ),
+        _r("GET", f"{DASHBOARD}/signin\\.json", api_dashboard.signin, auth=False),
+        _r("GET", f"{DASH_NS}/activations/?", api_dashboardapi.list_recent),
+        _r("GET", f"{DASH_NS}/activations/{ID}", api_dashboardapi.get_one),
+        _r("GET", f"{DASH_NS}/events", api_dashboardapi.events),
         # Adobe I/O Runtime's namespace settings
         _r("GET", LOG_FORWARDING, api_logforwarding.get_log_forwarding),
         _r("PUT", LOG_FORWARDING, api_logforwarding.put_log_forwarding),

@@ -9,9 +9,11 @@ and turns ``ApiError`` into ``{"error", "code"}`` and anything else into a logge
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from localwhisk import routes
@@ -26,6 +28,7 @@ from localwhisk.errors import (
 )
 from localwhisk.http import Request, Response, error_response, parse_query
 from localwhisk.origins import OriginPolicy
+from localwhisk.protocol import CONNECTION_KEY
 
 log = logging.getLogger("localwhisk.server")
 
@@ -35,6 +38,10 @@ Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 NO_BODY_STATUSES = (204, 304)
 REST_PREFIXES = ("/api/v1", "/runtime/")
+# The dashboard's data (``api/dashboardapi``) takes a key like the REST API, so it is gated
+# like it: its pages (``api/dashboard``) are static files any client may read.
+DASHBOARD = "/dashboard"
+DASHBOARD_DATA = "/dashboard/api/"
 
 
 class App:
@@ -84,9 +91,10 @@ class App:
         raw_path = raw.decode("latin-1") if raw else scope["path"]
         # The REST API: OpenWhisk's, Adobe I/O Runtime's /runtime settings beside it, and
         # route management, a web path that writes with the caller's key.
-        rest = raw_path.startswith(REST_PREFIXES) and (
-            not raw_path.startswith("/api/v1/web/") or routes.is_management(raw_path)
-        )
+        rest = (
+            raw_path.startswith(REST_PREFIXES)
+            and (not raw_path.startswith("/api/v1/web/") or routes.is_management(raw_path))
+        ) or raw_path.startswith(DASHBOARD_DATA)
         headers = _headers(scope)
         cors: list[tuple[bytes, bytes]] = []
         try:
@@ -103,7 +111,7 @@ class App:
             log.exception("unhandled error serving %s %s", method, scope["path"])
             failure = InternalError()
             response = error_response(failure.status, failure.message, request_id)
-        await self._send(send, response, request_id, cors)
+        await self._send(send, response, request_id, cors, receive)
 
     def _origin_policy(self) -> OriginPolicy:
         if self.policy is None:
@@ -124,7 +132,7 @@ class App:
         if method == "OPTIONS" and api:
             return Response(200, b"", None)
         # HEAD on an API resource answers like GET without the body (transparent HEAD).
-        lookup = "GET" if method == "HEAD" and api else method
+        lookup = "GET" if method == "HEAD" and (api or raw_path.startswith(DASHBOARD)) else method
         found = routes.match(lookup, raw_path)
         if found is None:
             allowed = routes.allowed_methods(raw_path)
@@ -149,30 +157,80 @@ class App:
             request_id=request_id,
             raw_query=query_string,
             raw_path=raw_path,
+            peer=_address(scope.get("client")),
+            server=_address(scope.get("server")),
+            connection=scope.get(CONNECTION_KEY),
         )
         return await route.handler(backend, request, who, args)
 
     async def _send(
-        self, send: Send, response: Response, request_id: str, cors: list[tuple[bytes, bytes]]
+        self,
+        send: Send,
+        response: Response,
+        request_id: str,
+        cors: list[tuple[bytes, bytes]],
+        receive: Receive,
     ) -> None:
         headers: list[tuple[bytes, bytes]] = [(b"x-request-id", request_id.encode())]
         if response.content_type is not None:
             headers.append((b"content-type", response.content_type.encode("latin-1")))
-        if response.status not in NO_BODY_STATUSES:
+        if response.status not in NO_BODY_STATUSES and response.stream is None:
             headers.append((b"content-length", str(len(response.body)).encode()))
         headers.extend(cors)
         for name, value in response.headers:
             headers.append((name.lower().encode("latin-1"), value.encode("latin-1")))
         await send({"type": "http.response.start", "status": response.status, "headers": headers})
+        if response.stream is not None:
+            await _stream(send, receive, response.stream)
+            return
         # uvicorn drops the body of a HEAD answer itself; Content-Length stays the GET's.
         body = b"" if response.status in NO_BODY_STATUSES else response.body
         await send({"type": "http.response.body", "body": body})
+
+
+async def _stream(send: Send, receive: Receive, chunks: AsyncIterator[bytes]) -> None:
+    """Send ``chunks`` as they come until they end or the client leaves (uvicorn would
+    otherwise drop writes to a closed connection silently and the stream run on)."""
+
+    async def gone() -> None:
+        while (await receive())["type"] != "http.disconnect":
+            pass
+
+    left = asyncio.ensure_future(gone())
+    source = chunks.__aiter__()
+    try:
+        while True:
+            following = asyncio.ensure_future(source.__anext__())
+            await asyncio.wait({following, left}, return_when=asyncio.FIRST_COMPLETED)
+            if not following.done():
+                following.cancel()
+                with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
+                    await following
+                return
+            try:
+                chunk = following.result()
+            except StopAsyncIteration:
+                break
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        await send({"type": "http.response.body", "body": b""})
+    finally:
+        left.cancel()
+        aclose = getattr(source, "aclose", None)
+        if aclose is not None:
+            await aclose()
 
 
 def policy_of(backend: Backend) -> OriginPolicy:
     settings = backend.settings
     url = settings.api_host or f"http://127.0.0.1:{settings.port}"
     return OriginPolicy.of(settings.host, url, settings.allowed_hosts, settings.allowed_origins)
+
+
+def _address(value: Any) -> tuple[str, int] | None:
+    """An ASGI ``client``/``server`` entry as (host, port); None for a Unix socket or none."""
+    if isinstance(value, (list, tuple)) and len(value) == 2 and isinstance(value[1], int):
+        return str(value[0]), value[1]
+    return None
 
 
 def _headers(scope: Scope) -> dict[str, str]:

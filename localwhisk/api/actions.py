@@ -175,7 +175,13 @@ async def invoke_action(
     payload = read_object(req)
     resolved = resolve_action(backend.store, namespace, package, name, caller=who.namespace)
     done = await backend.invoker.invoke(
-        who, resolved, payload, blocking=blocking, wait_ms=wait_ms, request_id=req.request_id
+        who,
+        resolved,
+        payload,
+        blocking=blocking,
+        wait_ms=wait_ms,
+        request_id=req.request_id,
+        trace=backend.invoker.caused_by(req),
     )
     headers = [(ACTIVATION_ID_HEADER, done.activation_id)]
     act = done.activation

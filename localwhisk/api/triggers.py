@@ -99,7 +99,8 @@ async def fire_trigger(
     namespace, _, name = names(who, args)
     payload = read_object(req)
     trigger = resource.require_entity(backend.store, namespace, name, Trigger)
-    activation_id = await fire(backend.invoker, who, trigger, payload, req.request_id)
+    trace = backend.invoker.caused_by(req)
+    activation_id = await fire(backend.invoker, who, trigger, payload, req.request_id, trace)
     if activation_id is None:
         return empty_response(204)
     return json_response(

@@ -121,6 +121,7 @@ async def _handle(
         blocking=True,
         wait_ms=backend.settings.limits.blocking_wait_ms,
         request_id=req.request_id,
+        trace=backend.invoker.caused_by(req),
     )
     act = done.activation
     if act is None:

@@ -31,13 +31,23 @@ def active_rules(trigger: Trigger) -> list[tuple[str, dict[str, Any]]]:
 
 
 async def fire(
-    invoker: Invoker, who: Identity, trigger: Trigger, payload: dict[str, Any], request_id: str
+    invoker: Invoker,
+    who: Identity,
+    trigger: Trigger,
+    payload: dict[str, Any],
+    request_id: str,
+    trace: dict[str, str] | None = None,
 ) -> str | None:
-    """The trigger activation's id, or None when no rule is active (nothing recorded)."""
+    """The trigger activation's id, or None when no rule is active (nothing recorded).
+
+    Each rule's activation is traced to the trigger's (for the dashboard; the platform's
+    records carry no such link), the trigger's own to ``trace`` (what fired it).
+    """
     if not active_rules(trigger):
         return None
     invoker.throttle.check_fire(who.namespace)
     start = invoker.now_ms()
+    trigger_id = uuid.uuid4().hex
     args = {**as_dict([p for p in trigger.parameters if "key" in p]), **payload}
     logs = []
     # Every rule of the trigger gets a log entry; inactive ones say why nothing ran
@@ -53,11 +63,12 @@ async def fire(
                 "error": f"Rule '{rule_name}' is inactive, action '{action_path}' was not activated.",
             }
         else:
-            entry = await _start(invoker, who, action_path, args, request_id)
+            by = {"by": trigger_id, "via": "rule", "rule": rule_name}
+            entry = await _start(invoker, who, action_path, args, request_id, by)
         entry.update(rule=rule_name, action=action_path)
         logs.append(json.dumps(entry, separators=(",", ":")))
     act = Activation(
-        activation_id=uuid.uuid4().hex,
+        activation_id=trigger_id,
         namespace=who.namespace,
         name=trigger.name,
         version=trigger.version,
@@ -67,20 +78,27 @@ async def fire(
         result=payload,
         logs=logs,
         entity_key=trigger.name,
+        trace={"kind": "trigger", **(trace or {})},
     )
     invoker.store.put_activation(act, defer=True)
+    invoker.feed.publish(act)
     await invoker.store.durable()
     return act.activation_id
 
 
 async def _start(
-    invoker: Invoker, who: Identity, action_path: str, args: dict[str, Any], request_id: str
+    invoker: Invoker,
+    who: Identity,
+    action_path: str,
+    args: dict[str, Any],
+    request_id: str,
+    trace: dict[str, str],
 ) -> dict[str, Any]:
     """Start one rule's action non-blocking: its log entry without rule/action names."""
     try:
         resolved = resolve_fqn(invoker.store, "/" + action_path, who.namespace)
         started = await invoker.invoke(
-            who, resolved, args, blocking=False, wait_ms=0, request_id=request_id
+            who, resolved, args, blocking=False, wait_ms=0, request_id=request_id, trace=trace
         )
     except ApiError as err:
         # A refusal of the caller's (4xx) counts as the application's error, the server's own as whisk's.

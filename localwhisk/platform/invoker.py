@@ -18,10 +18,13 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
+from localwhisk import codec
 from localwhisk.config import Settings
 from localwhisk.errors import INTERNAL_ERROR, ApiError, Forbidden, ReservedParameters
+from localwhisk.http import Request
 from localwhisk.models import APPLICATION_ERROR, SUCCESS, WHISK_ERROR, Action, Activation, truthy
 from localwhisk.platform.auth import Identity
+from localwhisk.platform.feed import ActivationFeed
 from localwhisk.platform.resolver import Resolved, check_components, resolve_fqn
 from localwhisk.platform.runjob import CodeSpecs, build_job, record_outcome
 from localwhisk.platform.throttle import Throttle
@@ -30,6 +33,11 @@ from localwhisk.storage.store import Store, fail_activation
 
 log = logging.getLogger("localwhisk.platform.invoker")
 
+PARAMS_SHOWN_BYTES = 8192  # the request's arguments kept for the dashboard, at most
+# Header values of a web request that are the caller's credentials: never kept.
+SECRET_HEADERS = frozenset(
+    ("authorization", "cookie", "x-require-whisk-auth", "proxy-authorization")
+)
 STOPPED = "The activation was interrupted because the server is shutting down."
 MISSING_COMPONENT = "Sequence component does not exist."
 
@@ -38,6 +46,12 @@ class RunnerLike(Protocol):
     async def run(self, job: RunJob) -> RunOutcome: ...
 
     def forget(self, action: str) -> None: ...
+
+    def caller_of(
+        self, peer: tuple[str, int], server: tuple[str, int], connection: object | None = None
+    ) -> str | None: ...
+
+    def live_logs(self, activation_id: str, skip: int = 0) -> list[str] | None: ...
 
     async def close(self) -> None: ...
 
@@ -66,6 +80,22 @@ def new_activation_id() -> str:
     pages: inserts stay as fast at a million records as at ten thousand.
     """
     return f"{time.time_ns() // 1000:013x}{os.urandom(10).hex()[:19]}"
+
+
+def shown_params(payload: dict[str, Any]) -> Any:
+    """The request's own arguments as the dashboard shows them: a web caller's credentials
+    left out, and past PARAMS_SHOWN_BYTES only their size (records stay small)."""
+    headers = payload.get("__ow_headers")
+    if isinstance(headers, dict) and SECRET_HEADERS.intersection(headers):
+        shown = {k: "(not kept)" if k in SECRET_HEADERS else v for k, v in headers.items()}
+        payload = {**payload, "__ow_headers": shown}
+    try:
+        size = len(codec.dumps(payload))
+    except (TypeError, ValueError):
+        return {"(not kept)": "not JSON"}
+    if size > PARAMS_SHOWN_BYTES:
+        return {"(not kept)": f"{size} bytes"}
+    return payload
 
 
 def merge_arguments(resolved: Resolved, payload: dict[str, Any]) -> dict[str, Any]:
@@ -123,6 +153,7 @@ class Invoker:
         self._running: dict[str, Activation] = {}
         self._awaited: set[str] = set()  # blocking callers still inside their window
         self._codes = CodeSpecs(self._load_code)
+        self.feed = ActivationFeed()  # what the dashboard's event stream watches
         self.closing = False
 
     def now_ms(self) -> int:
@@ -142,14 +173,19 @@ class Invoker:
         blocking: bool,
         wait_ms: int,
         request_id: str,
+        trace: dict[str, str] | None = None,
     ) -> Invocation:
-        """Start an activation; wait up to ``wait_ms`` for it when blocking."""
+        """Start an activation; wait up to ``wait_ms`` for it when blocking.
+
+        ``trace`` says what caused it (``caused_by``, or a trigger's rule), for the dashboard.
+        """
         self.throttle.check_invoke(who.namespace)
         # Before anything is recorded: a sequence whose components the caller may no
         # longer read is refused with 403, as the controller does.
         check_components(self.store, who.namespace, resolved.action)
         args = merge_arguments(resolved, payload)
-        act = self._open(who, resolved, cause=None, hold=blocking)
+        trace = {**(trace or {}), "params": shown_params(payload)}
+        act = self._open(who, resolved, cause=None, hold=blocking, trace=trace)
         task = self.spawn(self._execute(_Run(who, resolved, args, act, request_id)))
         if blocking:
             # While its caller waits, the finished record is held too: durable() below
@@ -181,6 +217,7 @@ class Invoker:
     async def shutdown(self, grace_s: float = 5.0) -> None:
         """Record every running activation as failed, then stop the tasks."""
         self.closing = True
+        self.feed.close()
         now = self.now_ms()
         for act in list(self._running.values()):
             fail_activation(act, now, STOPPED)
@@ -192,10 +229,36 @@ class Invoker:
             await asyncio.wait(tasks, timeout=grace_s)
         self.store.sync()
 
+    # -- causes ----------------------------------------------------------------------
+
+    def caused_by(self, req: Request) -> dict:
+        """The trace of a request: which running activation's process holds the client end
+        of the connection it came on (see ``runtime.peers``), or {}."""
+        if req.peer is None or req.server is None or not self._running:
+            return {}
+        by = self.runner.caller_of(req.peer, req.server, req.connection)
+        return {"by": by, "via": "api"} if by is not None else {}
+
+    def running(self, namespace: str) -> list[Activation]:
+        """The namespace's activations still running, oldest first (the dashboard lists them)."""
+        return [act for act in self._running.values() if act.namespace == namespace]
+
+    def live_logs(self, activation_id: str, skip: int = 0) -> list[str] | None:
+        """The log lines a running activation has written so far, past the first ``skip``
+        (None: not running here)."""
+        if activation_id not in self._running:
+            return None
+        return self.runner.live_logs(activation_id, skip)
+
     # -- records -------------------------------------------------------------------
 
     def _open(
-        self, who: Identity, resolved: Resolved, cause: str | None, hold: bool = False
+        self,
+        who: Identity,
+        resolved: Resolved,
+        cause: str | None,
+        hold: bool = False,
+        trace: dict[str, str] | None = None,
     ) -> Activation:
         action = resolved.action
         act = Activation(
@@ -208,8 +271,10 @@ class Invoker:
             cause=cause,
             entity_key=resolved.entity_key,
             running=True,
+            trace={"kind": action.kind, **(trace or {})},
         )
         self._running[act.activation_id] = act
+        self.feed.publish(act)
         # A blocking caller learns of it only through durable(): until then it may stay in memory.
         self.store.put_activation(act, defer=True, hold=hold)
         return act
@@ -220,6 +285,7 @@ class Invoker:
         if not self.closing:
             hold = act.activation_id in self._awaited
             self.store.put_activation(act, defer=True, hold=hold)
+            self.feed.publish(act)
 
     # -- running -------------------------------------------------------------------
 
@@ -271,7 +337,12 @@ class Invoker:
             except ApiError:
                 act.status, act.result = APPLICATION_ERROR, {"error": MISSING_COMPONENT}
                 break
-            child = self._open(who, component, cause=act.activation_id)
+            child = self._open(
+                who,
+                component,
+                cause=act.activation_id,
+                trace={"by": act.activation_id, "via": "sequence"},
+            )
             act.logs.append(child.activation_id)
             # The previous result is the next input; an array goes on as it is, without
             # the component's parameters (SequenceActions.invokeNextAction, then

@@ -25,7 +25,7 @@ from itertools import count
 from pathlib import Path
 
 from localwhisk.models import DEVELOPER_ERROR, WHISK_ERROR
-from localwhisk.runtime import initinstall, sandbox
+from localwhisk.runtime import initinstall, peers, sandbox
 from localwhisk.runtime.childio import MIB, ChildIO
 from localwhisk.runtime.codecache import CodeCache, CodeError, link_into
 from localwhisk.runtime.contract import RunJob, RunOutcome
@@ -215,6 +215,11 @@ class Runner:
         self._current: dict[str, tuple] = {}
         self._installing: dict[Path, asyncio.Lock] = {}  # per code folder (initinstall)
         self._revisions: dict[tuple[str, str], int] = {}  # live processes per (action, revision)
+        # Processes running an activation: by activation id, and their pid -> activation id
+        # (the roots ``peers`` searches for the caller of a REST request).
+        self._busy: dict[str, ChildIO] = {}
+        self._busy_pids: dict[int, str] = {}
+        self._callers = peers.Callers()
         self._closed = False
         with contextlib.suppress(RuntimeError):  # no running loop yet: prewarm on first run
             asyncio.get_running_loop()
@@ -241,6 +246,28 @@ class Runner:
             if (action, revision) not in self._revisions:
                 self._code.discard(action, revision)
 
+    def caller_of(
+        self, peer: tuple[str, int], server: tuple[str, int], connection: object | None = None
+    ) -> str | None:
+        """The activation whose process tree holds the client end of ``peer`` -> ``server``."""
+        return self._callers.find(peer, server, self._busy_pids, connection)
+
+    def live_logs(self, activation_id: str, skip: int = 0) -> list[str] | None:
+        """The log lines a running activation has written so far, past the first ``skip``;
+        None if it does not run here."""
+        proc = self._busy.get(activation_id)
+        return proc.logs[skip:] if proc is not None else None
+
+    def _mark_busy(self, proc: ChildIO, job: RunJob) -> None:
+        activation_id = job.context.get("activation_id", "")
+        self._busy[activation_id] = proc
+        self._busy_pids[proc.pid] = activation_id
+
+    def _mark_idle(self, proc: ChildIO | None, job: RunJob) -> None:
+        if proc is not None and self._busy_pids.get(proc.pid) == job.context.get("activation_id"):
+            del self._busy_pids[proc.pid]
+        self._busy.pop(job.context.get("activation_id", ""), None)
+
     async def run(self, job: RunJob) -> RunOutcome:
         refusal = self._refusal(job.code.kind)
         if refusal is not None:
@@ -260,6 +287,7 @@ class Runner:
                 proc, failed = await self._start_for(job, key, start, timing)
                 if failed is not None:
                     return failed
+            self._mark_busy(proc, job)
             status, result, keep, timed_out, size, complete = await self._activate(proc, job)
             if complete:
                 logs = proc.take_logs(job.logs_mb * MIB)
@@ -272,6 +300,7 @@ class Runner:
             error = {"error": f"Failed to start the action process: {exc}"}
             return RunOutcome(WHISK_ERROR, error, [], start, now_ms(), **timing)
         finally:
+            self._mark_idle(proc, job)
             self._give_back(proc, key, job.code.action, keep)
 
     def _bind_revision(self, job: RunJob) -> tuple:
@@ -365,6 +394,7 @@ class Runner:
             raise
         proc.key = key
         proc.log_limit = job.logs_mb * MIB
+        self._mark_busy(proc, job)  # code run at init may call the API too
         if proc.slot is not None:
             # The sandbox sees only its own folder: show this revision's files in it.
             await asyncio.to_thread(link_into, folder, proc.slot)

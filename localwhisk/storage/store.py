@@ -66,6 +66,9 @@ SCHEMA = (
     "create index if not exists activations_by_name on activations (namespace, entity_key, start)",
     "create index if not exists activations_by_start on activations (namespace, start)",
     "create index if not exists activations_running on activations (running) where running = 1",
+    # What each activation caused (the dashboard's links): only records with a cause.
+    """create index if not exists activations_by_cause on activations
+        (json_extract(doc, '$.trace.by')) where json_extract(doc, '$.trace.by') is not null""",
     # One row per namespace that changed its log forwarding (Adobe I/O Runtime's setting).
     """create table if not exists log_forwarding (
         namespace text primary key, doc text not null) without rowid""",
@@ -476,6 +479,19 @@ class Store:
         rows = self._db.execute(
             f"select doc from activations where {where} order by start desc limit ? offset ?",
             (*args, limit, skip),
+        )
+        return [Activation(**codec.loads_stored(doc)) for (doc,) in rows]
+
+    def caused_by(self, namespace: str, activation_id: str, limit: int) -> list[Activation]:
+        """Finished records of ``namespace`` whose trace names ``activation_id`` as cause."""
+        self.sync()
+        rows = self._db.execute(
+            # By the cause's index: the planner, without statistics, would walk the
+            # namespace's whole history by start instead.
+            "select doc from activations indexed by activations_by_cause"
+            " where json_extract(doc, '$.trace.by') = ?"
+            " and namespace = ? and running = 0 order by start limit ?",
+            (activation_id, namespace, limit),
         )
         return [Activation(**codec.loads_stored(doc)) for (doc,) in rows]
 

@@ -55,6 +55,8 @@ class FakeRunner:
         self.gate: asyncio.Event | None = None  # set by a test to hold runs until released
         self.closed = False
         self.forgotten: list[str] = []  # actions whose code the platform said to drop
+        self.callers: dict[tuple[str, int], str] = {}  # peer -> activation id (caller_of)
+        self.logs_so_far: dict[str, list[str]] = {}  # activation id -> lines (live_logs)
 
     def can_run(self, kind: str) -> bool:
         return kind.startswith("python:")
@@ -67,6 +69,15 @@ class FakeRunner:
 
     def forget(self, action: str) -> None:
         self.forgotten.append(action)
+
+    def caller_of(
+        self, peer: tuple[str, int], server: tuple[str, int], connection: object | None = None
+    ) -> str | None:
+        return self.callers.get(peer)
+
+    def live_logs(self, activation_id: str, skip: int = 0) -> list[str] | None:
+        found = self.logs_so_far.get(activation_id)
+        return found[skip:] if found is not None else None
 
     async def close(self) -> None:
         self.closed = True
@@ -101,8 +112,13 @@ async def call(
     auth: str | None = GUEST_HEADER,
     chunks: list[bytes] | None = None,
     raw_path: str | None = None,
+    peer: tuple[str, int] | None = None,
+    connected: asyncio.Event | None = None,
 ) -> Response:
-    """One request through the ASGI app; the answer as a ``Response`` value."""
+    """One request through the ASGI app; the answer as a ``Response`` value.
+
+    The client leaves once its body is read, or, given ``connected``, once that is set.
+    """
     sent_headers = {"content-type": "application/json"} if body is not None else {}
     if auth is not None:
         sent_headers["authorization"] = auth
@@ -122,6 +138,8 @@ async def call(
 
     async def receive() -> dict[str, Any]:
         read.append(1)
+        if not pending and connected is not None:
+            await connected.wait()  # the client stays until the test lets it go
         return pending.pop(0) if pending else {"type": "http.disconnect"}
 
     answer: dict[str, Any] = {}
@@ -131,7 +149,7 @@ async def call(
             answer["status"] = message["status"]
             answer["headers"] = [(k.decode(), v.decode()) for k, v in message["headers"]]
         else:
-            answer["body"] = message.get("body", b"")
+            answer["body"] = answer.get("body", b"") + message.get("body", b"")
 
     scope = {
         "type": "http",
@@ -141,6 +159,8 @@ async def call(
         "query_string": query.encode(),
         "headers": [(k.lower().encode(), v.encode()) for k, v in sent_headers.items()],
     }
+    if peer is not None:
+        scope["client"], scope["server"] = peer, ("127.0.0.1", 3233)
     await app(scope, receive, send)
     content_type = next((v for k, v in answer["headers"] if k == "content-type"), None)
     response = Response(answer["status"], answer["body"], content_type, answer["headers"])
