@@ -46,10 +46,31 @@ class Route:
     pattern: re.Pattern[str]
     handler: Handler
     auth: bool = True  # Basic auth checked by the server before the handler runs
+    # The text every matching path starts with, and (``after``) what follows its
+    # namespace segment: a path is tried only against the few patterns it can match,
+    # not after thirty regular expressions that cannot (a web action's route is last).
+    prefix: str = ""
+    after: str = ""
+
+
+_SPECIAL = frozenset("\\.^$*+?{}[]|()")
+_QUANTIFIERS = frozenset("*+?{")
+
+
+def literal_prefix(path: str) -> str:
+    """The literal text a path pattern starts with (``/api/v1/?`` -> ``/api/v1``)."""
+    for at, char in enumerate(path):
+        if char in _SPECIAL:
+            # A quantifier makes the character before it optional: that one goes too.
+            return path[: at - 1] if char in _QUANTIFIERS and at else path[:at]
+    return path
 
 
 def _r(method: str, path: str, handler: Handler, auth: bool = True) -> Route:
-    return Route(method, re.compile(f"\\A{path}\\Z"), handler, auth)
+    prefix = literal_prefix(path)
+    rest = path[len(prefix) :]
+    after = literal_prefix(rest[len(NS) :]) if rest.startswith(NS) else ""
+    return Route(method, re.compile(f"\\A{path}\\Z"), handler, auth, prefix, after)
 
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
@@ -120,6 +141,12 @@ for _route in ROUTES:
 def match(method: str, raw_path: str) -> tuple[Route, dict[str, str]] | None:
     """The route for a request and its (still encoded) path groups, or None."""
     for route in _BY_METHOD.get(method, ()):
+        if not raw_path.startswith(route.prefix):
+            continue
+        if route.after:  # the namespace segment runs to the next slash
+            end = raw_path.find("/", len(route.prefix))
+            if end < 0 or not raw_path.startswith(route.after, end):
+                continue
         found = route.pattern.match(raw_path)
         if found:
             return route, {k: v for k, v in found.groupdict().items() if v is not None}
