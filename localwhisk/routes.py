@@ -138,8 +138,30 @@ for _route in ROUTES:
     _BY_METHOD[_route.method] = (*_BY_METHOD.get(_route.method, ()), _route)
 
 
+# (method, raw path) -> the match: a client asks for the same few paths again and again
+# (a web action, an invoke), each otherwise tried against the table. Bounded in entries
+# and in path length, so hostile paths can only cost the scan they would cost anyway.
+_MATCHED: dict[tuple[str, str], tuple[Route, dict[str, str]]] = {}
+_MATCHED_LIMIT = 512
+_MATCHED_PATH_LIMIT = 256
+
+
 def match(method: str, raw_path: str) -> tuple[Route, dict[str, str]] | None:
     """The route for a request and its (still encoded) path groups, or None."""
+    key = (method, raw_path)
+    found = _MATCHED.get(key)
+    if found is None:
+        found = _scan(method, raw_path)
+        if found is None:
+            return None
+        if len(raw_path) <= _MATCHED_PATH_LIMIT:
+            if len(_MATCHED) >= _MATCHED_LIMIT:
+                _MATCHED.clear()
+            _MATCHED[key] = found
+    return found[0], dict(found[1])  # the handler's own copy of the groups
+
+
+def _scan(method: str, raw_path: str) -> tuple[Route, dict[str, str]] | None:
     for route in _BY_METHOD.get(method, ()):
         if not raw_path.startswith(route.prefix):
             continue

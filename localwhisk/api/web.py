@@ -83,10 +83,27 @@ def _forwarded_headers(
     return {k: v for k, v in headers.items() if k != "authorization"}
 
 
+# Raw path rest -> its target: a web action is asked for at the same few paths.
+_TARGETS: dict[str, web.WebTarget | None] = {}
+_TARGETS_LIMIT = 512
+_TARGETS_LENGTH = 256
+
+
+def _target(raw_rest: str) -> web.WebTarget | None:
+    if raw_rest in _TARGETS:
+        return _TARGETS[raw_rest]
+    target = web.split_web_path(unquote(raw_rest))
+    if len(raw_rest) <= _TARGETS_LENGTH:
+        if len(_TARGETS) >= _TARGETS_LIMIT:
+            _TARGETS.clear()
+        _TARGETS[raw_rest] = target  # frozen: shared safely
+    return target
+
+
 async def handle(
     backend: Backend, req: Request, _who: Identity | None, args: dict[str, str]
 ) -> Response:
-    return await serve(backend, req, unquote(args["ns"]), web.split_web_path(unquote(args["rest"])))
+    return await serve(backend, req, unquote(args["ns"]), _target(args["rest"]))
 
 
 async def serve(
