@@ -15,6 +15,10 @@ nobody can connect. This subclass adds, per connection:
 
 Answers are ``{"error", "code"}`` like every other error (the code is a fresh
 request id, also sent as ``X-Request-ID``).
+
+uvicorn writes a response's head and its body separately: two segments, and a reader
+woken for the head only to wait for the body. Each request's head is held until its
+body (or the response's end, or a close) and both go in one write (``_OneWrite``).
 """
 
 from __future__ import annotations
@@ -36,6 +40,58 @@ REFUSE_WAIT_S = 0.25
 # close (a "lingering close"), so a client still sending reads the answer, not a reset.
 LINGER_S = 0.5
 CONNECTION_KEY = "localwhisk.connection"  # in each request's ASGI scope
+
+
+class _OneWrite:
+    """A request's view of the connection's transport: the response head it writes
+    first waits for the body, so the two leave together. Anything else passes through."""
+
+    __slots__ = ("_transport", "_cycle", "_head", "_done")
+
+    def __init__(self, transport: asyncio.Transport, cycle: Any) -> None:
+        self._transport = transport
+        self._cycle = cycle
+        self._head: bytes | None = None
+        self._done = False  # the head went out: later writes pass straight through
+
+    def write(self, data: bytes) -> None:
+        if self._done:
+            self._transport.write(data)
+        elif self._head is not None:
+            self._done = True
+            head, self._head = self._head, None
+            self._transport.write(head + data)
+        elif self._cycle.response_started and not self._cycle.response_complete:
+            self._head = bytes(data)  # the status line and headers
+        else:  # "100 Continue", sent while the request is read
+            self._transport.write(data)
+
+    def flush(self) -> None:
+        if self._head is not None:
+            self._done = True
+            head, self._head = self._head, None
+            self._transport.write(head)
+
+    def close(self) -> None:
+        self.flush()
+        self._transport.close()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
+
+
+def _one_write(cycle: Any) -> None:
+    """Give ``cycle`` a ``_OneWrite`` transport; a response without a body (HEAD, 204)
+    sends its held head when it completes."""
+    held = _OneWrite(cycle.transport, cycle)
+    cycle.transport = held
+    completed = cycle.on_response
+
+    def on_response() -> None:
+        held.flush()
+        completed()
+
+    cycle.on_response = on_response
 
 
 class _HeadTooLarge(Exception):
@@ -133,7 +189,11 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         # Which TCP connection a request came on (one protocol object per connection):
         # what is learnt of a connection's client end once need not be asked again.
         self.scope[CONNECTION_KEY] = self  # type: ignore[literal-required]
+        before = self.cycle
         super().on_headers_complete()
+        # A new cycle (not an upgrade) has not run yet: it writes through _OneWrite.
+        if self.cycle is not None and self.cycle is not before:
+            _one_write(self.cycle)
 
     def on_message_complete(self) -> None:
         super().on_message_complete()

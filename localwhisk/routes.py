@@ -51,10 +51,31 @@ class Route:
     pattern: re.Pattern[str]
     handler: Handler
     auth: bool = True  # Basic auth checked by the server before the handler runs
+    # The text every matching path starts with, and (``after``) what follows its
+    # namespace segment: a path is tried only against the few patterns it can match,
+    # not after thirty regular expressions that cannot (a web action's route is last).
+    prefix: str = ""
+    after: str = ""
+
+
+_SPECIAL = frozenset("\\.^$*+?{}[]|()")
+_QUANTIFIERS = frozenset("*+?{")
+
+
+def literal_prefix(path: str) -> str:
+    """The literal text a path pattern starts with (``/api/v1/?`` -> ``/api/v1``)."""
+    for at, char in enumerate(path):
+        if char in _SPECIAL:
+            # A quantifier makes the character before it optional: that one goes too.
+            return path[: at - 1] if char in _QUANTIFIERS and at else path[:at]
+    return path
 
 
 def _r(method: str, path: str, handler: Handler, auth: bool = True) -> Route:
-    return Route(method, re.compile(f"\\A{path}\\Z"), handler, auth)
+    prefix = literal_prefix(path)
+    rest = path[len(prefix) :]
+    after = literal_prefix(rest[len(NS) :]) if rest.startswith(NS) else ""
+    return Route(method, re.compile(f"\\A{path}\\Z"), handler, auth, prefix, after)
 
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
@@ -131,9 +152,37 @@ for _route in ROUTES:
     _BY_METHOD[_route.method] = (*_BY_METHOD.get(_route.method, ()), _route)
 
 
+# (method, raw path) -> the match: a client asks for the same few paths again and again
+# (a web action, an invoke), each otherwise tried against the table. Bounded in entries
+# and in path length, so hostile paths can only cost the scan they would cost anyway.
+_MATCHED: dict[tuple[str, str], tuple[Route, dict[str, str]]] = {}
+_MATCHED_LIMIT = 512
+_MATCHED_PATH_LIMIT = 256
+
+
 def match(method: str, raw_path: str) -> tuple[Route, dict[str, str]] | None:
     """The route for a request and its (still encoded) path groups, or None."""
+    key = (method, raw_path)
+    found = _MATCHED.get(key)
+    if found is None:
+        found = _scan(method, raw_path)
+        if found is None:
+            return None
+        if len(raw_path) <= _MATCHED_PATH_LIMIT:
+            if len(_MATCHED) >= _MATCHED_LIMIT:
+                _MATCHED.clear()
+            _MATCHED[key] = found
+    return found[0], dict(found[1])  # the handler's own copy of the groups
+
+
+def _scan(method: str, raw_path: str) -> tuple[Route, dict[str, str]] | None:
     for route in _BY_METHOD.get(method, ()):
+        if not raw_path.startswith(route.prefix):
+            continue
+        if route.after:  # the namespace segment runs to the next slash
+            end = raw_path.find("/", len(route.prefix))
+            if end < 0 or not raw_path.startswith(route.after, end):
+                continue
         found = route.pattern.match(raw_path)
         if found:
             return route, {k: v for k, v in found.groupdict().items() if v is not None}

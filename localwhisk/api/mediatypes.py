@@ -30,8 +30,26 @@ class MediaType:
         return self.essence == "application/json" or self.subtype.endswith("+json")
 
 
+# Content-Type value -> its parse: every JSON answer parses "application/json" again.
+# Only short values are kept (an action chooses them), and only so many.
+_PARSED: dict[str, tuple[MediaType, bool] | None] = {}
+_PARSED_LIMIT = 256
+_PARSED_LENGTH = 128
+
+
 def parse_media_type(value: str) -> tuple[MediaType, bool] | None:
     """``"text/html; charset=utf-8"`` -> (media type, whether a charset was given); None if malformed."""
+    if value in _PARSED:
+        return _PARSED[value]
+    parsed = _parse(value)
+    if len(value) <= _PARSED_LENGTH:
+        if len(_PARSED) >= _PARSED_LIMIT:
+            _PARSED.clear()
+        _PARSED[value] = parsed  # MediaType is frozen: one value serves every caller
+    return parsed
+
+
+def _parse(value: str) -> tuple[MediaType, bool] | None:
     match = _MEDIA.match(value)
     if not match:
         return None

@@ -7,15 +7,53 @@ credentials never reach another namespace's action.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
 from urllib.parse import unquote
 
 from localwhisk.api import webactions as web
 from localwhisk.backend import Backend
 from localwhisk.errors import ApiError, NotFound, ReservedParameters, WebAuthFailed
 from localwhisk.http import Request, Response, error_response
-from localwhisk.models import lookup, truthy
+from localwhisk.models import Action, lookup, truthy
 from localwhisk.platform.auth import Identity
 from localwhisk.platform.resolver import check_action_read, locate_action
+
+
+@dataclass(frozen=True, slots=True)
+class _Exported:
+    """What this route reads from an action's annotations, read once per revision."""
+
+    web_export: bool
+    custom_options: bool
+    require_auth: Any  # the require-whisk-auth value, web.MISSING when absent
+    raw: bool
+    final: bool
+
+
+# Action -> its annotations as read here. Every put stores a new Action object, so an
+# entry is keyed by identity and holds the action (its id cannot be reused meanwhile);
+# the store's entity is read-only, so a revision's annotations never change under it.
+_EXPORTED: dict[int, tuple[Action, _Exported]] = {}
+_EXPORTED_LIMIT = 1024
+
+
+def _exported(action: Action) -> _Exported:
+    known = _EXPORTED.get(id(action))
+    if known is not None and known[0] is action:
+        return known[1]
+    pairs = action.annotations
+    found = _Exported(
+        web_export=lookup(pairs, "web-export") is True,
+        custom_options=lookup(pairs, "web-custom-options") is True,
+        require_auth=lookup(pairs, "require-whisk-auth", web.MISSING),
+        raw=lookup(pairs, "raw-http") is True,
+        final=truthy(lookup(pairs, "final")),
+    )
+    if len(_EXPORTED) >= _EXPORTED_LIMIT:  # old revisions go; the live ones come back
+        _EXPORTED.clear()
+    _EXPORTED[id(action)] = (action, found)
+    return found
 
 
 def _to_response(answer: web.WebResponse, extra: list[tuple[str, str]]) -> Response:
@@ -45,10 +83,27 @@ def _forwarded_headers(
     return {k: v for k, v in headers.items() if k != "authorization"}
 
 
+# Raw path rest -> its target: a web action is asked for at the same few paths.
+_TARGETS: dict[str, web.WebTarget | None] = {}
+_TARGETS_LIMIT = 512
+_TARGETS_LENGTH = 256
+
+
+def _target(raw_rest: str) -> web.WebTarget | None:
+    if raw_rest in _TARGETS:
+        return _TARGETS[raw_rest]
+    target = web.split_web_path(unquote(raw_rest))
+    if len(raw_rest) <= _TARGETS_LENGTH:
+        if len(_TARGETS) >= _TARGETS_LIMIT:
+            _TARGETS.clear()
+        _TARGETS[raw_rest] = target  # frozen: shared safely
+    return target
+
+
 async def handle(
     backend: Backend, req: Request, _who: Identity | None, args: dict[str, str]
 ) -> Response:
-    return await serve(backend, req, unquote(args["ns"]), web.split_web_path(unquote(args["rest"])))
+    return await serve(backend, req, unquote(args["ns"]), _target(args["rest"]))
 
 
 async def serve(
@@ -81,21 +136,21 @@ async def _handle(
     except ApiError:
         raise NotFound() from None
     action = resolved.action
-    if action.annotation("web-export") is not True:
+    exported = _exported(action)
+    if not exported.web_export:
         raise NotFound()
     # As WebActions.scala (verifyWebAction): look up, confirm the export, then check that
     # the owner may run the action at its real path, so a binding to a package its owner
     # has since unpublished is refused with 403.
     check_action_read(backend.store, owner.namespace, action)
-    custom_options = action.annotation("web-custom-options") is True
+    custom_options = exported.custom_options
     extra = [] if custom_options else cors
     if req.method == "OPTIONS" and not custom_options:
         return _to_response(web.options_response(req.headers), [])
     caller = backend.auth.identify(req.header("authorization"))
     if req.method != "OPTIONS":
-        required = lookup(action.annotations, "require-whisk-auth", web.MISSING)
         secret = req.headers.get(web.WHISK_AUTH_HEADER)
-        if not web.check_whisk_auth(required, secret, caller is not None):
+        if not web.check_whisk_auth(exported.require_auth, secret, caller is not None):
             raise WebAuthFailed()
     arguments = web.build_arguments(
         method=req.method,
@@ -105,13 +160,9 @@ async def _handle(
         content_type=req.headers.get("content-type"),
         ow_path=target.ow_path,
         user=caller.namespace if caller is not None else None,
-        raw=action.annotation("raw-http") is True,
+        raw=exported.raw,
     )
-    final_keys = (
-        [k for k, v in resolved.params.items() if v is not None]
-        if truthy(action.annotation("final"))
-        else []
-    )
+    final_keys = [k for k, v in resolved.params.items() if v is not None] if exported.final else []
     if web.reserved_collisions(arguments, final_keys):
         raise ReservedParameters()
     done = await backend.invoker.invoke(

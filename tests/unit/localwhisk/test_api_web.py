@@ -87,6 +87,26 @@ def test_require_whisk_auth_secret_is_enforced(setup):
     assert allowed.status == 200 and len(runner.jobs) == 1
 
 
+def test_an_update_of_the_web_annotations_applies_to_the_next_request(setup):
+    # The route reads an action's annotations once per revision: a new revision is read anew.
+    app, runner = setup
+
+    def update(annotations: list) -> None:
+        body = {"annotations": annotations}
+        put = call(app, "PUT", f"{NS}/actions/u", body, query="overwrite=true")
+        assert asyncio.run(put).status == 200
+
+    put_action(app, "u", [{"key": "web-export", "value": True}])
+    assert asyncio.run(call(app, "GET", f"{WEB}/default/u.json", auth=None)).status == 200
+    update([{"key": "require-whisk-auth", "value": "k"}])  # merged into the annotations
+    assert asyncio.run(call(app, "GET", f"{WEB}/default/u.json", auth=None)).status == 401
+    update([{"key": "require-whisk-auth", "value": False}, {"key": "raw-http", "value": True}])
+    raw = asyncio.run(call(app, "GET", f"{WEB}/default/u.json", auth=None, query="a=1"))
+    assert raw.status == 200 and runner.jobs[-1].params["__ow_query"] == "a=1"
+    update([{"key": "web-export", "value": False}])
+    assert asyncio.run(call(app, "GET", f"{WEB}/default/u.json", auth=None)).status == 404
+
+
 def test_require_whisk_auth_true_needs_credentials_and_sets_ow_user(setup):
     app, runner = setup
     put_action(

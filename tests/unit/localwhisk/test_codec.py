@@ -15,6 +15,28 @@ def test_integers_beyond_64_bits_survive_a_round_trip() -> None:
     assert codec.dumps({"n": big}) == b'{"n":123456789012345678901234567890}'
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "18446744073709551616",  # 2**64: the smallest integer orjson reads as a float
+        "9999999999999999999",  # 19 digits
+        "-12345678901234567890",
+        "[1, 12345678901234567890123]",
+        '{"a": "x", "b": 99999999999999999999}',
+    ],
+)
+def test_long_integers_anywhere_are_read_exactly_from_bytes_and_text(text: str) -> None:
+    expected = json.loads(text)
+    assert codec.loads(text.encode()) == expected and codec.loads(text) == expected
+    assert codec.loads_stored(text.encode()) == expected and codec.loads_stored(text) == expected
+
+
+def test_eighteen_digits_and_split_runs_stay_on_the_fast_path() -> None:
+    assert not codec._long_digits(b"[123456789012345678, 1234567890.123456789]")
+    assert codec._long_digits("\u00e9 1234567890123456789")
+    assert not codec._long_digits("\ud800 \u0661\u0662\u0663")  # only ASCII digits count
+
+
 def test_what_only_the_standard_library_reads_is_still_read() -> None:
     assert math.isnan(codec.loads(b'{"x": NaN}')["x"])
     assert codec.loads(b'{"x": 1e400}')["x"] == math.inf

@@ -214,6 +214,64 @@ def test_route_groups_stay_percent_encoded_until_the_handler_decodes():
     assert routes.match("GET", "/api/v1/namespaces/_/actions/p/") is not None
 
 
+ROUTE_PATHS = [
+    "/",
+    "/api/v1",
+    "/api/v1/",
+    "/api/v1/api-docs",
+    "/api/v1/namespaces",
+    "/api/v1/namespaces/",
+    "/api/v1/namespaces/_/limits",
+    "/api/v1/namespaces//limits",
+    "/api/v1/namespaces/_",
+    "/api/v1/namespaces/_/actions",
+    "/api/v1/namespaces/_/actions/",
+    "/api/v1/namespaces/_/actions/p/",
+    "/api/v1/namespaces/_/actions/p/a",
+    "/api/v1/namespaces/_/actions/p/a/b",
+    "/api/v1/namespaces/guest/activations/0123456789abcdef0123456789abcdef",
+    "/api/v1/namespaces/_/activations/x/result",
+    "/api/v1/namespaces/_/activations/x/logs",
+    "/api/v1/namespaces/_/activations/x/other",
+    "/api/v1/namespaces/_/actionsx/a",
+    "/api/v1/namespaces/_/rules/r",
+    "/api/v1/namespaces/_/triggers/t",
+    "/api/v1/namespaces/_/packages/p",
+    "/api/v1/namespaces/a%2Fb/actions/c",
+    "/runtime/namespaces/_/logForwarding",
+    "/runtime/namespaces/_/logForwarding/errors",
+    "/api/v1/web/whisk.system/apimgmt/createApi",
+    "/api/v1/web/whisk.system/apimgmt/getApi.http",
+    "/api/v1/web/whisk.system/apimgmt/other",
+    "/api/v1/web/guest/default/test.json",
+    "/api/v1/web/guest/",
+    "/api/v1/web//default/a",
+    "/api/v1/web/guest/pkg/a/extra/path",
+    "/api/abc/club/books",
+    "/api/v1/other",
+    "/api/",
+    "/elsewhere",
+]
+
+
+@pytest.mark.parametrize("method", routes.METHODS)
+def test_route_prefixes_only_skip_patterns_that_cannot_match(method):
+    # The prefix checks are a shortcut: the answer is the first pattern that matches.
+    for path in ROUTE_PATHS:
+        expected = next(
+            (r for r in routes.ROUTES if r.method == method and r.pattern.match(path)), None
+        )
+        for _ in range(2):  # the second time from the memo
+            found = routes.match(method, path)
+            assert (found[0] if found else None) is expected, (method, path)
+            if found:
+                assert found[1] == {
+                    k: v
+                    for k, v in expected.pattern.match(path).groupdict().items()
+                    if v is not None
+                }
+
+
 def test_head_answers_like_get(app):
     head = asyncio.run(call(app, "HEAD", "/api/v1/namespaces/_/actions"))
     assert head.status == 200
