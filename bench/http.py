@@ -73,6 +73,33 @@ def time_requests(
         client.close()
 
 
+def time_interleaved(
+    base: str, requests: list[tuple[str, str, object | None]], count: int, expect: int = 200
+) -> list[list[float]]:
+    """Samples per request, the requests taken in turn on one connection.
+
+    For a ratio between two requests: the two run within a millisecond of each other, so
+    a shared machine's load (which comes and goes over seconds) weighs on both alike.
+    """
+    client = Client(base)
+    try:
+        for _ in range(min(50, count)):  # warm-up: connection, warm processes, caches
+            for method, path, body in requests:
+                client.request(method, path, body)
+        samples: list[list[float]] = [[] for _ in requests]
+        turns = list(zip(requests, samples, strict=True))
+        for i in range(count):
+            # Every other round backwards: no request always follows the same one.
+            for (method, path, body), into in turns if i % 2 == 0 else reversed(turns):
+                status, payload, seconds = client.request(method, path, body)
+                if status != expect:
+                    raise RuntimeError(f"{method} {path} answered {status}: {payload[:200]!r}")
+                into.append(seconds)
+        return samples
+    finally:
+        client.close()
+
+
 def ensure_wrk() -> str:
     found = shutil.which("wrk")
     if found:

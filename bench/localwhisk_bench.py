@@ -19,7 +19,7 @@ import time
 import uuid
 from pathlib import Path
 
-from bench.http import AUTH, Client, percentile, time_requests, wrk
+from bench.http import AUTH, Client, percentile, time_interleaved, time_requests, wrk
 from bench.process import start_server
 from localwhisk.models import Activation
 from localwhisk.platform.invoker import new_activation_id
@@ -106,15 +106,16 @@ def nodejs(base: str, count: int, cold: int) -> None:
     put_action(client, "bench-web-js", JS_NOOP, kind="nodejs:20", annotations=WEB)
     client.close()
     invoke = "/api/v1/namespaces/_/actions/{}?blocking=true&result=true"
-    print(f"\nNode.js beside Python, one keep-alive client, {ROUNDS} alternating rounds")
-    python: list[float] = []
-    node: list[float] = []
-    web: list[float] = []
-    per_round = max(1, count // ROUNDS)
-    for _ in range(ROUNDS):
-        python += time_requests(base, "POST", invoke.format("bench-noop"), per_round, {})
-        node += time_requests(base, "POST", invoke.format("bench-noop-js"), per_round, {})
-        web += time_requests(base, "GET", "/api/v1/web/guest/default/bench-web-js.json", per_round)
+    print("\nNode.js beside Python, one keep-alive client, requests taken in turn")
+    python, node, web = time_interleaved(
+        base,
+        [
+            ("POST", invoke.format("bench-noop"), {}),
+            ("POST", invoke.format("bench-noop-js"), {}),
+            ("GET", "/api/v1/web/guest/default/bench-web-js.json", None),
+        ],
+        count,
+    )
     p50, n50, w50 = (percentile(samples, 50) * 1000 for samples in (python, node, web))
     n99 = percentile(node, 99) * 1000
     row(
