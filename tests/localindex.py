@@ -236,13 +236,17 @@ def npm_env(folder: Path) -> dict[str, str]:
 
 def node_action(folder: Path, tarballs: dict[str, Path], *, lock: bool = True) -> Path:
     """A Node.js action requiring padstart-lite (devonly-lite a devDependency), with a
-    lockfile written by npm itself (``--package-lock-only``) unless ``lock`` is false."""
+    lockfile written by npm itself (``--package-lock-only``) unless ``lock`` is false.
+    padstart-lite's tarball is copied into the action's folder (``vendor/``): a ``file:``
+    dependency outside it is refused; devonly-lite is not installed, so it may stay out."""
     folder.mkdir(parents=True, exist_ok=True)
+    (folder / "vendor").mkdir(exist_ok=True)
+    shutil.copy(tarballs["padstart-lite"], folder / "vendor" / tarballs["padstart-lite"].name)
     package = {
         "name": "pad-action",
         "version": "1.0.0",
         "main": "index.js",
-        "dependencies": {"padstart-lite": f"file:{tarballs['padstart-lite']}"},
+        "dependencies": {"padstart-lite": f"file:vendor/{tarballs['padstart-lite'].name}"},
         "devDependencies": {"devonly-lite": f"file:{tarballs['devonly-lite']}"},
     }
     (folder / "package.json").write_text(json.dumps(package, indent=2))
@@ -272,6 +276,11 @@ GREETING = "from a wheel"
 
 def write_demo_wheel(folder: Path) -> Path:
     """``lwdemo`` 1.0, pure Python, in ``folder`` (for localwhisk's install at init)."""
-    path = write_wheel(folder, "lwdemo", "py3-none-any", {"lwdemo/__init__.py": f"GREETING = {GREETING!r}\n".encode()})
+    path = write_wheel(
+        folder,
+        "lwdemo",
+        "py3-none-any",
+        {"lwdemo/__init__.py": f"GREETING = {GREETING!r}\n".encode()},
+    )
     assert path.name == WHEEL
     return path
