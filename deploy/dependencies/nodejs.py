@@ -84,9 +84,14 @@ def install_node_modules(
             f"{spec.archive or spec.folder}: npm ci ran longer than {NPM_TIMEOUT} s (hint: check the registry is reachable)"
         ) from None
     if done.returncode != 0:
+        said = _errors(done)
+        fix = (
+            "run `npm install` there to bring package-lock.json in line with package.json"
+            if "EUSAGE" in said
+            else "check that the registry can be reached and the lockfile's packages exist"
+        )
         raise DependencyError(
-            f"{spec.archive or spec.folder}: npm {' '.join(command[1:3])} failed:\n{_errors(done)}\n"
-            "(hint: run `npm install` there to bring package-lock.json in line with package.json)"
+            f"{spec.archive or spec.folder}: npm {' '.join(command[1:3])} failed:\n{said}\n(hint: {fix})"
         )
     for name, _ in spec.files:
         (root / name).unlink()
@@ -139,7 +144,8 @@ def _anchored(data: bytes, folder: Path) -> bytes:
         if isinstance(value, str) and value.startswith("file:"):
             path = value[len("file:") :]
             if not os.path.isabs(path):
-                return "file:" + os.path.normpath(os.path.join(folder, path))
+                # folder may be relative (to the manifest's folder, where the tool runs)
+                return "file:" + os.path.normpath(os.path.join(os.path.abspath(folder), path))
         return value
 
     def fix_fields(entry: dict) -> None:

@@ -5,7 +5,6 @@ it, refusals, the cache, deterministic bytes; and the size and plan messages."""
 from __future__ import annotations
 
 import io
-import json
 import os
 import subprocess
 import sys
@@ -267,54 +266,8 @@ def test_npm_ci_failing_is_reported_with_the_fix(tmp_path: Path, env: dict[str, 
     assert len(message.splitlines()) <= 2 + 9
 
 
-def scripted_action(tmp_path: Path, env: dict[str, str]) -> Path:
-    """A Node.js action whose dependency has an install script that leaves a marker file."""
-    source = tmp_path / "src-scripted"
-    source.mkdir(parents=True)
-    marker = tmp_path / "script-ran"
-    (source / "package.json").write_text(
-        json.dumps(
-            {
-                "name": "scripted-lite",
-                "version": "1.0.0",
-                "main": "index.js",
-                "scripts": {"install": f"node -e \"require('fs').writeFileSync('{marker}', 'x')\""},
-            }
-        )
-    )
-    (source / "index.js").write_text("module.exports = 1;\n")
-    folder = tmp_path / "act"
-    (folder / "vendor").mkdir(parents=True)
-    packed = subprocess.run(
-        ["npm", "pack", "--silent", "--pack-destination", str(folder / "vendor"), str(source)],
-        check=True,
-        capture_output=True,
-        text=True,
-        env=env,
-    )
-    tarball = packed.stdout.strip().splitlines()[-1]
-    (folder / "package.json").write_text(
-        json.dumps(
-            {
-                "name": "s",
-                "version": "1.0.0",
-                "dependencies": {"scripted-lite": f"file:vendor/{tarball}"},
-            }
-        )
-    )
-    (folder / "index.js").write_text("exports.main = () => ({ ok: require('scripted-lite') });\n")
-    subprocess.run(
-        ["npm", "install", "--package-lock-only", "--ignore-scripts", "--silent"],
-        cwd=folder,
-        check=True,
-        capture_output=True,
-        env=env,
-    )
-    return folder
-
-
 def test_npm_install_scripts_run_only_when_allowed(tmp_path: Path, env: dict[str, str]) -> None:
-    folder = scripted_action(tmp_path, env)
+    folder = localindex.scripted_action(tmp_path, env)
     spec = ActionSpec(None, "js", "nodejs:20", function=folder)
     cache, said = Cache(tmp_path / "cache"), []
     packed = with_dependencies(spec, build_artifact(spec), cache, env, note=said.append)
