@@ -82,16 +82,17 @@ def without_credentials(url: str) -> str:
 
 
 def describe_sources(requirements: tuple[str, ...], environ: Mapping[str, str]) -> str:
+    """Where pip looks, for errors: "the package index URL and the links L" and the like."""
     indexes, links = sources(requirements, environ)
-    said = (
-        f"the package index{'es' if len(indexes) > 1 else ''} "
-        + ", ".join(without_credentials(i) for i in indexes)
-        if indexes
-        else "no package index (--no-index)"
+    named = ", ".join(without_credentials(link) for link in links)
+    if not indexes:
+        return (
+            f"the links {named} (--no-index)" if links else "nothing (--no-index, no --find-links)"
+        )
+    said = f"the package index{'es' if len(indexes) > 1 else ''} " + ", ".join(
+        without_credentials(i) for i in indexes
     )
-    if links:
-        said += " and the links " + ", ".join(without_credentials(link) for link in links)
-    return said
+    return f"{said} and the links {named}" if links else said
 
 
 def build_virtualenv(
@@ -224,7 +225,7 @@ def _no_wheel(
 ) -> str:
     return (
         f"{spec.archive or spec.folder}: {requirement}: expected a wheel for {target.describe()},"
-        f" found none at {describe_sources(spec.requirements, environ)} {why} (hint: pick a"
+        f" found none (looked in {describe_sources(spec.requirements, environ)}) {why} (hint: pick a"
         f" version that publishes manylinux x86_64 wheels for {target.abi}, or a pure-Python"
         " package)"
     )

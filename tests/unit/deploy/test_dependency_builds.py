@@ -156,6 +156,7 @@ def test_a_package_with_no_wheel_for_the_target_is_refused_by_name(
         with_dependencies(spec, build_artifact(spec), cache, env)
     message = str(err.value)
     assert f"{requirement}: expected a wheel for {localindex.KIND} (CPython" in message
+    assert f"found none (looked in the links {env['PIP_FIND_LINKS']} (--no-index))" in message
     assert said in message and "manylinux x86_64" in message
     assert err.value.exit_code == 2
     assert not list((tmp_path / "cache" / "tmp").iterdir())  # no half-built tree left
@@ -198,7 +199,7 @@ def test_the_machines_pip_configuration_is_not_read(tmp_path: Path, env: dict[st
     with pytest.raises(DependencyError) as err:
         with_dependencies(spec, build_artifact(spec), Cache(tmp_path / "cache"), machine)
     assert "puresrc: expected a wheel for" in str(err.value)
-    assert "found none at no package index (--no-index)" in str(err.value)
+    assert "found none (looked in nothing (--no-index, no --find-links))" in str(err.value)
 
 
 def test_a_source_build_is_announced_before_it_runs(tmp_path: Path, env: dict[str, str]) -> None:
