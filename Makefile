@@ -50,7 +50,7 @@ up: $(STAMP) node-deps runtimes
 	  echo "localwhisk already running (pid $$(cat $(LW_PID)))"; \
 	else \
 	  $(PY) -m localwhisk --port $(LW_PORT) --data $(LW_DIR)/data --pid-file $(LW_PID) >$(LW_LOG) 2>&1 & \
-	  $(PY) -m localwhisk.readiness $(LW_LOG) || { cat $(LW_LOG); exit 1; }; \
+	  $(PY) -m localwhisk.readiness $(LW_LOG) || exit 1; \
 	fi
 
 down:

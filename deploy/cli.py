@@ -237,6 +237,7 @@ def build_parser() -> argparse.ArgumentParser:
         "show what deploy would create, update and delete (exit 2 where deploy would refuse)",
     )
     _add_force(p, "plan the take-over of")
+    _add_npm_scripts(p)
     p = command("deploy", "commands:deploy", "plan, then apply, then print the web action URLs")
     p.add_argument(
         "--parallelism",
@@ -246,6 +247,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="requests in flight within one level (1-32, default 16)",
     )
     _add_force(p, "take over")
+    _add_npm_scripts(p)
     command("undeploy", "commands:undeploy", "delete every entity this project deployed")
     command("urls", "commands:urls", "print the web action URLs and curl lines")
     p = command("target", "commands:target", "print apihost, namespace and where they come from")
@@ -334,6 +336,15 @@ def _add_force(parser: argparse.ArgumentParser, verb: str) -> None:
         "--force",
         action="store_true",
         help=f"{verb} same-named entities owned by another project or by none",
+    )
+
+
+def _add_npm_scripts(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--allow-npm-scripts",
+        action="store_true",
+        help="run the install scripts of Node.js actions' dependencies on this machine"
+        " (default: npm ci --ignore-scripts)",
     )
 
 

@@ -281,7 +281,14 @@ def _with_dependencies(
     out = dict(artifacts)
     for action in manifest.actions:
         try:
-            packed = with_dependencies(action, artifacts[action.path], cache, ctx.environ)
+            packed = with_dependencies(
+                action,
+                artifacts[action.path],
+                cache,
+                ctx.environ,
+                note=ctx.note,
+                npm_scripts=getattr(ctx.args, "allow_npm_scripts", False),
+            )
         except DependencyError as exc:
             raise DependencyError(_placed(action, exc)) from None
         except OSError as exc:  # the cache folder: unwritable, full, not a folder

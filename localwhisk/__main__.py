@@ -414,8 +414,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         sock = bind(settings.host, settings.port)
     except OSError as exc:
-        reason = "address already in use" if exc.errno == errno.EADDRINUSE else exc.strerror
-        return fail(f"cannot listen on {settings.host}:{settings.port}: {reason}")
+        if exc.errno == errno.EADDRINUSE:
+            return fail(
+                f"cannot listen on {settings.host}:{settings.port}: address already in use"
+                " (hint: another port: --port N or LOCALWHISK_PORT=N; with make,"
+                " LW_PORT=N make deploy)"
+            )
+        return fail(f"cannot listen on {settings.host}:{settings.port}: {exc.strerror}")
     port = sock.getsockname()[1]
     shown_host = f"[{settings.host}]" if ":" in settings.host else settings.host
     url = f"http://{shown_host}:{port}"

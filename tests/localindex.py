@@ -236,13 +236,17 @@ def npm_env(folder: Path) -> dict[str, str]:
 
 def node_action(folder: Path, tarballs: dict[str, Path], *, lock: bool = True) -> Path:
     """A Node.js action requiring padstart-lite (devonly-lite a devDependency), with a
-    lockfile written by npm itself (``--package-lock-only``) unless ``lock`` is false."""
+    lockfile written by npm itself (``--package-lock-only``) unless ``lock`` is false.
+    padstart-lite's tarball is copied into the action's folder (``vendor/``): a ``file:``
+    dependency outside it is refused; devonly-lite is not installed, so it may stay out."""
     folder.mkdir(parents=True, exist_ok=True)
+    (folder / "vendor").mkdir(exist_ok=True)
+    shutil.copy(tarballs["padstart-lite"], folder / "vendor" / tarballs["padstart-lite"].name)
     package = {
         "name": "pad-action",
         "version": "1.0.0",
         "main": "index.js",
-        "dependencies": {"padstart-lite": f"file:{tarballs['padstart-lite']}"},
+        "dependencies": {"padstart-lite": f"file:vendor/{tarballs['padstart-lite'].name}"},
         "devDependencies": {"devonly-lite": f"file:{tarballs['devonly-lite']}"},
     }
     (folder / "package.json").write_text(json.dumps(package, indent=2))
@@ -266,12 +270,64 @@ def node_action(folder: Path, tarballs: dict[str, Path], *, lock: bool = True) -
     return folder
 
 
+def scripted_action(tmp_path: Path, env: dict[str, str]) -> Path:
+    """``tmp_path/act``: a Node.js action whose dependency ``scripted-lite`` has an install
+    script that writes ``tmp_path/script-ran``."""
+    source = tmp_path / "src-scripted"
+    source.mkdir(parents=True)
+    marker = tmp_path / "script-ran"
+    (source / "package.json").write_text(
+        json.dumps(
+            {
+                "name": "scripted-lite",
+                "version": "1.0.0",
+                "main": "index.js",
+                "scripts": {"install": f"node -e \"require('fs').writeFileSync('{marker}', 'x')\""},
+            }
+        )
+    )
+    (source / "index.js").write_text("module.exports = 1;\n")
+    folder = tmp_path / "act"
+    (folder / "vendor").mkdir(parents=True)
+    packed = subprocess.run(
+        ["npm", "pack", "--silent", "--pack-destination", str(folder / "vendor"), str(source)],
+        check=True,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    tarball = packed.stdout.strip().splitlines()[-1]
+    (folder / "package.json").write_text(
+        json.dumps(
+            {
+                "name": "s",
+                "version": "1.0.0",
+                "dependencies": {"scripted-lite": f"file:vendor/{tarball}"},
+            }
+        )
+    )
+    (folder / "index.js").write_text("exports.main = () => ({ ok: require('scripted-lite') });\n")
+    subprocess.run(
+        ["npm", "install", "--package-lock-only", "--ignore-scripts", "--silent"],
+        cwd=folder,
+        check=True,
+        capture_output=True,
+        env=env,
+    )
+    return folder
+
+
 WHEEL = "lwdemo-1.0-py3-none-any.whl"  # what write_demo_wheel writes
 GREETING = "from a wheel"
 
 
 def write_demo_wheel(folder: Path) -> Path:
     """``lwdemo`` 1.0, pure Python, in ``folder`` (for localwhisk's install at init)."""
-    path = write_wheel(folder, "lwdemo", "py3-none-any", {"lwdemo/__init__.py": f"GREETING = {GREETING!r}\n".encode()})
+    path = write_wheel(
+        folder,
+        "lwdemo",
+        "py3-none-any",
+        {"lwdemo/__init__.py": f"GREETING = {GREETING!r}\n".encode()},
+    )
     assert path.name == WHEEL
     return path

@@ -5,7 +5,9 @@ Takes the action (its kind already the one the target resolves it to) and the
 it is. Otherwise the zip is looked up by (dependency key, own code's sha256) and,
 failing that, built from the cached tree (built first if it is missing) plus the
 action's own files, with ``bundle``'s deterministic zip: the same spec, kind and code
-give the same bytes on every machine, so ``plan`` sees an unchanged action.
+give the same bytes on every machine, so ``plan`` sees an unchanged action. What a build
+does as it goes (its start, each source distribution built here, npm install scripts run
+or skipped) is handed to ``note``, a line at a time, for the CLI to print.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import os
 import shutil
 import time
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,12 +45,22 @@ class Packed:
 
 
 def with_dependencies(
-    action: ActionSpec, artifact: Artifact, cache: Cache, environ: Mapping[str, str]
+    action: ActionSpec,
+    artifact: Artifact,
+    cache: Cache,
+    environ: Mapping[str, str],
+    *,
+    note: Callable[[str], None] = lambda _: None,
+    npm_scripts: bool = False,
 ) -> Packed:
+    """``npm_scripts``: run npm install scripts (off: ``--ignore-scripts``)."""
     spec = find_spec(action, strict=False)
     if spec is None:
         return Packed(artifact)
-    key = spec_key(spec, action.runtime, _platform(spec, action.runtime))
+    platform = _platform(spec, action.runtime)
+    if spec.ecosystem == "nodejs" and npm_scripts:
+        platform += "+install-scripts"  # another tree: the scripts may have changed it
+    key = spec_key(spec, action.runtime, platform)
     packed_key = zip_key(key, artifact.sha256)
     cached = cache.zip(packed_key)
     if cached is not None:
@@ -59,7 +71,16 @@ def with_dependencies(
         spec = find_spec(action)  # every requirement checked before pip sees it
         assert spec is not None
         started = time.monotonic()
-        tree = _build(spec, action.runtime, key, cache, environ)
+        note(f"building dependencies for {action.path} ({action.runtime})…")
+        tree = _build(
+            spec,
+            action.runtime,
+            key,
+            cache,
+            environ,
+            lambda line: note(f"dependencies of {action.path}: {line}"),
+            npm_scripts,
+        )
         seconds = time.monotonic() - started
     if spec.archive is None:
         data = _zipped(action, tree, source_entries(action, is_dir=True))
@@ -108,21 +129,35 @@ def _platform(spec: DependencySpec, kind: str) -> str:
 
 
 def _build(
-    spec: DependencySpec, kind: str, key: str, cache: Cache, environ: Mapping[str, str]
+    spec: DependencySpec,
+    kind: str,
+    key: str,
+    cache: Cache,
+    environ: Mapping[str, str],
+    note: Callable[[str], None],
+    npm_scripts: bool,
 ) -> Path:
     # Imported here: pip's and npm's modules (and packaging's) cost a deploy with no
     # dependencies nothing.
-    from deploy.dependencies.nodejs import install_node_modules
+    from deploy.dependencies.nodejs import install_node_modules, with_install_scripts
     from deploy.dependencies.python import build_virtualenv
 
     scratch = cache.scratch()
     environ = {k: v for k, v in environ.items() if not k.upper().startswith(_PRIVATE)}
     try:
         if spec.ecosystem == "python":
-            build_virtualenv(spec, python_target(kind), scratch, environ)
+            build_virtualenv(spec, python_target(kind), scratch, environ, note)
         else:
             node_major(kind)  # refuse a kind with no Node.js version before running npm
-            install_node_modules(spec, scratch, environ)
+            scripted = ", ".join(with_install_scripts(spec))
+            if scripted and npm_scripts:
+                note(f"install scripts of {scripted} run on this machine (--allow-npm-scripts)")
+            elif scripted:
+                note(
+                    f"install scripts of {scripted} not run (hint: --allow-npm-scripts runs"
+                    " them on this machine, if the package needs them)"
+                )
+            install_node_modules(spec, scratch, environ, scripts=npm_scripts)
         return cache.keep_tree(key, scratch)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)  # gone already when kept

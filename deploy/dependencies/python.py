@@ -5,18 +5,27 @@ platforms with ``--only-binary=:all:``, so pip takes only wheels the runtime can
 and never consults the interpreter running it. A requirement with no such wheel may be
 a pure-Python source distribution: it is built to a wheel on its own
 (``pip wheel --no-deps``) and taken only if the wheel is ``py3-none-any``; anything
-else is refused, naming the package and why. The index is pip's own configuration
-(``PIP_INDEX_URL``, ``PIP_FIND_LINKS``, ``pip.conf``, options in requirements.txt).
+else is refused, naming the package and why. Building one runs its build code
+(setup.py, a build backend) on this machine: each is announced through ``note`` first.
+
+The index is what the user gave explicitly: ``PIP_*`` variables (``PIP_INDEX_URL``,
+``PIP_EXTRA_INDEX_URL``, ``PIP_FIND_LINKS``, ``PIP_NO_INDEX``) and options in
+requirements.txt, else PyPI. pip's configuration files (``/etc/pip.conf``,
+``~/.config/pip/pip.conf``) are not read (``PIP_CONFIG_FILE=os.devnull``, pip's own
+switch for that): what the machine happens to have configured does not pick the code
+that ships. Errors name the index and links used, without any credentials in them.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 
@@ -29,10 +38,69 @@ PIP_TIMEOUT = 900  # s for one pip run: a large tree from a slow index, not a hu
 MAX_SOURCE_BUILDS = 32  # source distributions built for one spec before giving up
 _NO_MATCH = re.compile(r"No matching distribution found for (\S+)")
 _CREDENTIALS = re.compile(r"(//)[^/@\s]+@")  # user:password@ in an index URL
+PYPI = "https://pypi.org/simple"
+# pip's debug log (--log) line for an index page it could not fetch; HTTP errors (a 404
+# for a name the index does not have) are not "unreachable", these are.
+_UNFETCHED = re.compile(r"Could not fetch URL (\S+?): (.*) - skipping")
+_UNREACHABLE = ("connection error", "proxy connection error", "timed out", "ssl certificate")
+_FALSE = ("0", "false", "no", "off", "")
+
+
+def sources(
+    requirements: tuple[str, ...], environ: Mapping[str, str]
+) -> tuple[list[str], list[str]]:
+    """(index URLs, find-links) pip will use for these requirement lines in this
+    environment, as pip combines them: a file's ``--index-url`` replaces the variable's,
+    extra indexes and links add up, ``--no-index`` leaves no index."""
+    index = environ.get("PIP_INDEX_URL") or PYPI
+    extra = (environ.get("PIP_EXTRA_INDEX_URL") or "").split()
+    links = (environ.get("PIP_FIND_LINKS") or "").split()
+    no_index = environ.get("PIP_NO_INDEX", "").strip().lower() not in _FALSE
+    for line in requirements:
+        option, value = re.match(r"(\S+?)(?:=|\s+|$)(.*)", line).groups()  # type: ignore[union-attr]
+        value = value.strip()
+        if option in ("-i", "--index-url"):
+            index = value
+        elif option == "--extra-index-url":
+            extra.append(value)
+        elif option in ("-f", "--find-links"):
+            links.append(value)
+        elif option == "--no-index":
+            no_index = True
+    return ([] if no_index else [index, *extra]), links
+
+
+def without_credentials(url: str) -> str:
+    """``https://user:secret@host/simple`` -> ``https://host/simple``."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return _CREDENTIALS.sub(r"\1", url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+
+
+def describe_sources(requirements: tuple[str, ...], environ: Mapping[str, str]) -> str:
+    """Where pip looks, for errors: "the package index URL and the links L" and the like."""
+    indexes, links = sources(requirements, environ)
+    named = ", ".join(without_credentials(link) for link in links)
+    if not indexes:
+        return (
+            f"the links {named} (--no-index)" if links else "nothing (--no-index, no --find-links)"
+        )
+    said = f"the package index{'es' if len(indexes) > 1 else ''} " + ", ".join(
+        without_credentials(i) for i in indexes
+    )
+    return f"{said} and the links {named}" if links else said
 
 
 def build_virtualenv(
-    spec: DependencySpec, target: PythonTarget, root: Path, environ: Mapping[str, str]
+    spec: DependencySpec,
+    target: PythonTarget,
+    root: Path,
+    environ: Mapping[str, str],
+    note: Callable[[str], None] = lambda _: None,
 ) -> None:
     """Fill ``root`` with ``virtualenv/`` for ``spec`` on ``target``."""
     site = site_packages(root, target.version)
@@ -51,26 +119,35 @@ def build_virtualenv(
             + ["--no-compile", "--no-warn-script-location", "-r", str(listed)],
             spec.folder,
             environ,
+            root / _LOG,
         )
         if done.returncode == 0:
             break
+        _check_reached(spec, root, environ)
         missing = _NO_MATCH.search(done.stderr)
         if missing is None:
             raise DependencyError(
                 f"{spec.archive or spec.folder}: pip could not install the dependencies for"
-                f" {target.describe()}: {_last_error(done)}"
+                f" {target.describe()} from {describe_sources(spec.requirements, environ)}:"
+                f" {_last_error(done)}"
             )
         requirement = missing[1].strip("'\"")
         name = _name(requirement)
         if name in tried or len(tried) >= MAX_SOURCE_BUILDS:
             raise DependencyError(
                 _no_wheel(
-                    spec, target, requirement, "no source distribution built to a usable wheel"
+                    spec,
+                    target,
+                    requirement,
+                    "no source distribution built to a usable wheel",
+                    environ,
                 )
             )
         tried.add(name)
+        note(f"built from source: {requirement} (runs its build code on this machine)")
         _build_pure(spec, target, requirement, built, environ)
     shutil.rmtree(built)
+    (root / _LOG).unlink(missing_ok=True)
     listed.unlink()
     _tidy(site)
     write_activate_this(root)
@@ -101,14 +178,17 @@ def _build_pure(
         ["wheel", "--no-deps", "--no-binary", ":all:", "--wheel-dir", str(scratch), requirement],
         spec.folder,
         environ,
+        built.parent / _LOG,
     )
     if done.returncode != 0:
+        _check_reached(spec, built.parent, environ)
         raise DependencyError(
             _no_wheel(
                 spec,
                 target,
                 requirement,
                 f"and no source distribution that builds either ({_last_error(done)})",
+                environ,
             )
         )
     for wheel in sorted(scratch.glob("*.whl")):
@@ -129,17 +209,51 @@ def _build_pure(
                     requirement,
                     f"and its source distribution builds a wheel for this machine only"
                     f" ({', '.join(impure)}): it has compiled code",
+                    environ,
                 )
             )
         shutil.move(str(wheel), built / wheel.name)
     shutil.rmtree(scratch, ignore_errors=True)
 
 
-def _no_wheel(spec: DependencySpec, target: PythonTarget, requirement: str, why: str) -> str:
+def _no_wheel(
+    spec: DependencySpec,
+    target: PythonTarget,
+    requirement: str,
+    why: str,
+    environ: Mapping[str, str],
+) -> str:
     return (
         f"{spec.archive or spec.folder}: {requirement}: expected a wheel for {target.describe()},"
-        f" found none at the package index {why} (hint: pick a version that publishes"
-        f" manylinux x86_64 wheels for {target.abi}, or a pure-Python package)"
+        f" found none (looked in {describe_sources(spec.requirements, environ)}) {why} (hint: pick a"
+        f" version that publishes manylinux x86_64 wheels for {target.abi}, or a pure-Python"
+        " package)"
+    )
+
+
+_LOG = "pip.log"  # pip's verbose log of every run for one build, beside its scratch files
+
+
+def _check_reached(spec: DependencySpec, root: Path, environ: Mapping[str, str]) -> None:
+    """Raise if pip's log says an index could not be reached (refused, unknown host,
+    timed out, a certificate problem), naming it: pip itself reports only that no
+    matching distribution was found."""
+    try:
+        with (root / _LOG).open(encoding="utf-8", errors="replace") as log:
+            failed = [m for line in log if (m := _UNFETCHED.search(line))]
+    except FileNotFoundError:
+        return
+    failed = [m for m in failed if m[2].lower().startswith(_UNREACHABLE)]
+    if not failed:
+        return
+    page, reason = without_credentials(failed[-1][1]), _CREDENTIALS.sub(r"\1", failed[-1][2])
+    indexes, _ = sources(spec.requirements, environ)
+    named = [without_credentials(i) for i in indexes]
+    index = next((i for i in named if page.startswith(i.rstrip("/"))), page)
+    raise DependencyError(
+        f"{spec.archive or spec.folder}: the package index {index} could not be reached:"
+        f" {reason[:300]} (hint: check the URL and the network; the index comes from"
+        " --index-url in requirements.txt or PIP_INDEX_URL, else PyPI)"
     )
 
 
@@ -161,10 +275,11 @@ def _tidy(site: Path) -> None:
 
 
 def _pip(
-    args: list[str], cwd: Path, environ: Mapping[str, str]
+    args: list[str], cwd: Path, environ: Mapping[str, str], log: Path
 ) -> subprocess.CompletedProcess[str]:
     env = dict(environ)
     env.update(
+        PIP_CONFIG_FILE=os.devnull,  # pip reads no configuration file at all with this
         PIP_DISABLE_PIP_VERSION_CHECK="1",
         PIP_NO_INPUT="1",
         PIP_REQUIRE_VIRTUALENV="0",
@@ -172,7 +287,7 @@ def _pip(
     )
     try:
         return subprocess.run(
-            [sys.executable, "-m", "pip", *args],
+            [sys.executable, "-m", "pip", *args[:1], "--log", str(log), *args[1:]],
             cwd=cwd,
             env=env,
             capture_output=True,

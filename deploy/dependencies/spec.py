@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,10 @@ except ImportError:  # pragma: no cover - the project's machines run 3.11
 
 MAX_SPEC_BYTES = 1024 * 1024  # requirements.txt, pyproject.toml, package.json
 MAX_LOCK_BYTES = 64 * 1024 * 1024  # a lockfile of a large tree is still far below this
+# Requirement lines in one requirements.txt (or pyproject.toml's list). A real action's tree
+# is tens of packages; tens of thousands is a generated or wrong file, and pip would resolve
+# it for minutes with nothing to show.
+MAX_REQUIREMENTS = 1000
 LOCKFILES = ("npm-shrinkwrap.json", "package-lock.json")  # npm's order of preference
 # requirements.txt options passed to pip as written: where to look, which files to take.
 # Others (-r/-c pull in files this tool would not key the cache by; -e installs a folder
@@ -105,7 +110,7 @@ def _python_spec(folder: Any, strict: bool = True) -> DependencySpec | None:
 def parse_requirements(text: str, where: str, *, strict: bool = True) -> list[str]:
     """The requirement and option lines of a requirements.txt, continuations joined and
     comments dropped; every requirement checked as pip would read it."""
-    out: list[str] = []
+    lines: list[tuple[str, int]] = []
     pending, start = "", 0
     for number, raw in enumerate(text.splitlines(), 1):
         if not pending:
@@ -116,12 +121,20 @@ def parse_requirements(text: str, where: str, *, strict: bool = True) -> list[st
             continue
         line = _uncommented(pending + line).strip()
         pending = ""
-        if not line:
-            continue
-        out.append(_checked_line(line, f"{where}:{start}", strict))
+        if line:
+            lines.append((line, start))
     if pending.strip():
-        out.append(_checked_line(_uncommented(pending).strip(), f"{where}:{start}", strict))
-    return out
+        lines.append((_uncommented(pending).strip(), start))
+    _check_count(where, len(lines))  # before checking each: a huge file is refused at once
+    return [_checked_line(line, f"{where}:{start}", strict) for line, start in lines]
+
+
+def _check_count(where: str, count: int) -> None:
+    if count > MAX_REQUIREMENTS:
+        raise DependencyError(
+            f"{where}: expected at most {MAX_REQUIREMENTS} requirement lines, found {count}"
+            " (hint: list only what the action imports; pip finds their dependencies)"
+        )
 
 
 def _uncommented(line: str) -> str:
@@ -179,6 +192,7 @@ def _pyproject_dependencies(path: Any, data: bytes) -> list[str]:
             f"{path}: [project] dependencies: expected a list of requirement strings,"
             f' found {type(declared).__name__} (hint: dependencies = ["requests>=2.31"])'
         )
+    _check_count(f"{path}: [project] dependencies", len(declared))
     return [_checked_line(d.strip(), f"{path}: [project] dependencies") for d in declared]
 
 
@@ -216,13 +230,61 @@ def _node_spec(folder: Any) -> DependencySpec | None:
             f" installs from (hint: {fix})"
         )
     lock_data = _read(lock, MAX_LOCK_BYTES)
-    if not isinstance(_json(lock, lock_data), dict):
+    locked = _json(lock, lock_data)
+    if not isinstance(locked, dict):
         raise DependencyError(
             f"{lock}: expected npm's lockfile (a JSON object), found something else"
             f" (hint: delete it and run `npm install` in {folder})"
         )
+    _check_local_paths(folder, manifest, package, lock, locked)
     files = ((manifest.name, data), (lock.name, lock_data))
     return DependencySpec("nodejs", _path(folder), tuple(sorted(files)))
+
+
+_INSTALLED_FIELDS = ("dependencies", "optionalDependencies")  # what --omit=dev installs
+
+
+def _check_local_paths(folder: Any, manifest: Any, package: dict, lock: Any, locked: dict) -> None:
+    """A ``file:`` dependency (a tarball or a folder) must lie inside the action's folder:
+    npm runs in a copy of package.json and the lockfile, the cache is keyed by the action's
+    files, and a folder dependency's files are not in its lockfile at all."""
+    paths = [
+        (manifest, f"{field} {name}", spec[len("file:") :])
+        for field in _INSTALLED_FIELDS
+        for name, spec in (package.get(field) or {}).items()
+        if isinstance(spec, str) and spec.startswith("file:")
+    ]
+    packages = locked.get("packages")
+    for key, entry in (packages if isinstance(packages, dict) else {}).items():
+        if not isinstance(entry, dict) or entry.get("dev") is True or not key:
+            continue
+        resolved = entry.get("resolved")
+        if isinstance(resolved, str) and resolved.startswith("file:"):
+            paths.append((lock, f"packages {key}", resolved[len("file:") :]))
+        elif entry.get("link") is True:
+            raise DependencyError(
+                f"{lock}: packages {key}: expected a registry package or a tarball, found a"
+                f" folder dependency ({resolved}), which the build cannot install: it runs in"
+                " a copy of package.json and its lockfile (hint: `npm pack` the folder into a"
+                " tarball inside the action's folder and depend on file:<that .tgz>)"
+            )
+    for where, what, path in paths:
+        if not isinstance(folder, Path):
+            raise DependencyError(
+                f"{where}: {what}: expected a registry package in a zip given as code, found"
+                f" file:{path}, which npm would look for outside the zip (hint: give the"
+                " action's folder as its function, or zip node_modules/ in too)"
+            )
+        base = os.path.abspath(folder)
+        target = os.path.normpath(os.path.join(base, path))
+        if os.path.commonpath([base, target]) != base:
+            raise DependencyError(
+                f"{where}: {what}: expected a file: dependency inside the action's folder,"
+                f" found file:{path}, which is outside it (the build runs in a copy of"
+                " package.json and its lockfile; folders outside are not supported) (hint:"
+                " move the package or its tarball into the action's folder and run"
+                " `npm install` there, or publish it to a registry)"
+            )
 
 
 def _path(folder: Any) -> Path:
@@ -249,9 +311,12 @@ def _text(path: Any, data: bytes) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
+        # utf-8-sig reports offsets after a byte order mark it took off
+        offset = exc.start + (3 if data.startswith(b"\xef\xbb\xbf") else 0)
+        line = data[:offset].count(b"\n") + 1
         raise DependencyError(
-            f"{path}: expected UTF-8 text, found a byte that is not at offset {exc.start}"
-            " (hint: save the file as UTF-8)"
+            f"{path}: expected UTF-8 text, found byte 0x{data[offset]:02x} at byte offset"
+            f" {offset} (line {line}), which is not valid UTF-8 there (hint: save the file as UTF-8)"
         ) from None
 
 

@@ -130,9 +130,16 @@ def query_int(req: Request, name: str) -> int | None:
 
 
 def query_epoch(req: Request, name: str) -> int | None:
-    """Epoch milliseconds (a 64-bit Long on the platform), as ``since`` and ``upto`` take."""
+    """Epoch milliseconds (a 64-bit Long on the platform), as ``since`` and ``upto`` take.
+
+    The platform's refusal (openwhisk core/controller Messages.badEpoch) says "epoch
+    seconds" for a value it reads with Instant.ofEpochMilli; the wording here says what
+    the value is."""
     return _query_integer(
-        req, name, INT64, lambda raw: f"Parameter is not a valid value for epoch seconds: {raw}"
+        req,
+        name,
+        INT64,
+        lambda raw: f"Parameter is not a valid value for epoch milliseconds: {raw}",
     )
 
 

@@ -91,6 +91,15 @@ def test_deploy_and_invoke_actions_that_import_their_dependencies(server, projec
     first = run(project, env, "deploy", "--json")
     assert first.returncode == 0, first.stderr
     assert "dependencies of deps/compute: built for" in first.stderr
+    # said before the build starts, and each source build before it runs its code here
+    progress = f"building dependencies for deps/compute ({localindex.KIND})…"
+    assert first.stderr.index(progress) < first.stderr.index(
+        "dependencies of deps/compute: built for"
+    )
+    assert (
+        "dependencies of deps/compute: built from source: puresrc"
+        " (runs its build code on this machine)" in first.stderr
+    )
     assert "dependencies of deps/pad: built for nodejs:20" in first.stderr
     summary = json.loads(first.stdout)["plan"]["summary"]
     assert summary == {"create": 3, "update": 0, "delete": 0, "unchanged": 0}
@@ -150,3 +159,54 @@ def test_a_cache_folder_that_cannot_be_written_is_a_clear_error(project, env, tm
     assert done.returncode == 2, done.stdout + done.stderr
     assert "Traceback" not in done.stderr
     assert f"the dependency cache {blocker}" in done.stderr and "OWDEPLOY_CACHE_DIR" in done.stderr
+
+
+def test_validate_refuses_huge_requirements_and_file_dependencies_outside(project, env, tmp_path):
+    refused = tmp_path / "refused"
+    (refused / "actions" / "compute").mkdir(parents=True)
+    (refused / "manifest.yaml").write_text(MANIFEST.split("      pad:")[0])
+    (refused / "actions" / "compute" / "__main__.py").write_text("def main(a):\n    return a\n")
+    listed = refused / "actions" / "compute" / "requirements.txt"
+    listed.write_text("".join(f"pkg{n}\n" for n in range(90_000)))
+    done = run(refused, env, "validate")
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "requirements.txt: expected at most 1000 requirement lines, found 90000" in done.stderr
+
+    pad = tmp_path / "outside" / "actions" / "pad"
+    pad.mkdir(parents=True)
+    (tmp_path / "outside" / "manifest.yaml").write_text(
+        MANIFEST.replace("      compute:\n        function: actions/compute\n", "").replace(
+            f"        runtime: {localindex.KIND}\n", "", 1
+        )
+    )
+    (pad / "index.js").write_text("exports.main = () => ({});\n")
+    (pad / "package.json").write_text('{"dependencies": {"x": "file:../../../x-1.0.0.tgz"}}')
+    (pad / "package-lock.json").write_text('{"lockfileVersion": 3, "packages": {}}')
+    done = run(tmp_path / "outside", env, "validate")
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    assert "action deps/pad:" in done.stderr
+    assert (
+        "package.json: dependencies x: expected a file: dependency inside the action's folder"
+        in done.stderr
+    )
+
+
+def test_npm_install_scripts_run_only_with_the_flag(server, env, tmp_path):
+    folder = localindex.scripted_action(tmp_path, env)
+    root = tmp_path / "scripted"
+    (root / "actions").mkdir(parents=True)
+    folder.rename(root / "actions" / "s")
+    (root / "manifest.yaml").write_text(
+        "project:\n  name: scripted\npackages:\n  scripted:\n    actions:\n"
+        "      s:\n        function: actions/s\n        runtime: nodejs:20\n"
+    )
+    first = run(root, env, "deploy")
+    assert first.returncode == 0, first.stderr
+    assert "install scripts of scripted-lite not run" in first.stderr
+    assert not (tmp_path / "script-ran").exists()
+    assert invoke(server, "scripted/s", {}) == {"ok": 1}
+    allowed = run(root, env, "deploy", "--allow-npm-scripts")
+    assert allowed.returncode == 0, allowed.stderr
+    assert (tmp_path / "script-ran").exists()
+    assert "install scripts of scripted-lite run on this machine" in allowed.stderr
+    assert run(root, env, "undeploy").returncode == 0

@@ -103,3 +103,29 @@ def test_make_deploy_passes_force_to_the_tool(server, tmp_path) -> None:
     )
     assert gone.returncode == 0, gone.stderr
     assert "delete    trigger  made-by-hand" in gone.stdout
+
+
+def test_make_up_on_a_busy_port_says_so_once_with_the_way_out(tmp_path) -> None:
+    import socket
+
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    port = taken.getsockname()[1]
+    try:
+        done = make(
+            "up",
+            f"LW_PORT={port}",
+            f"LW_DIR={tmp_path / 'lw'}",
+            "-o",
+            "node-deps",
+            "-o",
+            "runtimes",
+            home=tmp_path,
+        )
+    finally:
+        taken.close()
+    said = done.stdout + done.stderr
+    assert done.returncode != 0
+    assert said.count(f"cannot listen on 127.0.0.1:{port}: address already in use") == 1, said
+    assert said.count("LW_PORT=N make deploy") == 1 and "Traceback" not in said

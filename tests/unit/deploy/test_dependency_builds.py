@@ -156,10 +156,61 @@ def test_a_package_with_no_wheel_for_the_target_is_refused_by_name(
         with_dependencies(spec, build_artifact(spec), cache, env)
     message = str(err.value)
     assert f"{requirement}: expected a wheel for {localindex.KIND} (CPython" in message
+    assert f"found none (looked in the links {env['PIP_FIND_LINKS']} (--no-index))" in message
     assert said in message and "manylinux x86_64" in message
     assert err.value.exit_code == 2
     assert not list((tmp_path / "cache" / "tmp").iterdir())  # no half-built tree left
     assert not (tmp_path / "cache" / "trees").exists()
+
+
+def test_an_unreachable_index_is_named_without_its_credentials(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
+    import socket
+
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    port = closed.getsockname()[1]
+    closed.close()  # nothing listens there now: connection refused
+    folder = localindex.python_action(
+        tmp_path / "act",
+        f"--index-url http://deployer:s3cret@127.0.0.1:{port}/simple\npurelib\nabsent-package\n",
+    )
+    spec = ActionSpec(None, "py", localindex.KIND, function=folder)
+    lenient = {k: v for k, v in env.items() if k != "PIP_NO_INDEX"} | {"PIP_RETRIES": "0"}
+    with pytest.raises(DependencyError) as err:
+        with_dependencies(spec, build_artifact(spec), Cache(tmp_path / "cache"), lenient)
+    message = str(err.value)
+    assert f"the package index http://127.0.0.1:{port}/simple could not be reached:" in message
+    assert "Connection refused" in message and "no wheel" not in message
+    assert "s3cret" not in message and "deployer" not in message
+
+
+def test_the_machines_pip_configuration_is_not_read(tmp_path: Path, env: dict[str, str]) -> None:
+    # A pip.conf that would offer the package; pip must not see it, and says where it looked.
+    conf = tmp_path / "pip.conf"
+    conf.write_text(f"[global]\nfind-links = {env['PIP_FIND_LINKS']}\nno-index = true\n")
+    folder = localindex.python_action(tmp_path / "act", "puresrc\n")
+    spec = ActionSpec(None, "py", localindex.KIND, function=folder)
+    machine = {k: v for k, v in env.items() if not k.startswith("PIP_")}
+    machine |= {"PIP_CONFIG_FILE": str(conf), "XDG_CONFIG_HOME": str(tmp_path), "PIP_NO_INDEX": "1"}
+    (tmp_path / "pip").mkdir()
+    (tmp_path / "pip" / "pip.conf").write_text(conf.read_text())
+    with pytest.raises(DependencyError) as err:
+        with_dependencies(spec, build_artifact(spec), Cache(tmp_path / "cache"), machine)
+    assert "puresrc: expected a wheel for" in str(err.value)
+    assert "found none (looked in nothing (--no-index, no --find-links))" in str(err.value)
+
+
+def test_a_source_build_is_announced_before_it_runs(tmp_path: Path, env: dict[str, str]) -> None:
+    folder = localindex.python_action(tmp_path / "act", "purelib\npuresrc==1.0\n")
+    spec = ActionSpec(None, "py", localindex.KIND, function=folder)
+    said: list[str] = []
+    with_dependencies(spec, build_artifact(spec), Cache(tmp_path / "cache"), env, note=said.append)
+    assert said == [
+        f"building dependencies for py ({localindex.KIND})…",
+        "dependencies of py: built from source: puresrc==1.0 (runs its build code on this machine)",
+    ]
 
 
 def test_a_wheel_for_another_python_version_is_not_taken(
@@ -203,8 +254,49 @@ def test_npm_ci_failing_is_reported_with_the_fix(tmp_path: Path, env: dict[str, 
     package = (folder / "package.json").read_text()
     (folder / "package.json").write_text(package.replace('"padstart-lite"', '"other-name"', 1))
     spec = ActionSpec(None, "js", "nodejs:20", function=folder)
-    with pytest.raises(DependencyError, match=r"npm ci --omit=dev failed: .*run `npm install`"):
+    with pytest.raises(DependencyError) as err:
         with_dependencies(spec, build_artifact(spec), Cache(tmp_path / "cache"), env)
+    message = str(err.value)
+    # npm's own error lines, not the usage text it prints after them
+    assert "npm ci --omit=dev failed:\n  npm error code EUSAGE\n" in message
+    assert "npm error Missing: other-name@1.0.0 from lock file" in message
+    assert "Usage:" not in message and "Clean install a project" not in message
+    assert message.endswith(
+        "run `npm install` there to bring package-lock.json in line with package.json)"
+    )
+    assert len(message.splitlines()) <= 2 + 9
+
+
+def test_npm_install_scripts_run_only_when_allowed(tmp_path: Path, env: dict[str, str]) -> None:
+    folder = localindex.scripted_action(tmp_path, env)
+    spec = ActionSpec(None, "js", "nodejs:20", function=folder)
+    cache, said = Cache(tmp_path / "cache"), []
+    packed = with_dependencies(spec, build_artifact(spec), cache, env, note=said.append)
+    assert "node_modules/scripted-lite/index.js" in names(packed.artifact.data)
+    assert not (tmp_path / "script-ran").exists()  # --ignore-scripts
+    assert said == [
+        "building dependencies for js (nodejs:20)…",
+        "dependencies of js: install scripts of scripted-lite not run (hint: --allow-npm-scripts"
+        " runs them on this machine, if the package needs them)",
+    ]
+    # npm_config_ignore_scripts=false in the environment does not turn them on
+    quiet = with_dependencies(
+        spec,
+        build_artifact(spec),
+        Cache(tmp_path / "c2"),
+        {**env, "npm_config_ignore_scripts": "false"},
+    )
+    assert not (tmp_path / "script-ran").exists() and quiet.built
+    said.clear()
+    allowed = with_dependencies(
+        spec, build_artifact(spec), cache, env, note=said.append, npm_scripts=True
+    )
+    assert allowed.built  # another cache entry than the build without scripts
+    assert (tmp_path / "script-ran").exists()
+    assert (
+        said[1]
+        == "dependencies of js: install scripts of scripted-lite run on this machine (--allow-npm-scripts)"
+    )
 
 
 def test_the_size_limit_names_the_biggest_parts(built: Any) -> None:

@@ -227,3 +227,73 @@ def test_a_lenient_read_keys_the_same_but_only_a_strict_one_checks_each_line(
     assert lenient is not None and lenient.requirements == ("purelib", "not valid!!")
     with pytest.raises(DependencyError, match=r"requirements\.txt:2"):
         find_spec(action(tmp_path))
+
+
+def test_non_utf8_requirements_name_the_file_byte_and_offset(tmp_path: Path) -> None:
+    folder = python_folder(tmp_path, "")
+    (folder / "requirements.txt").write_bytes(b"purelib\nmarkup\xfesafe\n")
+    with pytest.raises(DependencyError) as err:
+        find_spec(action(folder))
+    assert str(err.value) == (
+        f"{folder / 'requirements.txt'}: expected UTF-8 text, found byte 0xfe at byte offset 14"
+        " (line 2), which is not valid UTF-8 there (hint: save the file as UTF-8)"
+    )
+    (folder / "requirements.txt").write_bytes(b"\xef\xbb\xbfab\xff\n")  # after a byte order mark
+    with pytest.raises(DependencyError, match=r"byte 0xff at byte offset 5 \(line 1\)"):
+        find_spec(action(folder))
+
+
+def test_more_requirement_lines_than_the_limit_are_refused_with_the_count(tmp_path: Path) -> None:
+    from deploy.dependencies.spec import MAX_REQUIREMENTS
+
+    lines = "".join(f"pkg{n}==1.0\n" for n in range(MAX_REQUIREMENTS))
+    folder = python_folder(tmp_path / "ok", lines)
+    assert len(find_spec(action(folder)).requirements) == MAX_REQUIREMENTS
+    folder = python_folder(tmp_path / "big", "# many\n" + lines + "one-more\n")
+    with pytest.raises(DependencyError) as err:
+        find_spec(action(folder), strict=False)  # the cache-key read refuses it too
+    assert str(err.value).startswith(
+        f"{folder / 'requirements.txt'}: expected at most {MAX_REQUIREMENTS} requirement lines,"
+        f" found {MAX_REQUIREMENTS + 1}"
+    )
+
+
+def node_folder(tmp_path: Path, dependencies: dict, packages: dict) -> Path:
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    (tmp_path / "package.json").write_text(json.dumps({"name": "a", "dependencies": dependencies}))
+    lock = {"name": "a", "lockfileVersion": 3, "packages": {"": {"name": "a"}, **packages}}
+    (tmp_path / "package-lock.json").write_text(json.dumps(lock))
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    "spec", ["file:../../../x-1.0.0.tgz", "file:/elsewhere/x-1.0.0.tgz", "file:vendor/../../x.tgz"]
+)
+def test_a_file_dependency_outside_the_action_folder_is_refused(tmp_path: Path, spec: str) -> None:
+    folder = node_folder(tmp_path / "act", {"x": spec}, {"node_modules/x": {"resolved": spec}})
+    with pytest.raises(DependencyError) as err:
+        find_spec(action(folder, "nodejs:20"))
+    message = str(err.value)
+    assert message.startswith(f"{folder / 'package.json'}: dependencies x: expected a file:")
+    assert f"found {spec}, which is outside it" in message and "runs in a copy" in message
+
+
+def test_file_tarballs_inside_the_folder_pass_and_folder_dependencies_are_refused(
+    tmp_path: Path,
+) -> None:
+    inside = node_folder(
+        tmp_path / "in",
+        {"x": "file:vendor/x-1.0.0.tgz"},
+        {"node_modules/x": {"resolved": "file:vendor/x-1.0.0.tgz"}},
+    )
+    assert find_spec(action(inside, "nodejs:20")) is not None
+    linked = node_folder(
+        tmp_path / "link",
+        {"x": "file:../x"},
+        {"../x": {"name": "x"}, "node_modules/x": {"resolved": "../x", "link": True}},
+    )
+    with pytest.raises(
+        DependencyError,
+        match=r"package-lock\.json: packages node_modules/x: .*folder dependency \(\.\./x\)",
+    ):
+        find_spec(action(linked, "nodejs:20"))

@@ -73,7 +73,10 @@ def test_port_in_use_is_exit_2_with_one_line(capsys, tmp_path):
     finally:
         taken.close()
     err = capsys.readouterr().err.strip().splitlines()
-    assert err == [f"localwhisk: error: cannot listen on 127.0.0.1:{port}: address already in use"]
+    assert err == [
+        f"localwhisk: error: cannot listen on 127.0.0.1:{port}: address already in use"
+        " (hint: another port: --port N or LOCALWHISK_PORT=N; with make, LW_PORT=N make deploy)"
+    ]
 
 
 def test_port_zero_binds_a_real_port():

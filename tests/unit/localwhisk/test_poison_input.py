@@ -102,8 +102,8 @@ def test_what_is_storable_is_still_accepted(api):
         (f"{NS}/activations", "skip", "is not a valid 32-bit signed integer value"),
         (f"{NS}/activations", "limit", "is not a valid 32-bit signed integer value"),
         (f"{NS}/actions", "skip", "is not a valid 32-bit signed integer value"),
-        (f"{NS}/activations", "since", "Parameter is not a valid value for epoch seconds"),
-        (f"{NS}/activations", "upto", "Parameter is not a valid value for epoch seconds"),
+        (f"{NS}/activations", "since", "Parameter is not a valid value for epoch milliseconds"),
+        (f"{NS}/activations", "upto", "Parameter is not a valid value for epoch milliseconds"),
     ],
 )
 @pytest.mark.parametrize(
