@@ -272,6 +272,11 @@ GREETING = "from a wheel"
 
 def write_demo_wheel(folder: Path) -> Path:
     """``lwdemo`` 1.0, pure Python, in ``folder`` (for localwhisk's install at init)."""
-    path = write_wheel(folder, "lwdemo", "py3-none-any", {"lwdemo/__init__.py": f"GREETING = {GREETING!r}\n".encode()})
+    path = write_wheel(
+        folder,
+        "lwdemo",
+        "py3-none-any",
+        {"lwdemo/__init__.py": f"GREETING = {GREETING!r}\n".encode()},
+    )
     assert path.name == WHEEL
     return path
