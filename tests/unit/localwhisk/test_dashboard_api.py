@@ -196,12 +196,16 @@ def test_a_logs_event_carries_a_bounded_part_of_a_big_log():
     assert batch == short[: len(batch)]
     huge = dashboardapi.log_batch(["y" * 10_000_000, "z"])
     assert len(huge) == 1 and len(huge[0]) < dashboardapi.LOG_EVENT_CHARS + 100
-    assert huge[0].endswith(f"[{10_000_000 - dashboardapi.LOG_EVENT_CHARS} more characters in the record's logs]")
+    assert huge[0].endswith(
+        f"[{10_000_000 - dashboardapi.LOG_EVENT_CHARS} more characters in the record's logs]"
+    )
 
 
 def test_a_follower_gets_a_long_log_in_bounded_events_in_order(tmp_path):
     runner, backend, app = setup(tmp_path)
-    lines = [f"2026-12-02T00:00:00.000000000Z stdout: line {n:06d} " + "x" * 60 for n in range(5000)]
+    lines = [
+        f"2026-12-02T00:00:00.000000000Z stdout: line {n:06d} " + "x" * 60 for n in range(5000)
+    ]
 
     async def go():
         await call(app, "PUT", f"{NS}/actions/hello", {"exec": CODE})
@@ -225,7 +229,9 @@ def test_a_follower_gets_a_long_log_in_bounded_events_in_order(tmp_path):
     assert len(shown) >= 5000 * 100 // dashboardapi.LOG_EVENT_CHARS
     assert all(sum(map(len, e["lines"])) <= dashboardapi.LOG_EVENT_CHARS for e in shown)
     assert [line for e in shown for line in e["lines"]] == lines
-    assert [e["from"] for e in shown] == [sum(len(e["lines"]) for e in shown[:i]) for i in range(len(shown))]
+    assert [e["from"] for e in shown] == [
+        sum(len(e["lines"]) for e in shown[:i]) for i in range(len(shown))
+    ]
 
 
 def test_streams_past_the_namespace_cap_are_429_and_a_closed_one_frees_its_slot(tmp_path):
