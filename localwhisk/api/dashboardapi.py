@@ -94,8 +94,8 @@ def _activation_id(args: dict[str, str]) -> str:
 
 
 async def get_one(backend: Backend, req: Request, who: Identity, args: dict[str, str]) -> Response:
-    """One activation: its REST record (once finished), trace, parameters, live logs, and
-    the activations it caused."""
+    """One activation: its REST record (once finished), trace, parameters, the first of
+    its live logs, and the activations it caused."""
     namespace = namespace_of(who, args)
     activation_id = _activation_id(args)
     act = backend.store.get_activation(activation_id)
@@ -114,7 +114,12 @@ async def get_one(backend: Backend, req: Request, who: Identity, args: dict[str,
         "caused": [summary_json(a) for a in caused],
     }
     if act.running:
-        shaped["logs"] = backend.invoker.live_logs(activation_id) or []
+        # The first part only, bounded like a ``logs`` event: the page's event stream
+        # follows from line 0 and brings the rest (one big answer per unread request
+        # would be the same queue the stream's bound avoids).
+        shaped["logs"] = log_batch(
+            backend.invoker.live_logs(activation_id, 0, LOG_EVENT_LINES) or []
+        )
     return json_response(200, shaped)
 
 

@@ -88,11 +88,20 @@ def test_followers_that_never_read_do_not_each_hold_the_log(server):
     put(s, server.url, f"{NS}/actions/biglog", action_body(BIG_LOG))
     started = s.post(f"{server.url}{NS}/actions/biglog", json={}, params={"blocking": "false"})
     activation_id = started.json()["activationId"]
-    one = f"{server.url}/dashboard/api/namespaces/_/activations/{activation_id}"
+    # Until the whole log is printed: a follower that reads sees its last line.
+    reader = open_stream(server.url, f"?follow={activation_id}")
+    last = f"line {LINES - 1:06d} ".encode()
     deadline = time.monotonic() + 60
-    while len(s.get(one, timeout=30).json().get("logs", [])) < LINES:
-        assert time.monotonic() < deadline, "the action did not print its log in time"
-        time.sleep(0.5)
+    tail = b""
+    try:
+        reader.settimeout(10)
+        while last not in tail:
+            assert time.monotonic() < deadline, "the action did not print its log in time"
+            part = reader.recv(1 << 16)
+            assert part, "the stream ended early"
+            tail = tail[-64:] + part
+    finally:
+        reader.close()
     pid = server.process.pid
     before = rss_mb(pid)
     followers = [

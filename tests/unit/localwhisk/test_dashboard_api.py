@@ -271,3 +271,22 @@ def test_an_event_stream_never_read_still_frees_its_slot():
         return feed.watching("guest")
 
     assert asyncio.run(go()) == 0
+
+
+def test_one_running_activation_shows_a_bounded_first_part_of_its_log(tmp_path):
+    runner, backend, app = setup(tmp_path)
+    lines = [f"stdout: line {n:06d} " + "x" * 100 for n in range(20_000)]
+
+    async def go():
+        await call(app, "PUT", f"{NS}/actions/hello", {"exec": CODE})
+        runner.gate = asyncio.Event()
+        started = await call(app, "POST", f"{NS}/actions/hello", {})
+        activation_id = json.loads(started.body)["activationId"]
+        runner.logs_so_far[activation_id] = lines
+        one = await call(app, "GET", f"{DASH}/activations/{activation_id}")
+        runner.gate.set()
+        return one
+
+    shown = json.loads(asyncio.run(go()).body)["logs"]
+    assert 0 < len(shown) < len(lines) and shown == lines[: len(shown)]
+    assert sum(map(len, shown)) <= dashboardapi.LOG_EVENT_CHARS
