@@ -35,7 +35,8 @@ controller's routes under ``core/controller/src/main/scala/org/apache/openwhisk/
      ├─ MisdirectedRequest      421
      ├─ TooManyRequests         429
      │   ├─ RateThrottled
-     │   └─ ConcurrencyThrottled
+     │   ├─ ConcurrencyThrottled
+     │   └─ StreamsLimited      (the dashboard's event streams, localwhisk's own)
      └─ InternalError           500
 
 ``tests/unit/test_error_trees.py`` holds this drawing to the classes.
@@ -220,6 +221,18 @@ class ConcurrencyThrottled(TooManyRequests):
     def __init__(self, count: int, allowed: int) -> None:
         super().__init__(
             f"Too many concurrent requests in flight (count: {count}, allowed: {allowed})."
+        )
+
+
+class StreamsLimited(TooManyRequests):
+    """Too many open event streams: localwhisk's own bound (OpenWhisk has no dashboard)."""
+
+    headers = (("Retry-After", "5"),)
+
+    def __init__(self, scope: str, count: int, allowed: int) -> None:
+        super().__init__(
+            f"Too many open event streams {scope} (count: {count}, allowed: {allowed}); "
+            "close other dashboard tabs or try again shortly."
         )
 
 

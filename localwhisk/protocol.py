@@ -139,6 +139,10 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
             linger=linger,
         )
 
+    def drop(self) -> None:
+        """Close now, discarding what is queued for a client that stopped reading."""
+        self.transport.abort()
+
     def connection_lost(self, exc: Exception | None) -> None:
         self._cancel()
         self.refusing.discard(self)

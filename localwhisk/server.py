@@ -42,6 +42,11 @@ REST_PREFIXES = ("/api/v1", "/runtime/")
 # like it: its pages (``api/dashboard``) are static files any client may read.
 DASHBOARD = "/dashboard"
 DASHBOARD_DATA = "/dashboard/api/"
+# uvicorn's send waits until the connection's write buffer drains below its high-water
+# mark before writing more, so a reader that stops stalls its own stream. A stream
+# stalled this long (no keep-alive taken in four rounds) is dropped, freeing its slot
+# and the bytes queued for it.
+STALL_S = 60.0
 
 
 class App:
@@ -111,7 +116,7 @@ class App:
             log.exception("unhandled error serving %s %s", method, scope["path"])
             failure = InternalError()
             response = error_response(failure.status, failure.message, request_id)
-        await self._send(send, response, request_id, cors, receive)
+        await self._send(send, response, request_id, cors, receive, scope.get(CONNECTION_KEY))
 
     def _origin_policy(self) -> OriginPolicy:
         if self.policy is None:
@@ -170,6 +175,7 @@ class App:
         request_id: str,
         cors: list[tuple[bytes, bytes]],
         receive: Receive,
+        connection: Any = None,
     ) -> None:
         headers: list[tuple[bytes, bytes]] = [(b"x-request-id", request_id.encode())]
         if response.content_type is not None:
@@ -179,18 +185,28 @@ class App:
         headers.extend(cors)
         for name, value in response.headers:
             headers.append((name.lower().encode("latin-1"), value.encode("latin-1")))
-        await send({"type": "http.response.start", "status": response.status, "headers": headers})
         if response.stream is not None:
-            await _stream(send, receive, response.stream)
+            await _stream(send, receive, response.stream, headers, response.status, connection)
             return
+        await send({"type": "http.response.start", "status": response.status, "headers": headers})
         # uvicorn drops the body of a HEAD answer itself; Content-Length stays the GET's.
         body = b"" if response.status in NO_BODY_STATUSES else response.body
         await send({"type": "http.response.body", "body": body})
 
 
-async def _stream(send: Send, receive: Receive, chunks: AsyncIterator[bytes]) -> None:
+async def _stream(
+    send: Send,
+    receive: Receive,
+    chunks: AsyncIterator[bytes],
+    headers: list[tuple[bytes, bytes]],
+    status: int = 200,
+    connection: Any = None,
+    stall_s: float = STALL_S,
+) -> None:
     """Send ``chunks`` as they come until they end or the client leaves (uvicorn would
-    otherwise drop writes to a closed connection silently and the stream run on)."""
+    otherwise drop writes to a closed connection silently and the stream run on), or
+    until one write has waited ``stall_s`` for the client to read: then the connection
+    (``protocol``) is dropped. ``chunks`` is closed whatever happens."""
 
     async def gone() -> None:
         while (await receive())["type"] != "http.disconnect":
@@ -199,6 +215,7 @@ async def _stream(send: Send, receive: Receive, chunks: AsyncIterator[bytes]) ->
     left = asyncio.ensure_future(gone())
     source = chunks.__aiter__()
     try:
+        await send({"type": "http.response.start", "status": status, "headers": headers})
         while True:
             following = asyncio.ensure_future(source.__anext__())
             await asyncio.wait({following, left}, return_when=asyncio.FIRST_COMPLETED)
@@ -211,7 +228,16 @@ async def _stream(send: Send, receive: Receive, chunks: AsyncIterator[bytes]) ->
                 chunk = following.result()
             except StopAsyncIteration:
                 break
-            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            message = {"type": "http.response.body", "body": chunk, "more_body": True}
+            try:
+                await asyncio.wait_for(send(message), stall_s)
+            except asyncio.TimeoutError:
+                log.warning("dropped an event stream whose client read nothing for %g s", stall_s)
+                if connection is not None:
+                    connection.drop()
+                    # Closed on the loop's next turn: then uvicorn knows the client left.
+                    await asyncio.wait({left}, timeout=1.0)
+                return
         await send({"type": "http.response.body", "body": b""})
     finally:
         left.cancel()

@@ -12,7 +12,7 @@ with ``fetch`` (so the key travels in the Authorization header, never in a URL).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Any
 from urllib.parse import unquote
 
@@ -24,6 +24,7 @@ from localwhisk.errors import BadRequest, MalformedQuery, NotFound
 from localwhisk.http import Request, Response, json_response
 from localwhisk.models import Activation, lookup
 from localwhisk.platform.auth import Identity
+from localwhisk.platform.feed import Subscription
 
 LIST_DEFAULT = 500
 LIST_MAX = 2000
@@ -31,6 +32,10 @@ CAUSED_MAX = 200
 KEEP_ALIVE_S = 15.0  # a comment line this often, so proxies and the page see a live stream
 BATCH_S = 0.1  # changes are gathered this long before they go out as one event
 FOLLOW_S = 0.25  # how often a followed running activation's new log lines are looked for
+# One ``logs`` event carries at most this much of a followed activation's log (the rest
+# goes in the next ones), so what a stream has queued for a slow reader stays small.
+LOG_EVENT_LINES = 1000
+LOG_EVENT_CHARS = 64 * 1024
 EVENT_TYPE = "text/event-stream; charset=utf-8"
 
 
@@ -89,8 +94,8 @@ def _activation_id(args: dict[str, str]) -> str:
 
 
 async def get_one(backend: Backend, req: Request, who: Identity, args: dict[str, str]) -> Response:
-    """One activation: its REST record (once finished), trace, parameters, live logs, and
-    the activations it caused."""
+    """One activation: its REST record (once finished), trace, parameters, the first of
+    its live logs, and the activations it caused."""
     namespace = namespace_of(who, args)
     activation_id = _activation_id(args)
     act = backend.store.get_activation(activation_id)
@@ -109,7 +114,12 @@ async def get_one(backend: Backend, req: Request, who: Identity, args: dict[str,
         "caused": [summary_json(a) for a in caused],
     }
     if act.running:
-        shaped["logs"] = backend.invoker.live_logs(activation_id) or []
+        # The first part only, bounded like a ``logs`` event: the page's event stream
+        # follows from line 0 and brings the rest (one big answer per unread request
+        # would be the same queue the stream's bound avoids).
+        shaped["logs"] = log_batch(
+            backend.invoker.live_logs(activation_id, 0, LOG_EVENT_LINES) or []
+        )
     return json_response(200, shaped)
 
 
@@ -117,40 +127,86 @@ def _event(name: str, value: Any) -> bytes:
     return b"event: " + name.encode() + b"\ndata: " + codec.dumps(value) + b"\n\n"
 
 
+def log_batch(lines: list[str]) -> list[str]:
+    """The first of ``lines`` that fit in one event (at least one): ``LOG_EVENT_CHARS``
+    of text in all, a longer line cut short in this view (the record keeps it whole)."""
+    batch: list[str] = []
+    size = 0
+    for line in lines:
+        if len(line) > LOG_EVENT_CHARS:
+            cut = len(line) - LOG_EVENT_CHARS
+            line = line[:LOG_EVENT_CHARS] + f" [{cut} more characters in the record's logs]"
+        if batch and size + len(line) > LOG_EVENT_CHARS:
+            break
+        batch.append(line)
+        size += len(line)
+    return batch
+
+
+class EventStream:
+    """The chunks of one event stream, holding its feed subscription until closed.
+
+    Closing ends the subscription even when no chunk was ever asked for: an async
+    generator that never started skips its ``finally``, and the slot would stay taken."""
+
+    def __init__(self, sub: Subscription, chunks: AsyncGenerator[bytes, None]) -> None:
+        self._sub = sub
+        self._chunks = chunks
+
+    def __aiter__(self) -> EventStream:
+        return self
+
+    async def __anext__(self) -> bytes:
+        return await self._chunks.__anext__()
+
+    async def aclose(self) -> None:
+        self._sub.cancel()
+        await self._chunks.aclose()
+
+
+async def _chunks(
+    backend: Backend, sub: Subscription, follow: str | None
+) -> AsyncGenerator[bytes, None]:
+    invoker = backend.invoker
+    sent_lines = 0
+    behind = False  # the last event left log lines waiting: send more without a pause
+    yield b"retry: 2000\n" + _event("hello", {"now": invoker.now_ms()})
+    while not sub.closed:
+        following = follow is not None and invoker.live_logs(follow, sent_lines, 0) is not None
+        wait = 0.0 if behind else FOLLOW_S if following else KEEP_ALIVE_S
+        changed = await sub.next(wait)
+        out = []
+        if sub.lagged:
+            sub.lagged = False
+            out.append(_event("reload", {}))
+        if changed:
+            out.append(_event("activations", [summary_json(a) for a in changed]))
+        behind = False
+        if following:
+            assert follow is not None
+            lines = invoker.live_logs(follow, sent_lines, LOG_EVENT_LINES) or []
+            batch = log_batch(lines)
+            if batch:
+                out.append(_event("logs", {"id": follow, "from": sent_lines, "lines": batch}))
+                sent_lines += len(batch)
+                behind = len(batch) < len(lines) or len(lines) == LOG_EVENT_LINES
+        # Each chunk is one bounded write: the server writes the next only once the
+        # connection has taken this one (``server._stream``), so a follower that stops
+        # reading stalls its own stream instead of having the whole log queued for it.
+        yield b"".join(out) if out else b": keep-alive\n\n"
+        if not behind:
+            await asyncio.sleep(BATCH_S)
+
+
 async def events(backend: Backend, req: Request, who: Identity, args: dict[str, str]) -> Response:
     """Server-sent events: ``activations`` (rows that changed), ``logs`` (new lines of the
-    activation named by ``follow`` while it runs), ``reload`` (the page fell behind)."""
+    activation named by ``follow`` while it runs), ``reload`` (the page fell behind).
+    Past the feed's caps on open streams the answer is 429, before any event."""
     namespace = namespace_of(who, args)
     follow = req.query.get("follow") or None
     if follow is not None:
         follow = _activation_id({"id": follow})
-
-    async def stream() -> AsyncIterator[bytes]:
-        sent_lines = 0
-        sub = backend.invoker.feed.subscribe(namespace)
-        try:
-            yield b"retry: 2000\n" + _event("hello", {"now": backend.invoker.now_ms()})
-            while not sub.closed:
-                following = (
-                    follow is not None and backend.invoker.live_logs(follow, sent_lines) is not None
-                )
-                changed = await sub.next(FOLLOW_S if following else KEEP_ALIVE_S)
-                out = []
-                if sub.lagged:
-                    sub.lagged = False
-                    out.append(_event("reload", {}))
-                if changed:
-                    out.append(_event("activations", [summary_json(a) for a in changed]))
-                if following:
-                    lines = backend.invoker.live_logs(follow, sent_lines) or []
-                    if lines:
-                        logs = {"id": follow, "from": sent_lines, "lines": lines}
-                        out.append(_event("logs", logs))
-                        sent_lines += len(lines)
-                yield b"".join(out) if out else b": keep-alive\n\n"
-                await asyncio.sleep(BATCH_S)
-        finally:
-            sub.cancel()
-
+    sub = backend.invoker.feed.subscribe(namespace)
+    stream = EventStream(sub, _chunks(backend, sub, follow))
     headers = [("Cache-Control", "no-store"), ("X-Content-Type-Options", "nosniff")]
-    return Response(200, b"", EVENT_TYPE, headers, stream=stream())
+    return Response(200, b"", EVENT_TYPE, headers, stream=stream)

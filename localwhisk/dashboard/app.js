@@ -461,26 +461,46 @@ async function renderEntities() {
 }
 
 // -- the event stream: fetch with the key in a header, read as it arrives ----------------
-function setLive(on) {
-  $("live").textContent = on ? "live" : "offline";
+function setLive(on, why) {
+  // Why the stream is down (the server's own error, e.g. too many open streams), as text.
+  $("live").textContent = on ? "live" : why ? `offline: ${why}` : "offline";
+  $("live").title = on || !why ? "live updates" : why;
   $("live").className = on ? "live on" : "live off";
 }
-let retryMs = 500;
+// Reconnecting waits 0.5 s, doubling to 30 s (longer if the server says Retry-After),
+// with jitter so that many tabs refused together do not all come back together.
+const RETRY_MIN_MS = 500;
+const RETRY_MAX_MS = 30000;
+let retryMs = RETRY_MIN_MS;
+class StreamRefused extends Error {
+  constructor(message, afterMs) { super(message); this.afterMs = afterMs; }
+}
+async function refusal(response) {
+  let message = `HTTP ${response.status}`;
+  try {
+    const value = JSON.parse(await response.text());
+    if (value && typeof value.error === "string") message = value.error;
+  } catch (_) { /* not JSON: the status says it */ }
+  const after = Number(response.headers.get("Retry-After"));
+  return new StreamRefused(message, Number.isFinite(after) && after > 0 ? after * 1000 : 0);
+}
 async function connect() {
   if (state.stream) state.stream.abort();
   if (!state.key) return;
   const control = new AbortController();
   state.stream = control;
   const query = state.follow ? `?follow=${encodeURIComponent(state.follow)}` : "";
+  let why = "";
+  let waitMs = retryMs;
   try {
     const response = await fetch(dash(`/events${query}`), {
       headers: { Authorization: authHeader(), Accept: "text/event-stream" },
       credentials: "omit", cache: "no-store", signal: control.signal,
     });
     if (response.status === 401) { signOut("The key was refused."); return; }
-    if (!response.ok || !response.body) throw new Error(`HTTP ${response.status}`);
+    if (!response.ok || !response.body) throw await refusal(response);
     setLive(true);
-    retryMs = 500;
+    retryMs = RETRY_MIN_MS;
     const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
     let buffer = "";
     for (;;) {
@@ -495,11 +515,13 @@ async function connect() {
     }
   } catch (err) {
     if (control.signal.aborted) return;
+    if (err instanceof StreamRefused) { why = err.message; waitMs = Math.max(waitMs, err.afterMs); }
   }
   if (state.stream !== control) return;
-  setLive(false);
-  setTimeout(() => { if (state.stream === control) { connect(); loadRecent().catch(() => {}); } }, retryMs);
-  retryMs = Math.min(retryMs * 2, 10000);
+  setLive(false, why);
+  waitMs = Math.round(waitMs * (0.75 + Math.random() / 2));
+  setTimeout(() => { if (state.stream === control) { connect(); loadRecent().catch(() => {}); } }, waitMs);
+  retryMs = Math.min(retryMs * 2, RETRY_MAX_MS);
 }
 function dispatch(block) {
   let name = "message";

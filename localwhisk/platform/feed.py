@@ -7,15 +7,26 @@ A subscriber holds activation objects, not copies: it sends each one's state as 
 when it is written out, and a record changed twice between reads is sent once.
 A subscriber that falls behind (more than ``backlog`` records waiting) is told to reload
 instead of growing without bound.
+
+Each subscription is an open event stream, which holds a connection for as long as the
+page stays open, so their number is capped per namespace and overall, far below the
+server's connection cap: one key holder opening streams in a loop is refused (429) while
+every other request, theirs included, is still served.
 """
 
 from __future__ import annotations
 
 import asyncio
 
+from localwhisk.errors import StreamsLimited
 from localwhisk.models import Activation
 
 BACKLOG = 5000  # records a subscriber may have waiting before it must reload
+# A dashboard tab holds one stream; 32 is many tabs for one namespace. 256 in all stays
+# well below the connection cap (``config.HttpBounds``, at most 4,096) and bounds what
+# the streams of followers that stop reading can hold (``api/dashboardapi``).
+PER_NAMESPACE = 32
+TOTAL = 256
 
 
 class Subscription:
@@ -59,23 +70,36 @@ class Subscription:
 
 
 class ActivationFeed:
-    def __init__(self, backlog: int = BACKLOG) -> None:
+    def __init__(
+        self, backlog: int = BACKLOG, per_namespace: int = PER_NAMESPACE, total: int = TOTAL
+    ) -> None:
         self._backlog = backlog
+        self._per_namespace = per_namespace
+        self._total = total
+        self._count = 0
         self._watchers: dict[str, set[Subscription]] = {}
         self.closed = False
 
     def subscribe(self, namespace: str) -> Subscription:
+        """A new watcher of ``namespace``; ``StreamsLimited`` past either cap."""
         sub = Subscription(self, namespace, self._backlog)
         if self.closed:
             sub.close()
-        else:
-            self._watchers.setdefault(namespace, set()).add(sub)
+            return sub
+        watchers = self._watchers.get(namespace, ())
+        if len(watchers) >= self._per_namespace:
+            raise StreamsLimited(f"for namespace {namespace!r}", len(watchers), self._per_namespace)
+        if self._count >= self._total:
+            raise StreamsLimited("on this server", self._count, self._total)
+        self._watchers.setdefault(namespace, set()).add(sub)
+        self._count += 1
         return sub
 
     def unsubscribe(self, sub: Subscription) -> None:
         watchers = self._watchers.get(sub.namespace)
-        if watchers is not None:
+        if watchers is not None and sub in watchers:
             watchers.discard(sub)
+            self._count -= 1
             if not watchers:
                 del self._watchers[sub.namespace]
 
@@ -95,3 +119,4 @@ class ActivationFeed:
             for sub in watchers:
                 sub.close()
         self._watchers.clear()
+        self._count = 0

@@ -51,7 +51,9 @@ class RunnerLike(Protocol):
         self, peer: tuple[str, int], server: tuple[str, int], connection: object | None = None
     ) -> str | None: ...
 
-    def live_logs(self, activation_id: str, skip: int = 0) -> list[str] | None: ...
+    def live_logs(
+        self, activation_id: str, skip: int = 0, limit: int | None = None
+    ) -> list[str] | None: ...
 
     async def close(self) -> None: ...
 
@@ -243,12 +245,14 @@ class Invoker:
         """The namespace's activations still running, oldest first (the dashboard lists them)."""
         return [act for act in self._running.values() if act.namespace == namespace]
 
-    def live_logs(self, activation_id: str, skip: int = 0) -> list[str] | None:
+    def live_logs(
+        self, activation_id: str, skip: int = 0, limit: int | None = None
+    ) -> list[str] | None:
         """The log lines a running activation has written so far, past the first ``skip``
-        (None: not running here)."""
+        and at most ``limit`` of them (None: not running here)."""
         if activation_id not in self._running:
             return None
-        return self.runner.live_logs(activation_id, skip)
+        return self.runner.live_logs(activation_id, skip, limit)
 
     # -- records -------------------------------------------------------------------
 

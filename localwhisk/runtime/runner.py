@@ -252,11 +252,15 @@ class Runner:
         """The activation whose process tree holds the client end of ``peer`` -> ``server``."""
         return self._callers.find(peer, server, self._busy_pids, connection)
 
-    def live_logs(self, activation_id: str, skip: int = 0) -> list[str] | None:
-        """The log lines a running activation has written so far, past the first ``skip``;
-        None if it does not run here."""
+    def live_logs(
+        self, activation_id: str, skip: int = 0, limit: int | None = None
+    ) -> list[str] | None:
+        """The log lines a running activation has written so far, past the first ``skip``
+        and at most ``limit`` of them; None if it does not run here."""
         proc = self._busy.get(activation_id)
-        return proc.logs[skip:] if proc is not None else None
+        if proc is None:
+            return None
+        return proc.logs[skip:] if limit is None else proc.logs[skip : skip + limit]
 
     def _mark_busy(self, proc: ChildIO, job: RunJob) -> None:
         activation_id = job.context.get("activation_id", "")

@@ -8,7 +8,10 @@ the browser test did not run.
 
 from __future__ import annotations
 
+import base64
+import re
 import shutil
+import socket
 from collections.abc import Iterator
 from typing import Any
 
@@ -139,3 +142,36 @@ def test_a_trigger_fired_from_the_page_links_through_its_rule_and_bad_json_is_ex
         )
         expect(page.locator("#tl svg text").first).to_contain_text("rule guest/async-rule")
         assert page.lw_errors == []
+
+
+def test_streams_refused_past_the_cap_are_explained_and_retried_until_live(server):
+    """With every stream slot of the namespace taken, the page says why it is offline
+    (the server's own words) and connects by itself once slots are free again."""
+    host, port = server.url.split("//", 1)[1].rsplit(":", 1)
+    auth = "Basic " + base64.b64encode(":".join(GUEST_AUTH).encode()).decode()
+    taken = []
+    try:
+        for _ in range(32):  # the per-namespace cap (platform.feed.PER_NAMESPACE)
+            sock = socket.create_connection((host, int(port)), timeout=10)
+            sock.sendall(
+                f"GET /dashboard/api/namespaces/_/events HTTP/1.1\r\nHost: {host}:{port}\r\n"
+                f"Authorization: {auth}\r\n\r\n".encode()
+            )
+            assert b" 200 " in sock.recv(4096).split(b"\r\n", 1)[0]
+            taken.append(sock)
+        with browser_page() as page:
+            page.goto(f"{server.url}/dashboard")
+            expect(page.locator("#key")).to_have_value(re.compile(":"))
+            page.click("#signin-form button")
+            expect(page.locator("#live")).to_contain_text(
+                "offline: Too many open event streams for namespace 'guest'", timeout=10_000
+            )
+            assert page.locator("#rows").count() == 1  # the rest of the page still works
+            for sock in taken:
+                sock.close()
+            taken.clear()
+            page.wait_for_selector("#live.on", timeout=30_000)
+            assert page.lw_errors == [] or all("429" in e for e in page.lw_errors)
+    finally:
+        for sock in taken:
+            sock.close()

@@ -75,9 +75,13 @@ class FakeRunner:
     ) -> str | None:
         return self.callers.get(peer)
 
-    def live_logs(self, activation_id: str, skip: int = 0) -> list[str] | None:
+    def live_logs(
+        self, activation_id: str, skip: int = 0, limit: int | None = None
+    ) -> list[str] | None:
         found = self.logs_so_far.get(activation_id)
-        return found[skip:] if found is not None else None
+        if found is None:
+            return None
+        return found[skip:] if limit is None else found[skip : skip + limit]
 
     async def close(self) -> None:
         self.closed = True

@@ -11,6 +11,7 @@ from fakes import FakeRunner, call, header, make_app, make_backend
 
 from localwhisk.api import dashboardapi
 from localwhisk.config import Namespace
+from localwhisk.platform.feed import ActivationFeed
 from localwhisk.platform.invoker import shown_params
 
 NS = "/api/v1/namespaces/_"
@@ -186,3 +187,106 @@ def test_a_web_callers_credentials_are_not_kept_with_the_parameters():
     shown = shown_params({"__ow_headers": {"authorization": "Basic c2VjcmV0", "accept": "*/*"}})
     assert shown["__ow_headers"] == {"authorization": "(not kept)", "accept": "*/*"}
     assert shown_params({"big": "x" * 10000}) == {"(not kept)": "10010 bytes"}  # {"big":"x…"}
+
+
+def test_a_logs_event_carries_a_bounded_part_of_a_big_log():
+    short = ["x" * 100] * 5000
+    batch = dashboardapi.log_batch(short)
+    assert 0 < len(batch) and sum(map(len, batch)) <= dashboardapi.LOG_EVENT_CHARS
+    assert batch == short[: len(batch)]
+    huge = dashboardapi.log_batch(["y" * 10_000_000, "z"])
+    assert len(huge) == 1 and len(huge[0]) < dashboardapi.LOG_EVENT_CHARS + 100
+    assert huge[0].endswith(
+        f"[{10_000_000 - dashboardapi.LOG_EVENT_CHARS} more characters in the record's logs]"
+    )
+
+
+def test_a_follower_gets_a_long_log_in_bounded_events_in_order(tmp_path):
+    runner, backend, app = setup(tmp_path)
+    lines = [
+        f"2026-12-02T00:00:00.000000000Z stdout: line {n:06d} " + "x" * 60 for n in range(5000)
+    ]
+
+    async def go():
+        await call(app, "PUT", f"{NS}/actions/hello", {"exec": CODE})
+        runner.gate = asyncio.Event()
+        started = await call(app, "POST", f"{NS}/actions/hello", {})
+        activation_id = json.loads(started.body)["activationId"]
+        runner.logs_so_far[activation_id] = lines
+        stays = asyncio.Event()
+        stream = asyncio.ensure_future(
+            call(app, "GET", f"{DASH}/events", query=f"follow={activation_id}", connected=stays)
+        )
+        await asyncio.sleep(dashboardapi.FOLLOW_S * 4)
+        runner.gate.set()
+        await asyncio.sleep(dashboardapi.BATCH_S * 3)
+        stays.set()
+        return await asyncio.wait_for(stream, 5)
+
+    answer = asyncio.run(go())
+    events = [b for b in answer.body.decode().split("\n\n") if b.startswith("event: logs")]
+    shown = [json.loads(b.split("data: ", 1)[1]) for b in events]
+    assert len(shown) >= 5000 * 100 // dashboardapi.LOG_EVENT_CHARS
+    assert all(sum(map(len, e["lines"])) <= dashboardapi.LOG_EVENT_CHARS for e in shown)
+    assert [line for e in shown for line in e["lines"]] == lines
+    assert [e["from"] for e in shown] == [
+        sum(len(e["lines"]) for e in shown[:i]) for i in range(len(shown))
+    ]
+
+
+def test_streams_past_the_namespace_cap_are_429_and_a_closed_one_frees_its_slot(tmp_path):
+    _, backend, app = setup(tmp_path)
+    backend.invoker.feed = ActivationFeed(per_namespace=1)
+
+    async def go():
+        stays = asyncio.Event()
+        first = asyncio.ensure_future(call(app, "GET", f"{DASH}/events", connected=stays))
+        for _ in range(200):
+            await asyncio.sleep(0.005)
+            if backend.invoker.feed.watching("guest"):
+                break
+        refused = await call(app, "GET", f"{DASH}/events")
+        listed = await call(app, "GET", f"{DASH}/activations")
+        stays.set()
+        await asyncio.wait_for(first, 5)
+        return refused, listed, backend.invoker.feed.watching("guest")
+
+    refused, listed, left = asyncio.run(go())
+    assert refused.status == 429 and header(refused, "retry-after") == "5"
+    error = json.loads(refused.body)
+    assert "Too many open event streams for namespace 'guest'" in error["error"]
+    assert error["code"] == header(refused, "x-request-id")
+    assert listed.status == 200 and left == 0
+
+
+def test_an_event_stream_never_read_still_frees_its_slot():
+    async def go():
+        feed = ActivationFeed(per_namespace=1)
+        sub = feed.subscribe("guest")
+
+        async def chunks():
+            yield b""
+
+        await dashboardapi.EventStream(sub, chunks()).aclose()
+        return feed.watching("guest")
+
+    assert asyncio.run(go()) == 0
+
+
+def test_one_running_activation_shows_a_bounded_first_part_of_its_log(tmp_path):
+    runner, backend, app = setup(tmp_path)
+    lines = [f"stdout: line {n:06d} " + "x" * 100 for n in range(20_000)]
+
+    async def go():
+        await call(app, "PUT", f"{NS}/actions/hello", {"exec": CODE})
+        runner.gate = asyncio.Event()
+        started = await call(app, "POST", f"{NS}/actions/hello", {})
+        activation_id = json.loads(started.body)["activationId"]
+        runner.logs_so_far[activation_id] = lines
+        one = await call(app, "GET", f"{DASH}/activations/{activation_id}")
+        runner.gate.set()
+        return one
+
+    shown = json.loads(asyncio.run(go()).body)["logs"]
+    assert 0 < len(shown) < len(lines) and shown == lines[: len(shown)]
+    assert sum(map(len, shown)) <= dashboardapi.LOG_EVENT_CHARS

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
+from localwhisk.errors import StreamsLimited
 from localwhisk.models import Activation
 from localwhisk.platform.feed import ActivationFeed
 
@@ -54,3 +57,22 @@ def test_closing_wakes_every_subscriber_and_refuses_new_ones():
         return sub.closed, feed.subscribe("guest").closed
 
     assert asyncio.run(go()) == (True, True)
+
+
+def test_streams_past_the_namespace_cap_or_the_total_are_refused_until_one_leaves():
+    feed = ActivationFeed(per_namespace=2, total=3)
+    first, _ = feed.subscribe("guest"), feed.subscribe("guest")
+    with pytest.raises(StreamsLimited) as per_namespace:
+        feed.subscribe("guest")
+    feed.subscribe("other")
+    with pytest.raises(StreamsLimited) as total:
+        feed.subscribe("third")
+    first.cancel()
+    first.cancel()  # a second cancel frees nothing more
+    feed.subscribe("third")
+    with pytest.raises(StreamsLimited):
+        feed.subscribe("guest")
+    assert per_namespace.value.status == 429
+    assert "for namespace 'guest' (count: 2, allowed: 2)" in per_namespace.value.message
+    assert "on this server (count: 3, allowed: 3)" in total.value.message
+    assert feed.watching("guest") == 1

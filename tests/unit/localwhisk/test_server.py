@@ -10,7 +10,7 @@ from dataclasses import replace
 import pytest
 from fakes import call, header, make_app, make_backend
 
-from localwhisk import routes
+from localwhisk import routes, server
 from localwhisk.errors import RouteNotFound
 
 
@@ -276,3 +276,51 @@ def test_head_answers_like_get(app):
     head = asyncio.run(call(app, "HEAD", "/api/v1/namespaces/_/actions"))
     assert head.status == 200
     assert header(head, "content-length") == "2"  # the GET body "[]"
+
+
+class StalledClient:
+    """A connection whose client stopped reading: body writes never complete until it is
+    dropped, and then the server hears that it left."""
+
+    def __init__(self) -> None:
+        self.left = asyncio.Event()
+        self.dropped = False
+        self.started: list[int] = []
+
+    async def send(self, message):
+        if message["type"] == "http.response.start":
+            self.started.append(message["status"])
+        else:
+            await self.left.wait()
+
+    async def receive(self):
+        await self.left.wait()
+        return {"type": "http.disconnect"}
+
+    def drop(self) -> None:
+        self.dropped = True
+        self.left.set()
+
+
+def test_a_stream_whose_client_stops_reading_is_dropped_and_its_chunks_closed(caplog):
+    closed = []
+
+    async def chunks():
+        try:
+            while True:
+                yield b": keep-alive\n\n"
+        finally:
+            closed.append(True)
+
+    client = StalledClient()
+
+    async def go():
+        await asyncio.wait_for(
+            server._stream(client.send, client.receive, chunks(), [], 200, client, stall_s=0.05),
+            5,
+        )
+
+    with caplog.at_level(logging.WARNING, logger="localwhisk.server"):
+        asyncio.run(go())
+    assert client.started == [200] and client.dropped and closed == [True]
+    assert "read nothing for 0.05 s" in caplog.text
