@@ -58,19 +58,8 @@ def percentile(samples: list[float], p: float) -> float:
 def time_requests(
     base: str, method: str, path: str, count: int, body: object | None = None, expect: int = 200
 ) -> list[float]:
-    client = Client(base)
-    try:
-        for _ in range(min(50, count)):  # warm-up: connection, warm process, caches
-            client.request(method, path, body)
-        samples = []
-        for _ in range(count):
-            status, payload, seconds = client.request(method, path, body)
-            if status != expect:
-                raise RuntimeError(f"{method} {path} answered {status}: {payload[:200]!r}")
-            samples.append(seconds)
-        return samples
-    finally:
-        client.close()
+    """Seconds per request, one request repeated on one connection after a warm-up."""
+    return time_interleaved(base, [(method, path, body)], count, expect)[0]
 
 
 def time_interleaved(
