@@ -65,6 +65,32 @@ def test_a_plain_source_action_runs_with_logs_and_the_activation_environment(
 
 
 @pytest.mark.skipif(NODE is None, reason="needs node on PATH")
+def test_large_multibyte_parameters_reach_a_warm_process_intact_read_after_read(
+    api: Client,
+) -> None:
+    """The launcher reads its messages through one reused buffer (64 KiB): a message many
+    reads long, with characters of two to four bytes cut at every kind of boundary, must
+    arrive whole, and the next one after it on the same process too."""
+    name = unique()
+    source = """
+        const TOKEN = Math.random();
+        function main(params) {
+            return { text: params.text, n: params.n, token: TOKEN };
+        }
+    """
+    assert api.put(f"{NS}/actions/{name}", node_action(source)).status_code == 200
+    runs = []
+    for n, size in enumerate((70_001, 3, 120_003, 65_535)):
+        text = ("é😀中a" * size)[:size]
+        act = invoke(api, name, {"text": text, "n": n})
+        assert act["response"]["status"] == "success", act["response"]
+        result = act["response"]["result"]
+        assert result["n"] == n and result["text"] == text
+        runs.append(result["token"])
+    assert len(set(runs)) == 1  # one warm process read all four
+
+
+@pytest.mark.skipif(NODE is None, reason="needs node on PATH")
 def test_async_main_rejection_and_undefined_are_mapped_as_the_runtime_does(api: Client) -> None:
     cases = {
         "async function main() { return {later: true} }": ("success", {"later": True}),
