@@ -228,7 +228,10 @@ def test_plan_deploy_replan_undeploy_round_trip(capsys, tmp_path, project, whisk
 
     code, out, _ = run(capsys, tmp_path, "deploy", "-m", str(project))
     assert code == 0
-    assert [w[1] for w in whisk.writes] == ["my-worker", "test", "my-worker-trigger", "async-rule"]
+    written = [w[1] for w in whisk.writes]
+    # The actions first (written in parallel: in any order), then the trigger, then the rule.
+    assert sorted(written[:2]) == ["my-worker", "test"]
+    assert written[2:] == ["my-worker-trigger", "async-rule"]
     worker = whisk.store[("actions", "my-worker")]
     assert worker["limits"]["timeout"] == 120000
     web = {a["key"]: a["value"] for a in whisk.store[("actions", "test")]["annotations"]}
