@@ -14,6 +14,7 @@ refusal is a check at each call, not something done to the references.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -87,6 +88,13 @@ def fire_logs(env: dict[str, Any]) -> dict[str, dict[str, Any]]:
     record = other.get(f"{url}{NS}/activations/{r.json()['activationId']}", timeout=60)
     assert record.status_code == 200, record.text  # durable before the id was returned
     entries = [json.loads(line) for line in record.json()["logs"]]
+    # The actions the rules started run on after the trigger's record: wait for their
+    # records, so no later test counts an activation of this one.
+    for started in (entry["activationId"] for entry in entries if "activationId" in entry):
+        deadline = time.monotonic() + 60
+        while other.get(f"{url}{NS}/activations/{started}", timeout=60).status_code != 200:
+            assert time.monotonic() < deadline, f"activation {started} never ended"
+            time.sleep(0.05)
     return {entry["rule"]: entry for entry in entries}
 
 
