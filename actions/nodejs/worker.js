@@ -44,6 +44,9 @@ function parseDuration (value) {
 }
 
 function sleep (millis) {
+  // A zero-length job takes no timer: setTimeout(fn, 0) waits at least 1 ms in Node.js,
+  // where Python's time.sleep(0) returns at once.
+  if (millis === 0) return Promise.resolve()
   return new Promise(resolve => {
     const step = () => {
       const now = Math.min(millis, LONGEST_TIMER_MS)

@@ -18,6 +18,11 @@ test('returns the guide payload after the duration', async () => {
   assert.deepEqual(result, PAYLOAD)
 })
 
+test('a zero-length job returns before the next turn of the event loop', async () => {
+  const later = new Promise(resolve => setImmediate(() => resolve('a turn later')))
+  assert.deepEqual(await Promise.race([worker.main({ duration_ms: 0 }), later]), PAYLOAD)
+})
+
 test('accepts a numeric string, as web query parameters are strings', async () => {
   assert.deepEqual(await worker.main({ duration_ms: '0' }), PAYLOAD)
   assert.deepEqual(await worker.main({ duration_ms: ' 1.5 ' }), PAYLOAD)
