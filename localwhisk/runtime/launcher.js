@@ -21,7 +21,10 @@ const LW_RESULT_FD = Number(process.argv[2] || 3);
 const LW_PROTOCOL_FD = Number(process.argv[3] || 4);
 // The runtime's own modules (openwhisk, serialize-error), where require() finds them too.
 const LW_MODULES = (process.env.NODE_PATH || '').split(LW_path.delimiter)[0];
-const LW_SENTINEL = Buffer.from('XXX_THE_END_OF_A_WHISK_ACTIVATION_XXX\n');
+const LW_SENTINEL = 'XXX_THE_END_OF_A_WHISK_ACTIVATION_XXX\n';
+// For fs.writeSync, made once. Streams get the string: an action's own write wrapper sees
+// what the runtime's console.log(sentinel) would give it, and cannot alter this buffer.
+const LW_SENTINEL_BYTES = Buffer.from(LW_SENTINEL);
 // A reply that is not JSON (no JSON text starts with "!"): the process must not be reused,
 // and the activation failed in the runtime itself ("!" and a JSON string, the message) or
 // has its result ("!" and a JSON object or array) (outcomes.py reads it).
@@ -59,7 +62,7 @@ function LW_endOfActivation() {
   for (const [stream, fd] of [[process.stdout, 1], [process.stderr, 2]]) {
     try {
       if (LW_queued(stream)) stream.write(LW_SENTINEL);
-      else LW_writeAll(fd, LW_SENTINEL);
+      else LW_writeAll(fd, LW_SENTINEL_BYTES);
     } catch (_) {
       // stdout or stderr closed by the action: the runner stops waiting at EOF.
     }

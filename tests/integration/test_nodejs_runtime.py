@@ -91,6 +91,37 @@ def test_large_multibyte_parameters_reach_a_warm_process_intact_read_after_read(
 
 
 @pytest.mark.skipif(NODE is None, reason="needs node on PATH")
+def test_an_actions_own_stdout_wrapper_gets_the_sentinel_as_a_string(api: Client) -> None:
+    """With output still queued at the end (over a pipe's worth), the sentinel goes through
+    process.stdout.write as the runtime's console.log does: as a string. A wrapper using
+    string methods on it must not fail on it (and lose the sentinel, which leaves the runner
+    waiting out its grace on every activation)."""
+    name = unique()
+    source = """
+        const seen = [];
+        const write = process.stdout.write.bind(process.stdout);
+        process.stdout.write = (chunk, ...rest) => {
+            seen.push(typeof chunk);
+            return write(chunk.replace(/secret/g, '***'), ...rest);
+        };
+        function main() {
+            const big = 'secret'.repeat(30000);
+            return new Promise((done) => {
+                process.stdout.write(big + '\\n', () => process.stdout.write(big + '\\n'));
+                done({ seen: [...new Set(seen)] });
+            });
+        }
+    """
+    assert api.put(f"{NS}/actions/{name}", node_action(source)).status_code == 200
+    first, second = invoke(api, name), invoke(api, name)
+    for act in (first, second):
+        assert act["response"]["status"] == "success", act["response"]
+        assert [line[39:49] for line in act["logs"]] == ["**********"] * 2
+    # The first activation's sentinel went through the wrapper too: every chunk a string.
+    assert second["response"]["result"]["seen"] == ["string"]
+
+
+@pytest.mark.skipif(NODE is None, reason="needs node on PATH")
 def test_async_main_rejection_and_undefined_are_mapped_as_the_runtime_does(api: Client) -> None:
     cases = {
         "async function main() { return {later: true} }": ("success", {"later": True}),
