@@ -238,13 +238,19 @@ def integrity_check(data_dir: Path) -> str:
         db.close()
 
 
-def wait_settled(url: str, acked: dict[str, str], timeout: float = 120.0) -> None:
+def wait_settled(
+    url: str,
+    acked: dict[str, str],
+    timeout: float = 120.0,
+    auth: tuple[str, str] = GUEST_AUTH,
+) -> None:
     """Bounded: until no acknowledged activation (nor its rule children) is still running.
 
     Asks the server (it sees records not yet written) for the ids still open; polls
     the shrinking set, so the cost is one GET per unfinished activation per round.
+    ``auth`` is a key of the activations' namespace.
     """
-    s = session()
+    s = session(auth)
     open_ids = list(acked)
     deadline = time.monotonic() + timeout
     try:

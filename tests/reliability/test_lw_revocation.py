@@ -14,12 +14,20 @@ refusal is a check at each call, not something done to the references.
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from lw_helpers import GUEST_AUTH, NS, OTHER_AUTH, OTHER_SPEC, action_body, put, session
+from lw_helpers import (
+    GUEST_AUTH,
+    NS,
+    OTHER_AUTH,
+    OTHER_SPEC,
+    action_body,
+    put,
+    session,
+    wait_settled,
+)
 from lw_helpers import start_server as start_localwhisk
 
 pytestmark = pytest.mark.integration
@@ -90,11 +98,8 @@ def fire_logs(env: dict[str, Any]) -> dict[str, dict[str, Any]]:
     entries = [json.loads(line) for line in record.json()["logs"]]
     # The actions the rules started run on after the trigger's record: wait for their
     # records, so no later test counts an activation of this one.
-    for started in (entry["activationId"] for entry in entries if "activationId" in entry):
-        deadline = time.monotonic() + 60
-        while other.get(f"{url}{NS}/activations/{started}", timeout=60).status_code != 200:
-            assert time.monotonic() < deadline, f"activation {started} never ended"
-            time.sleep(0.05)
+    started = {e["activationId"]: e["rule"] for e in entries if "activationId" in e}
+    wait_settled(url, started, timeout=60, auth=OTHER_AUTH)
     return {entry["rule"]: entry for entry in entries}
 
 
